@@ -1,0 +1,324 @@
+//! The rewrite of one function.
+//!
+//! - sync: the body runs in `call_once(move || body)`, so `return`, `?` and references derived
+//!   from `&mut` arguments keep working; the guard records the outcome after it;
+//! - `async fn`: the body becomes an inner `async move` block awaited under the guard, which
+//!   is created at first poll and records `cancelled` if dropped;
+//! - a function whose body ends in `async {…}` or `Box::pin(async {…})` (`-> impl Future`,
+//!   `#[async_trait]`): that future is instrumented, not its construction.
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
+use syn::{Expr, ExprAsync, GenericArgument, PathArguments, ReturnType, Stmt, Type, TypeParamBound};
+
+use crate::options::{Options, Rule};
+use crate::target::{MaybeFn, Target};
+
+/// Entry point: attribute arguments and the item they sit on.
+pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let options = match syn::parse2::<Options>(attr) {
+        Ok(o) => o,
+        Err(e) => {
+            let item = match Target::parse(item.clone()) {
+                // Leave the methods bare too, or their own attributes would add errors.
+                Target::Impl(mut i) => {
+                    crate::impl_block::strip_inner_attributes(&mut i);
+                    i.into_token_stream()
+                }
+                _ => item,
+            };
+            return with_error(item, &e);
+        }
+    };
+    match Target::parse(item.clone()) {
+        Target::Fn(f) => {
+            if let Some(span) = options.skip {
+                return with_error(
+                    item,
+                    &syn::Error::new(
+                        span,
+                        "`skip` only applies to a method inside an `#[instrument_metrics]` impl block; to leave this function alone, remove the attribute",
+                    ),
+                );
+            }
+            let label = f.sig.ident.unraw().to_string();
+            match instrument_fn(&options, f, &label) {
+                Ok(tokens) => tokens,
+                Err(e) => with_error(item, &e),
+            }
+        }
+        Target::Impl(i) => crate::impl_block::expand(&options, i),
+        Target::Other { what, hint, span } => with_error(
+            item,
+            &syn::Error::new(
+                span,
+                format!("`#[instrument_metrics]` cannot be put on {what}; it applies to functions, methods and impl blocks: {hint}"),
+            ),
+        ),
+        Target::Unparsed => item,
+    }
+}
+
+/// The item untouched, beside the error: one clear message, no follow-up errors.
+pub(crate) fn with_error(item: TokenStream, error: &syn::Error) -> TokenStream {
+    let error = error.to_compile_error();
+    quote!(#item #error)
+}
+
+trait Unraw {
+    fn unraw(&self) -> Ident;
+}
+
+impl Unraw for Ident {
+    fn unraw(&self) -> Ident {
+        syn::ext::IdentExt::unraw(self)
+    }
+}
+
+/// Instruments one function, labelled `label` unless `name` says otherwise.
+pub(crate) fn instrument_fn(options: &Options, f: MaybeFn, label: &str) -> syn::Result<TokenStream> {
+    let MaybeFn { attrs, vis, sig, body, semi } = f;
+    if let Some(constness) = &sig.constness {
+        return Err(syn::Error::new(
+            constness.span,
+            "a `const fn` cannot be instrumented: recording needs a clock and atomics at run time; remove `const`, or remove the attribute",
+        ));
+    }
+    let Some(body) = body else {
+        let span = semi.map_or_else(|| sig.ident.span(), |s| s.span);
+        return Err(syn::Error::new(
+            span,
+            "a trait method without a body has nothing to measure: put `#[instrument_metrics]` on its implementations (or on their impl blocks), or give it a default body",
+        ));
+    };
+    let krate = options
+        .krate
+        .as_ref()
+        .map_or_else(|| quote!(::instrument_metrics), ToTokens::to_token_stream);
+    let name = options
+        .name
+        .as_ref()
+        .map_or_else(|| label.to_owned(), syn::LitStr::value);
+    let site = site(options, &name, &krate, sig.ident.span());
+    let guard = Ident::new("guard", Span::mixed_site());
+    let value = Ident::new("value", Span::mixed_site());
+    let outcome = outcome(options, &krate, &value);
+
+    if sig.asyncness.is_some() {
+        let output = match &sig.output {
+            ReturnType::Default => Some(quote!(())),
+            ReturnType::Type(_, ty) if !contains_impl(ty) => Some(ty.to_token_stream()),
+            ReturnType::Type(..) => None,
+        };
+        let edge = fake_return_edge(output.as_ref(), sig.output.span());
+        return Ok(quote! {
+            #(#attrs)* #vis #sig {
+                let #guard = #site;
+                #[allow(clippy::let_unit_value)]
+                let #value = async move { #edge #body }.await;
+                #guard.finish(#outcome);
+                #value
+            }
+        });
+    }
+
+    // A body that builds a future and returns it: measure the future.
+    if let Ok(mut block) = syn::parse2::<syn::Block>(body.to_token_stream()) {
+        if let Some(future) = tail_future(&mut block) {
+            let output = future_output(&sig.output).filter(|t| !contains_impl(t));
+            let edge = fake_return_edge(output.map(ToTokens::to_token_stream).as_ref(), sig.output.span());
+            let capture = future.capture;
+            let inner = &future.block;
+            let attrs_async = &future.attrs;
+            let instrumented: ExprAsync = syn::parse_quote! {
+                #(#attrs_async)*
+                async #capture {
+                    let #guard = #site;
+                    #[allow(clippy::let_unit_value)]
+                    let #value = async #capture { #edge #inner }.await;
+                    #guard.finish(#outcome);
+                    #value
+                }
+            };
+            *future = instrumented;
+            return Ok(quote!(#(#attrs)* #vis #sig #block));
+        }
+    }
+
+    let annotation = match &sig.output {
+        ReturnType::Type(arrow, ty) if !contains_impl(ty) => quote!(#arrow #ty),
+        _ => TokenStream::new(),
+    };
+    Ok(quote! {
+        #(#attrs)* #vis #sig {
+            let #guard = #site;
+            #[allow(clippy::let_unit_value)]
+            let #value = #krate::__private::call_once(move || #annotation #body);
+            #guard.finish(#outcome);
+            #value
+        }
+    })
+}
+
+/// The statics of one call site, registered with the linker, and the call that enters it.
+fn site(options: &Options, name: &str, krate: &TokenStream, span: Span) -> TokenStream {
+    let bounds = options.buckets();
+    let b = bounds.len() + 1;
+    let seconds = bounds.iter().map(|s| proc_macro2::Literal::f64_suffixed(*s));
+    let nanos = bounds.iter().map(|s| {
+        // Saturating: bounds past 584 years all mean "everything".
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let n = (s * 1e9).round().min(u64::MAX as f64) as u64;
+        proc_macro2::Literal::u64_suffixed(n)
+    });
+    let label_keys = options.labels.iter().map(|(k, _)| k);
+    let label_values = options.labels.iter().map(|(_, v)| v);
+    let in_flight = options.in_flight;
+    let line = quote_spanned!(span=> ::core::line!());
+    quote! {
+        {
+            static __IM_CELLS: #krate::__private::Cells<#b> = #krate::__private::Cells::new();
+            static __IM_SITE: #krate::__private::CallSite<#b> = #krate::__private::CallSite::new(
+                #krate::__private::SiteMeta {
+                    name: #name,
+                    module: ::core::module_path!(),
+                    labels: &[#((#label_keys, #label_values)),*],
+                    bounds_nanos: &[#(#nanos),*],
+                    bounds_seconds: &[#(#seconds),*],
+                    in_flight: #in_flight,
+                    file: ::core::file!(),
+                    line: #line,
+                },
+                &__IM_CELLS,
+            );
+            #[#krate::__private::linkme::distributed_slice(#krate::__private::SITES)]
+            #[linkme(crate = #krate::__private::linkme)]
+            static __IM_REGISTERED: &'static dyn #krate::__private::Site = &__IM_SITE;
+            __IM_SITE.enter()
+        }
+    }
+}
+
+/// The expression deciding the outcome from `&value`.
+fn outcome(options: &Options, krate: &TokenStream, value: &Ident) -> TokenStream {
+    let (ok, err) = (
+        quote!(#krate::__private::Outcome::Ok),
+        quote!(#krate::__private::Outcome::Error),
+    );
+    match &options.rule {
+        Some(Rule::OkIf(pred)) => quote! {
+            if #krate::__private::judge(&#value, #pred) { #ok } else { #err }
+        },
+        Some(Rule::ErrorIf(pred)) => quote! {
+            if #krate::__private::judge(&#value, #pred) { #err } else { #ok }
+        },
+        None => quote! {
+            {
+                #[allow(unused_imports)]
+                use #krate::__private::{ViaAnything as _, ViaClassify as _, ViaResult as _};
+                (&&&#krate::__private::Probe(&#value)).__im_outcome()
+            }
+        },
+    }
+}
+
+/// Pins the type of an async block to the function's output, so `?` and `.into()` infer as
+/// they would in the function, and type errors point at the user's return type.
+fn fake_return_edge(output: Option<&TokenStream>, span: Span) -> TokenStream {
+    let Some(output) = output else {
+        return TokenStream::new();
+    };
+    let fake = Ident::new("fake_return", Span::mixed_site());
+    quote_spanned! {span=>
+        #[allow(
+            unknown_lints,
+            unreachable_code,
+            clippy::diverging_sub_expression,
+            clippy::empty_loop,
+            clippy::let_unit_value,
+            clippy::let_with_type_underscore,
+            clippy::needless_return,
+            clippy::unreachable
+        )]
+        if false {
+            let #fake: #output = loop {};
+            return #fake;
+        }
+    }
+}
+
+/// `impl Trait` cannot be named in a `let` or closure signature.
+fn contains_impl(ty: &Type) -> bool {
+    ty.to_token_stream()
+        .into_iter()
+        .any(|tt| contains_impl_token(&tt))
+}
+
+fn contains_impl_token(tt: &proc_macro2::TokenTree) -> bool {
+    match tt {
+        proc_macro2::TokenTree::Ident(i) => i == "impl",
+        proc_macro2::TokenTree::Group(g) => g.stream().into_iter().any(|t| contains_impl_token(&t)),
+        _ => false,
+    }
+}
+
+/// The async block a body ends with, bare or inside `Box::pin(…)`.
+fn tail_future(block: &mut syn::Block) -> Option<&mut ExprAsync> {
+    let Some(Stmt::Expr(tail, None)) = block.stmts.last_mut() else {
+        return None;
+    };
+    match tail {
+        Expr::Async(a) => Some(a),
+        Expr::Call(call) if call.args.len() == 1 && is_pin_call(&call.func) => match call.args.first_mut() {
+            Some(Expr::Async(a)) => Some(a),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn is_pin_call(func: &Expr) -> bool {
+    let Expr::Path(p) = func else { return false };
+    let segments: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+    segments.len() >= 2 && segments[segments.len() - 1] == "pin" && segments[segments.len() - 2] == "Box"
+}
+
+/// `T` from `impl Future<Output = T>`, `Pin<Box<dyn Future<Output = T> + Send>>` and the like.
+fn future_output(output: &ReturnType) -> Option<&Type> {
+    match output {
+        ReturnType::Type(_, ty) => find_output(ty),
+        ReturnType::Default => None,
+    }
+}
+
+fn find_output(ty: &Type) -> Option<&Type> {
+    let bounds = match ty {
+        Type::ImplTrait(t) => &t.bounds,
+        Type::TraitObject(t) => &t.bounds,
+        Type::Paren(p) => return find_output(&p.elem),
+        Type::Group(g) => return find_output(&g.elem),
+        Type::Path(p) => {
+            return p.path.segments.iter().find_map(|seg| match &seg.arguments {
+                PathArguments::AngleBracketed(args) => args.args.iter().find_map(|a| match a {
+                    GenericArgument::Type(t) => find_output(t),
+                    _ => None,
+                }),
+                _ => None,
+            })
+        }
+        _ => return None,
+    };
+    bounds.iter().find_map(|b| match b {
+        TypeParamBound::Trait(t) => t.path.segments.last().and_then(|seg| match &seg.arguments {
+            PathArguments::AngleBracketed(args) if seg.ident == "Future" => {
+                args.args.iter().find_map(|a| match a {
+                    GenericArgument::AssocType(assoc) if assoc.ident == "Output" => Some(&assoc.ty),
+                    _ => None,
+                })
+            }
+            _ => None,
+        }),
+        _ => None,
+    })
+}

@@ -1,0 +1,117 @@
+//! `#[instrument_metrics]` on an `impl` block: every method, labelled `Type::method`, with
+//! each method's own `#[instrument_metrics(…)]` refining the block's options or, with `skip`,
+//! leaving it out.
+
+use proc_macro2::TokenStream;
+use quote::{quote, ToTokens};
+use syn::{Attribute, ImplItem, ItemImpl, Type};
+
+use crate::expand::{instrument_fn, with_error};
+use crate::options::Options;
+use crate::target::MaybeFn;
+
+/// Is this attribute ours (`instrument_metrics` or `…::instrument_metrics`)?
+fn is_ours(attr: &Attribute) -> bool {
+    attr.path().segments.last().is_some_and(|s| s.ident == "instrument_metrics")
+}
+
+/// Removes the methods' own attributes, so an impl emitted untouched adds no second error.
+pub(crate) fn strip_inner_attributes(block: &mut ItemImpl) {
+    for item in &mut block.items {
+        if let ImplItem::Fn(f) = item {
+            f.attrs.retain(|a| !is_ours(a));
+        }
+    }
+}
+
+pub(crate) fn expand(options: &Options, mut block: ItemImpl) -> TokenStream {
+    if let Some(span) = options.skip {
+        strip_inner_attributes(&mut block);
+        return with_error(
+            block.into_token_stream(),
+            &syn::Error::new(span, "`skip` on an impl block would leave every method out; remove the attribute instead"),
+        );
+    }
+    let type_name = options
+        .name
+        .as_ref()
+        .map_or_else(|| type_label(&block.self_ty), syn::LitStr::value);
+    let mut errors = TokenStream::new();
+    let items = std::mem::take(&mut block.items);
+    for item in items {
+        let ImplItem::Fn(mut f) = item else {
+            block.items.push(item);
+            continue;
+        };
+        let mut own = None;
+        let mut own_error = None;
+        f.attrs.retain(|a| {
+            if !is_ours(a) {
+                return true;
+            }
+            let parsed = match &a.meta {
+                syn::Meta::Path(_) => Ok(Options::default()),
+                _ => a.parse_args::<Options>(),
+            };
+            match parsed {
+                Ok(o) if own.is_none() => own = Some(o),
+                Ok(_) => {
+                    own_error = Some(syn::Error::new_spanned(a, "`#[instrument_metrics]` appears twice on this method; merge the options into one"));
+                }
+                Err(e) => own_error = Some(e),
+            }
+            false
+        });
+        if let Some(e) = own_error {
+            errors.extend(e.to_compile_error());
+            block.items.push(ImplItem::Fn(f));
+            continue;
+        }
+        let own = own.unwrap_or_default();
+        if own.skip.is_some() {
+            block.items.push(ImplItem::Fn(f));
+            continue;
+        }
+        let explicit = own.name.is_some();
+        let method_options = Options { name: None, ..options.overridden_by(own.clone()) };
+        if f.sig.constness.is_some() && own.buckets.is_none() && own.labels.is_empty() && !explicit {
+            // A const fn cannot be measured; in a block-wide sweep, leave it as it is.
+            block.items.push(ImplItem::Fn(f));
+            continue;
+        }
+        let label = match &own.name {
+            Some(n) => n.value(),
+            None => format!("{type_name}::{}", syn::ext::IdentExt::unraw(&f.sig.ident)),
+        };
+        let maybe = MaybeFn {
+            attrs: f.attrs.clone(),
+            vis: f.vis.clone(),
+            sig: f.sig.clone(),
+            body: syn::parse2::<proc_macro2::Group>(f.block.to_token_stream()).ok(),
+            semi: None,
+        };
+        let defaultness = f.defaultness;
+        match instrument_fn(&method_options, maybe, &label) {
+            Ok(tokens) => block.items.push(ImplItem::Verbatim(quote!(#defaultness #tokens))),
+            Err(e) => {
+                errors.extend(e.to_compile_error());
+                block.items.push(ImplItem::Fn(f));
+            }
+        }
+    }
+    quote!(#block #errors)
+}
+
+/// `Cache<K, V>` -> `Cache`; `&'a str` and other shapes keep their written form.
+fn type_label(ty: &Type) -> String {
+    match ty {
+        Type::Path(p) => p
+            .path
+            .segments
+            .last()
+            .map_or_else(String::new, |s| syn::ext::IdentExt::unraw(&s.ident).to_string()),
+        Type::Group(g) => type_label(&g.elem),
+        Type::Paren(p) => type_label(&p.elem),
+        other => other.to_token_stream().to_string().replace(' ', ""),
+    }
+}

@@ -1,0 +1,28 @@
+//! The `#[instrument_metrics]` attribute. Use it through the `instrument-metrics` crate, which
+//! re-exports it and holds the runtime the generated code calls.
+//!
+//! This crate only parses and generates code:
+//! - [`options`]: the attribute's arguments, checked at compile time;
+//! - [`buckets`]: histogram bucket lists (`[…]`, `linear(…)`, `exponential(…)`);
+//! - [`target`]: what the attribute was put on, parsed speculatively;
+//! - [`expand`]: the rewrite of one function;
+//! - [`impl_block`]: the rewrite of every method of an `impl` block.
+
+mod buckets;
+mod expand;
+mod impl_block;
+mod options;
+mod target;
+
+#[cfg(test)]
+mod never_panics;
+
+use proc_macro::TokenStream;
+
+/// Counts and times every call of a function, a method, or each method of an `impl` block.
+///
+/// See the `instrument-metrics` crate for the metrics, the options and examples.
+#[proc_macro_attribute]
+pub fn instrument_metrics(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand::expand(attr.into(), item.into()).into()
+}

@@ -1,0 +1,302 @@
+//! The attribute's arguments: `name`, `buckets`, `in_flight`, `ok_if`, `error_if`, `labels`,
+//! `skip`, `crate`. Each at most once, each value checked here so mistakes are compile errors
+//! spanned on the offending token.
+
+use proc_macro2::Span;
+use syn::ext::IdentExt as _;
+use syn::parse::{Parse, ParseStream};
+use syn::spanned::Spanned;
+use syn::{parenthesized, Expr, LitStr, Path, Token};
+
+mod kw {
+    syn::custom_keyword!(name);
+    syn::custom_keyword!(buckets);
+    syn::custom_keyword!(in_flight);
+    syn::custom_keyword!(ok_if);
+    syn::custom_keyword!(error_if);
+    syn::custom_keyword!(labels);
+    syn::custom_keyword!(skip);
+}
+
+pub(crate) const VALID: &str =
+    "`name`, `buckets`, `in_flight`, `ok_if`, `error_if`, `labels`, `skip`, `crate`";
+
+/// Prometheus' default histogram bounds, in seconds.
+pub(crate) const DEFAULT_BUCKETS: [f64; 14] = [
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
+
+/// How `ok_if` / `error_if` decide.
+#[derive(Clone)]
+pub(crate) enum Rule {
+    OkIf(Expr),
+    ErrorIf(Expr),
+}
+
+#[derive(Clone, Default)]
+pub(crate) struct Options {
+    pub name: Option<LitStr>,
+    pub buckets: Option<Vec<f64>>,
+    pub in_flight: bool,
+    pub rule: Option<Rule>,
+    pub labels: Vec<(String, LitStr)>,
+    pub skip: Option<Span>,
+    pub krate: Option<Path>,
+}
+
+impl Options {
+    /// `self` refined by a method's own options (inside an instrumented impl block).
+    pub(crate) fn overridden_by(&self, inner: Options) -> Options {
+        let mut labels = self.labels.clone();
+        for (k, v) in inner.labels {
+            labels.retain(|(existing, _)| *existing != k);
+            labels.push((k, v));
+        }
+        Options {
+            name: inner.name.or_else(|| self.name.clone()),
+            buckets: inner.buckets.or_else(|| self.buckets.clone()),
+            in_flight: inner.in_flight || self.in_flight,
+            rule: inner.rule.or_else(|| self.rule.clone()),
+            labels,
+            skip: inner.skip,
+            krate: inner.krate.or_else(|| self.krate.clone()),
+        }
+    }
+
+    pub(crate) fn buckets(&self) -> &[f64] {
+        self.buckets.as_deref().unwrap_or(&DEFAULT_BUCKETS)
+    }
+}
+
+fn duplicate(span: Span, option: &str) -> syn::Error {
+    syn::Error::new(
+        span,
+        format!("duplicate option `{option}`: each option may appear once; remove this one"),
+    )
+}
+
+fn expect_eq(input: ParseStream, option: &str, example: &str) -> syn::Result<()> {
+    if input.peek(Token![=]) {
+        input.parse::<Token![=]>()?;
+        Ok(())
+    } else {
+        Err(syn::Error::new(
+            input.span(),
+            format!("`{option}` needs a value: write `{option} = {example}`"),
+        ))
+    }
+}
+
+/// The next token, for an error span, without failing on end of input.
+fn next_span(input: ParseStream) -> Span {
+    input.cursor().token_tree().map_or_else(|| input.span(), |(tt, _)| tt.span())
+}
+
+impl Parse for Options {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let mut o = Options::default();
+        let mut seen_name = false;
+        let mut seen_in_flight = false;
+        let mut seen_labels = false;
+        while !input.is_empty() {
+            let lookahead = input.lookahead1();
+            if lookahead.peek(kw::name) {
+                let k: kw::name = input.parse()?;
+                if seen_name {
+                    return Err(duplicate(k.span, "name"));
+                }
+                seen_name = true;
+                expect_eq(input, "name", "\"fetch_user\"")?;
+                if !input.peek(LitStr) {
+                    return Err(syn::Error::new(
+                        next_span(input),
+                        "`name` takes a string literal: write `name = \"fetch_user\"`",
+                    ));
+                }
+                let lit: LitStr = input.parse()?;
+                if lit.value().is_empty() {
+                    return Err(syn::Error::new(lit.span(), "`name` cannot be empty; write `name = \"fetch_user\"`"));
+                }
+                o.name = Some(lit);
+            } else if lookahead.peek(kw::buckets) {
+                let k: kw::buckets = input.parse()?;
+                if o.buckets.is_some() {
+                    return Err(duplicate(k.span, "buckets"));
+                }
+                expect_eq(input, "buckets", "[0.01, 0.1, 1.0]")?;
+                o.buckets = Some(crate::buckets::parse(input)?);
+            } else if lookahead.peek(kw::in_flight) {
+                let k: kw::in_flight = input.parse()?;
+                if seen_in_flight {
+                    return Err(duplicate(k.span, "in_flight"));
+                }
+                seen_in_flight = true;
+                if input.peek(Token![=]) || input.peek(syn::token::Paren) {
+                    return Err(syn::Error::new(
+                        next_span(input),
+                        "`in_flight` is a flag and takes no value: write just `in_flight`",
+                    ));
+                }
+                o.in_flight = true;
+            } else if lookahead.peek(kw::ok_if) || lookahead.peek(kw::error_if) {
+                let is_ok_if = input.peek(kw::ok_if);
+                let option = if is_ok_if { "ok_if" } else { "error_if" };
+                let ident: syn::Ident = input.call(syn::Ident::parse_any)?;
+                if let Some(previous) = &o.rule {
+                    let message = match (previous, is_ok_if) {
+                        (Rule::OkIf(_), true) | (Rule::ErrorIf(_), false) => {
+                            return Err(duplicate(ident.span(), option))
+                        }
+                        _ => "`ok_if` and `error_if` cannot be used together: keep one of them (one is the negation of the other)",
+                    };
+                    return Err(syn::Error::new(ident.span(), message));
+                }
+                expect_eq(input, option, "|value| value.is_ok()")?;
+                let expr: Expr = input.parse()?;
+                if !matches!(expr, Expr::Path(_) | Expr::Closure(_)) {
+                    return Err(syn::Error::new(
+                        expr.span(),
+                        format!("`{option}` takes a function path or a closure taking `&ReturnType`, e.g. `{option} = |value| value.is_ok()` or `{option} = my_check`"),
+                    ));
+                }
+                o.rule = Some(if is_ok_if { Rule::OkIf(expr) } else { Rule::ErrorIf(expr) });
+            } else if lookahead.peek(kw::labels) {
+                let k: kw::labels = input.parse()?;
+                if seen_labels {
+                    return Err(duplicate(k.span, "labels"));
+                }
+                seen_labels = true;
+                if !input.peek(syn::token::Paren) {
+                    return Err(syn::Error::new(
+                        next_span(input),
+                        "`labels` takes a list in parentheses: write `labels(team = \"core\", tier = \"1\")`",
+                    ));
+                }
+                let content;
+                parenthesized!(content in input);
+                o.labels = parse_labels(&content)?;
+            } else if lookahead.peek(kw::skip) {
+                let k: kw::skip = input.parse()?;
+                if o.skip.is_some() {
+                    return Err(duplicate(k.span, "skip"));
+                }
+                if input.peek(Token![=]) || input.peek(syn::token::Paren) {
+                    return Err(syn::Error::new(
+                        next_span(input),
+                        "`skip` is a flag and takes no value: write just `skip`",
+                    ));
+                }
+                o.skip = Some(k.span);
+            } else if lookahead.peek(Token![crate]) {
+                let k: Token![crate] = input.parse()?;
+                if o.krate.is_some() {
+                    return Err(duplicate(k.span, "crate"));
+                }
+                expect_eq(input, "crate", "my_crate::instrument_metrics")?;
+                o.krate = Some(parse_crate_path(input)?);
+            } else if input.peek(syn::Ident::peek_any) {
+                let ident: syn::Ident = input.call(syn::Ident::parse_any)?;
+                return Err(syn::Error::new(
+                    ident.span(),
+                    format!("unknown option `{ident}`; valid options are {VALID}"),
+                ));
+            } else {
+                let mut e = lookahead.error();
+                e.combine(syn::Error::new(next_span(input), format!("valid options are {VALID}")));
+                return Err(e);
+            }
+            if input.is_empty() {
+                break;
+            }
+            if !input.peek(Token![,]) {
+                return Err(syn::Error::new(
+                    next_span(input),
+                    "expected `,` between options",
+                ));
+            }
+            input.parse::<Token![,]>()?;
+        }
+        Ok(o)
+    }
+}
+
+fn parse_crate_path(input: ParseStream) -> syn::Result<Path> {
+    let example = "write a path such as `crate = my_crate::instrument_metrics`";
+    if input.peek(LitStr) {
+        // serde style: a path in a string.
+        let lit: LitStr = input.parse()?;
+        return lit
+            .parse_with(Path::parse_mod_style)
+            .map_err(|_| syn::Error::new(lit.span(), format!("`{}` is not a path; {example}", lit.value())));
+    }
+    input
+        .call(Path::parse_mod_style)
+        .map_err(|_| syn::Error::new(next_span(input), format!("`crate` takes a path; {example}")))
+}
+
+const RESERVED: [&str; 4] = ["function", "module", "result", "le"];
+
+fn parse_labels(input: ParseStream) -> syn::Result<Vec<(String, LitStr)>> {
+    let mut labels: Vec<(String, LitStr)> = Vec::new();
+    while !input.is_empty() {
+        let (key, key_span) = if input.peek(LitStr) {
+            let lit: LitStr = input.parse()?;
+            (lit.value(), lit.span())
+        } else if input.peek(syn::Ident::peek_any) {
+            let ident: syn::Ident = input.call(syn::Ident::parse_any)?;
+            (ident.unraw().to_string(), ident.span())
+        } else {
+            return Err(syn::Error::new(
+                next_span(input),
+                "expected a label name: write `labels(team = \"core\")`",
+            ));
+        };
+        if !is_label_name(&key) {
+            return Err(syn::Error::new(
+                key_span,
+                format!("`{key}` is not a valid Prometheus label name: use ASCII letters, digits and `_`, not starting with a digit"),
+            ));
+        }
+        if RESERVED.contains(&key.as_str()) || key.starts_with("__") {
+            return Err(syn::Error::new(
+                key_span,
+                format!("label `{key}` is reserved (`function`, `module`, `result`, `le` and names starting with `__` are set by instrument-metrics or Prometheus); pick another name"),
+            ));
+        }
+        if labels.iter().any(|(k, _)| *k == key) {
+            return Err(syn::Error::new(
+                key_span,
+                format!("duplicate label `{key}`: each label may appear once"),
+            ));
+        }
+        if !input.peek(Token![=]) {
+            return Err(syn::Error::new(
+                next_span(input),
+                format!("label `{key}` needs a value: write `{key} = \"value\"`"),
+            ));
+        }
+        input.parse::<Token![=]>()?;
+        if !input.peek(LitStr) {
+            return Err(syn::Error::new(
+                next_span(input),
+                format!("label values are string literals: write `{key} = \"value\"`"),
+            ));
+        }
+        let value: LitStr = input.parse()?;
+        labels.push((key, value));
+        if input.is_empty() {
+            break;
+        }
+        if !input.peek(Token![,]) {
+            return Err(syn::Error::new(next_span(input), "expected `,` between labels"));
+        }
+        input.parse::<Token![,]>()?;
+    }
+    Ok(labels)
+}
+
+fn is_label_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}

@@ -1,0 +1,19 @@
+//! What the generated code names. Not public API: no semver promise.
+
+pub use linkme;
+
+pub use crate::outcome::probe::{Probe, ViaAnything, ViaClassify, ViaResult};
+pub use crate::outcome::Outcome;
+pub use crate::site::{CallSite, Cells, Guard, Site, SiteMeta, SITES};
+
+/// Runs a sync body as a closure, so `return` and `?` keep meaning what they meant.
+#[inline(always)]
+pub fn call_once<R>(body: impl FnOnce() -> R) -> R {
+    body()
+}
+
+/// Applies an `ok_if` / `error_if` predicate; the bound lets closures infer `&R`.
+#[inline(always)]
+pub fn judge<R: ?Sized>(value: &R, predicate: impl FnOnce(&R) -> bool) -> bool {
+    predicate(value)
+}

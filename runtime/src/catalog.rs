@@ -1,0 +1,134 @@
+//! The series the exposition shows, built once from the call sites: label text escaped and
+//! joined ahead of time, and sites with identical labels merged into one series.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::OnceLock;
+
+use crate::site::{Reading, ReadingSlot, Site, SITES};
+
+/// One labelled series of the function families, fed by one or more call sites.
+pub(crate) struct Series {
+    pub function: String,
+    pub module: &'static str,
+    pub labels: &'static [(&'static str, &'static str)],
+    pub bounds_seconds: &'static [f64],
+    pub in_flight: bool,
+    pub sites: Vec<&'static dyn Site>,
+    /// `function="…",module="…",k="v"`, escaped for the text formats.
+    pub label_text: String,
+    /// `le` values: each bound, then `+Inf`.
+    pub le_text: Vec<String>,
+}
+
+impl Series {
+    pub(crate) fn read(&self, into: &mut Reading) {
+        into.clear();
+        let mut slot = ReadingSlot(into);
+        for site in &self.sites {
+            site.add_to(&mut slot);
+        }
+    }
+}
+
+static CATALOG: OnceLock<Vec<Series>> = OnceLock::new();
+
+/// Every series, in a stable order (module, then function).
+pub(crate) fn catalog() -> &'static [Series] {
+    CATALOG.get_or_init(|| build(SITES.iter().copied()))
+}
+
+fn build(sites: impl Iterator<Item = &'static dyn Site>) -> Vec<Series> {
+    let mut series: Vec<Series> = Vec::new();
+    let mut by_identity: HashMap<(String, &'static str, Vec<(&'static str, &'static str)>), usize> =
+        HashMap::new();
+    let mut sites: Vec<&'static dyn Site> = sites.collect();
+    // Same order whatever the linker did, so merges and renames are reproducible.
+    sites.sort_by_key(|s| (s.meta().module, s.meta().name, s.meta().file, s.meta().line));
+    for site in sites {
+        let meta = site.meta();
+        let mut labels = meta.labels.to_vec();
+        labels.sort_unstable();
+        let key = (meta.name.to_owned(), meta.module, labels);
+        match by_identity.get(&key) {
+            Some(&i) if series[i].bounds_seconds == meta.bounds_seconds => {
+                // Two functions with the same labels and buckets (two `new` methods annotated
+                // one by one in the same module): one series counts both.
+                series[i].sites.push(site);
+                series[i].in_flight |= meta.in_flight;
+            }
+            Some(_) => {
+                // Same labels, different buckets: cannot be one histogram, so tell them apart.
+                let function = format!("{}@{}:{}", meta.name, meta.file, meta.line);
+                series.push(new_series(function, site));
+            }
+            None => {
+                by_identity.insert(key, series.len());
+                series.push(new_series(meta.name.to_owned(), site));
+            }
+        }
+    }
+    series.sort_by(|a, b| (a.module, &a.function).cmp(&(b.module, &b.function)));
+    series
+}
+
+fn new_series(function: String, site: &'static dyn Site) -> Series {
+    let meta = site.meta();
+    let mut label_text = String::new();
+    label_text.push_str("function=\"");
+    escape_label_value(&function, &mut label_text);
+    label_text.push_str("\",module=\"");
+    escape_label_value(meta.module, &mut label_text);
+    label_text.push('"');
+    for (key, value) in meta.labels {
+        label_text.push(',');
+        label_text.push_str(key);
+        label_text.push_str("=\"");
+        escape_label_value(value, &mut label_text);
+        label_text.push('"');
+    }
+    let mut le_text: Vec<String> = meta
+        .bounds_seconds
+        .iter()
+        .map(|b| {
+            let mut s = String::new();
+            let _ = write!(s, "{b}");
+            s
+        })
+        .collect();
+    le_text.push("+Inf".to_owned());
+    Series {
+        function,
+        module: meta.module,
+        labels: meta.labels,
+        bounds_seconds: meta.bounds_seconds,
+        in_flight: meta.in_flight,
+        sites: vec![site],
+        label_text,
+        le_text,
+    }
+}
+
+/// Escapes a label value for the text formats: backslash, double quote and newline.
+pub(crate) fn escape_label_value(value: &str, out: &mut String) {
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_label_value;
+
+    #[test]
+    fn escapes_what_the_text_format_requires() {
+        let mut out = String::new();
+        escape_label_value("a\\b\"c\nd", &mut out);
+        assert_eq!(out, "a\\\\b\\\"c\\nd");
+    }
+}

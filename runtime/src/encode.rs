@@ -1,0 +1,105 @@
+//! Writes the function families straight from the counters, in text format 0.0.4, without
+//! building `prometheus` protobuf structures.
+
+use std::fmt::Write as _;
+
+use crate::catalog::{catalog, Series};
+use crate::outcome::Outcome;
+use crate::site::Reading;
+
+pub(crate) const CALLS: &str = "function_calls_total";
+pub(crate) const CALLS_HELP: &str = "Calls of instrumented functions, by how they ended.";
+pub(crate) const DURATION: &str = "function_calls_duration_seconds";
+pub(crate) const DURATION_HELP: &str = "Time spent in instrumented functions, in seconds.";
+pub(crate) const IN_FLIGHT: &str = "function_calls_in_flight";
+pub(crate) const IN_FLIGHT_HELP: &str = "Calls of instrumented functions currently running.";
+
+/// Appends the function families in text format 0.0.4.
+pub(crate) fn encode_text(out: &mut String) {
+    let series = catalog();
+    if series.is_empty() {
+        return;
+    }
+    let readings = read_all(series);
+
+    header(out, CALLS, CALLS_HELP, "counter");
+    for (s, r) in series.iter().zip(&readings) {
+        for outcome in Outcome::ALL {
+            sample_start(out, CALLS, "", &s.label_text);
+            out.push_str(",result=\"");
+            out.push_str(outcome.as_str());
+            out.push_str("\"} ");
+            push_u64(out, r.results[outcome.index()]);
+        }
+    }
+
+    header(out, DURATION, DURATION_HELP, "histogram");
+    for (s, r) in series.iter().zip(&readings) {
+        let mut cumulative = 0;
+        for (le, n) in s.le_text.iter().zip(&r.buckets) {
+            cumulative += n;
+            sample_start(out, DURATION, "_bucket", &s.label_text);
+            out.push_str(",le=\"");
+            out.push_str(le);
+            out.push_str("\"} ");
+            push_u64(out, cumulative);
+        }
+        sample_start(out, DURATION, "_sum", &s.label_text);
+        out.push_str("} ");
+        push_seconds(out, r.sum_nanos);
+        sample_start(out, DURATION, "_count", &s.label_text);
+        out.push_str("} ");
+        push_u64(out, cumulative);
+    }
+
+    if series.iter().any(|s| s.in_flight) {
+        header(out, IN_FLIGHT, IN_FLIGHT_HELP, "gauge");
+        for (s, r) in series.iter().zip(&readings).filter(|(s, _)| s.in_flight) {
+            sample_start(out, IN_FLIGHT, "", &s.label_text);
+            out.push_str("} ");
+            let mut buf = itoa::Buffer::new();
+            out.push_str(buf.format(r.in_flight.max(0)));
+            out.push('\n');
+        }
+    }
+}
+
+pub(crate) fn read_all(series: &[Series]) -> Vec<Reading> {
+    series
+        .iter()
+        .map(|s| {
+            let mut r = Reading::for_buckets(s.bounds_seconds.len());
+            s.read(&mut r);
+            r
+        })
+        .collect()
+}
+
+fn header(out: &mut String, name: &str, help: &str, kind: &str) {
+    let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n");
+}
+
+fn sample_start(out: &mut String, name: &str, suffix: &str, labels: &str) {
+    out.push_str(name);
+    out.push_str(suffix);
+    out.push('{');
+    out.push_str(labels);
+}
+
+fn push_u64(out: &mut String, n: u64) {
+    let mut buf = itoa::Buffer::new();
+    out.push_str(buf.format(n));
+    out.push('\n');
+}
+
+pub(crate) fn nanos_to_seconds(nanos: u64) -> f64 {
+    #[allow(clippy::cast_precision_loss)] // exact below 2^53 ns (104 days of summed time)
+    let n = nanos as f64;
+    n / 1e9
+}
+
+fn push_seconds(out: &mut String, nanos: u64) {
+    let mut buf = ryu::Buffer::new();
+    out.push_str(buf.format(nanos_to_seconds(nanos)));
+    out.push('\n');
+}

@@ -1,0 +1,119 @@
+//! Helpers for the integration tests: read values back from the exposition by parsing it.
+
+use std::collections::BTreeMap;
+
+/// One sample line of the text exposition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub value: f64,
+}
+
+/// Parses text format 0.0.4 sample lines (comments skipped). Panics on a malformed line, so a
+/// broken exposition fails the test that reads it.
+#[must_use]
+pub fn parse(text: &str) -> Vec<Sample> {
+    text.lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|line| parse_line(line).unwrap_or_else(|| panic!("malformed exposition line: {line:?}")))
+        .collect()
+}
+
+fn parse_line(line: &str) -> Option<Sample> {
+    let (name, rest) = match line.find('{') {
+        Some(i) => (&line[..i], &line[i..]),
+        None => {
+            let (n, v) = line.split_once(' ')?;
+            return Some(Sample { name: n.to_owned(), labels: BTreeMap::new(), value: parse_value(v)? });
+        }
+    };
+    let mut labels = BTreeMap::new();
+    let mut chars = rest[1..].char_indices().peekable();
+    let body = &rest[1..];
+    let end;
+    loop {
+        // key
+        let start = chars.peek()?.0;
+        if body[start..].starts_with('}') {
+            end = Some(start + 1);
+            break;
+        }
+        let eq = body[start..].find('=')? + start;
+        let key = body[start..eq].to_owned();
+        while chars.peek()?.0 <= eq {
+            chars.next();
+        }
+        let (_, quote) = chars.next()?;
+        if quote != '"' {
+            return None;
+        }
+        let mut value = String::new();
+        loop {
+            let (_, c) = chars.next()?;
+            match c {
+                '\\' => match chars.next()?.1 {
+                    'n' => value.push('\n'),
+                    other => value.push(other),
+                },
+                '"' => break,
+                c => value.push(c),
+            }
+        }
+        labels.insert(key, value);
+        match chars.next()? {
+            (_, ',') => {}
+            (i, '}') => {
+                end = Some(i + 1);
+                break;
+            }
+            _ => return None,
+        }
+    }
+    let value = body[end?..].trim();
+    Some(Sample { name: name.to_owned(), labels, value: parse_value(value)? })
+}
+
+fn parse_value(v: &str) -> Option<f64> {
+    match v.trim() {
+        "+Inf" => Some(f64::INFINITY),
+        "-Inf" => Some(f64::NEG_INFINITY),
+        "NaN" => Some(f64::NAN),
+        other => other.parse().ok(),
+    }
+}
+
+/// The value of the one sample named `name` whose labels include all of `labels`.
+/// Panics if there is none or more than one.
+#[must_use]
+pub fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    let found: Vec<Sample> = parse(text)
+        .into_iter()
+        .filter(|s| s.name == name && labels.iter().all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v)))
+        .collect();
+    assert_eq!(found.len(), 1, "expected exactly one {name} with {labels:?}, found {found:?}");
+    found[0].value
+}
+
+/// Calls by result for `function`, in the order ok, error, panic, cancelled.
+#[must_use]
+pub fn calls(function: &str) -> [u64; 4] {
+    let text = instrument_metrics::render();
+    ["ok", "error", "panic", "cancelled"].map(|r| {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let v = value(&text, "function_calls_total", &[("function", function), ("result", r)]) as u64;
+        v
+    })
+}
+
+/// `_count`, `+Inf` bucket and `_sum` of `function`'s histogram.
+#[must_use]
+pub fn histogram(function: &str) -> (u64, u64, f64) {
+    let text = instrument_metrics::render();
+    let labels = [("function", function)];
+    let count = value(&text, "function_calls_duration_seconds_count", &labels);
+    let inf = value(&text, "function_calls_duration_seconds_bucket", &[("function", function), ("le", "+Inf")]);
+    let sum = value(&text, "function_calls_duration_seconds_sum", &labels);
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    (count as u64, inf as u64, sum)
+}
