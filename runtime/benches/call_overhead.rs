@@ -1,0 +1,173 @@
+//! Cost of one instrumented call, side by side with its floors and with hand-written
+//! `prometheus` code, in one process. Prints the ratios the README quotes.
+//!
+//! `cargo bench -p instrument-metrics --bench call_overhead`
+
+use std::hint::black_box;
+use std::sync::{Barrier, LazyLock};
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkId, Criterion};
+use instrument_metrics::instrument_metrics;
+use instrument_metrics::prometheus::{Histogram, HistogramOpts, IntCounter, Registry};
+
+#[inline(never)]
+fn body(x: u64) -> Result<u64, u64> {
+    let y = black_box(x).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    if y.is_multiple_of(7) {
+        Err(y)
+    } else {
+        Ok(y)
+    }
+}
+
+#[inline(never)]
+fn bare(x: u64) -> Result<u64, u64> {
+    body(x)
+}
+
+#[inline(never)]
+fn clock_pair(x: u64) -> Result<u64, u64> {
+    let start = Instant::now();
+    let r = body(x);
+    black_box(start.elapsed());
+    r
+}
+
+struct Handwritten {
+    ok: IntCounter,
+    err: IntCounter,
+    seconds: Histogram,
+}
+
+static HANDWRITTEN: LazyLock<Handwritten> = LazyLock::new(|| {
+    let registry = Registry::new();
+    let h = Handwritten {
+        ok: IntCounter::new("calls_ok_total", "ok").unwrap(),
+        err: IntCounter::new("calls_err_total", "err").unwrap(),
+        seconds: Histogram::with_opts(HistogramOpts::new("calls_seconds", "seconds")).unwrap(),
+    };
+    registry.register(Box::new(h.ok.clone())).unwrap();
+    registry.register(Box::new(h.err.clone())).unwrap();
+    registry.register(Box::new(h.seconds.clone())).unwrap();
+    h
+});
+
+#[inline(never)]
+fn prometheus_by_hand(x: u64) -> Result<u64, u64> {
+    let m = &*HANDWRITTEN;
+    let start = Instant::now();
+    let r = body(x);
+    m.seconds.observe(start.elapsed().as_secs_f64());
+    if r.is_ok() {
+        m.ok.inc();
+    } else {
+        m.err.inc();
+    }
+    r
+}
+
+#[inline(never)]
+#[instrument_metrics]
+fn instrumented(x: u64) -> Result<u64, u64> {
+    body(x)
+}
+
+type Subject = fn(u64) -> Result<u64, u64>;
+
+const SUBJECTS: [(&str, Subject); 4] = [
+    ("bare", bare),
+    ("clock_pair", clock_pair),
+    ("prometheus_by_hand", prometheus_by_hand),
+    ("instrument_metrics", instrumented),
+];
+
+/// Two threads call the same function; the time reported is per thread.
+fn two_threads(f: Subject, iters: u64) -> Duration {
+    let barrier = Barrier::new(2);
+    let times: Vec<Duration> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(|| {
+                    barrier.wait();
+                    let start = Instant::now();
+                    for i in 0..iters {
+                        let _ = black_box(f(black_box(i)));
+                    }
+                    start.elapsed()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    times.iter().sum::<Duration>() / 2
+}
+
+fn benches(c: &mut Criterion) {
+    let _ = &*HANDWRITTEN;
+    let _ = instrumented(1); // calibrates the clock outside the measurement
+    let mut one = c.benchmark_group("one_thread");
+    for (name, f) in SUBJECTS {
+        one.bench_function(name, |b| {
+            let mut i = 0u64;
+            b.iter(|| {
+                i = i.wrapping_add(1);
+                f(black_box(i))
+            });
+        });
+    }
+    one.finish();
+    let mut two = c.benchmark_group("two_threads");
+    for (name, f) in SUBJECTS {
+        two.bench_with_input(BenchmarkId::from_parameter(name), &f, |b, f| {
+            b.iter_custom(|iters| two_threads(*f, iters));
+        });
+    }
+    two.finish();
+}
+
+fn median_ns(group: &str, bench: &str) -> Option<f64> {
+    let path = format!("{}/criterion/{group}/{bench}/new/estimates.json", target_dir());
+    let text = std::fs::read_to_string(path).ok()?;
+    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+    json["median"]["point_estimate"].as_f64()
+}
+
+fn target_dir() -> String {
+    std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| {
+        // benches run from the package directory; the workspace target is one level up.
+        let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        here.parent().unwrap_or(here).join("target").display().to_string()
+    })
+}
+
+fn report() {
+    let get = |g: &str, b: &str| median_ns(g, b);
+    let (Some(bare), Some(clock), Some(prom), Some(ours)) = (
+        get("one_thread", "bare"),
+        get("one_thread", "clock_pair"),
+        get("one_thread", "prometheus_by_hand"),
+        get("one_thread", "instrument_metrics"),
+    ) else {
+        return;
+    };
+    println!("\nmedians, one thread (ns/call): bare {bare:.1}, Instant pair {clock:.1}, prometheus by hand {prom:.1}, #[instrument_metrics] {ours:.1}");
+    println!("overhead above bare: prometheus by hand {:.1} ns, #[instrument_metrics] {:.1} ns", prom - bare, ours - bare);
+    println!("ratio ours/prometheus overhead: {:.2} (target <= 0.5)", (ours - bare) / (prom - bare));
+    if let (Some(prom2), Some(ours2)) = (
+        get("two_threads", "prometheus_by_hand"),
+        get("two_threads", "instrument_metrics"),
+    ) {
+        println!("two threads, same function, per thread (ns/call): prometheus by hand {prom2:.1} ({:.2}x one thread), #[instrument_metrics] {ours2:.1} ({:.2}x one thread, target <= 1.2)", prom2 / prom, ours2 / ours);
+    }
+}
+
+fn main() {
+    let mut c = Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .configure_from_args();
+    benches(&mut c);
+    c.final_summary();
+    report();
+}

@@ -31,6 +31,9 @@ impl Series {
     }
 }
 
+/// What makes two series the same: function, module and extra labels (sorted).
+type Identity = (String, &'static str, Vec<(&'static str, &'static str)>);
+
 static CATALOG: OnceLock<Vec<Series>> = OnceLock::new();
 
 /// Every series, in a stable order (module, then function).
@@ -40,8 +43,7 @@ pub(crate) fn catalog() -> &'static [Series] {
 
 fn build(sites: impl Iterator<Item = &'static dyn Site>) -> Vec<Series> {
     let mut series: Vec<Series> = Vec::new();
-    let mut by_identity: HashMap<(String, &'static str, Vec<(&'static str, &'static str)>), usize> =
-        HashMap::new();
+    let mut by_identity: HashMap<Identity, usize> = HashMap::new();
     let mut sites: Vec<&'static dyn Site> = sites.collect();
     // Same order whatever the linker did, so merges and renames are reproducible.
     sites.sort_by_key(|s| (s.meta().module, s.meta().name, s.meta().file, s.meta().line));

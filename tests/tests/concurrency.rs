@@ -7,7 +7,7 @@ use instrument_metrics_tests::{calls, histogram};
 
 #[instrument_metrics(in_flight)]
 fn hot(i: u64) -> Result<u64, u64> {
-    if i % 10 == 0 {
+    if i.is_multiple_of(10) {
         Err(i)
     } else {
         Ok(i)
