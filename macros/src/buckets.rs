@@ -68,7 +68,10 @@ pub(crate) fn parse(input: ParseStream) -> syn::Result<Vec<f64>> {
         if args.len() != 3 {
             return Err(syn::Error::new(
                 parens.span.join(),
-                format!("`{kind}` takes three arguments: `{kind}({})`", names.join(", ")),
+                format!(
+                    "`{kind}` takes three arguments: `{kind}({})`",
+                    names.join(", ")
+                ),
             ));
         }
         let start = bound(&args[0])?;
@@ -105,11 +108,17 @@ pub(crate) fn parse(input: ParseStream) -> syn::Result<Vec<f64>> {
         return Ok(bounds);
     }
     if input.is_empty() {
-        return Err(syn::Error::new(Span::call_site(), format!("`buckets` needs a value; {FORMS}")));
+        return Err(syn::Error::new(
+            Span::call_site(),
+            format!("`buckets` needs a value; {FORMS}"),
+        ));
     }
     let _ = lookahead;
     let tt: proc_macro2::TokenTree = input.parse()?;
-    Err(syn::Error::new(tt.span(), format!("unexpected bucket specification; {FORMS}")))
+    Err(syn::Error::new(
+        tt.span(),
+        format!("unexpected bucket specification; {FORMS}"),
+    ))
 }
 
 /// A literal number, possibly negative; anything else is an error spanned on it.
@@ -129,7 +138,10 @@ fn number(expr: &Expr, what: &str) -> syn::Result<f64> {
         }
     };
     if !value.is_finite() {
-        return Err(syn::Error::new(expr.span(), format!("{what} must be a finite number")));
+        return Err(syn::Error::new(
+            expr.span(),
+            format!("{what} must be a finite number"),
+        ));
     }
     Ok(if negative { -value } else { value })
 }
@@ -153,7 +165,9 @@ fn count(expr: &Expr) -> syn::Result<usize> {
         )
     };
     match expr {
-        Expr::Lit(ExprLit { lit: Lit::Int(i), .. }) => {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(i), ..
+        }) => {
             let n: usize = i.base10_parse().map_err(|_| bad())?;
             if n == 0 || n > MAX_BUCKETS {
                 Err(bad())

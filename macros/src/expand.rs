@@ -10,7 +10,9 @@
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
-use syn::{Expr, ExprAsync, GenericArgument, PathArguments, ReturnType, Stmt, Type, TypeParamBound};
+use syn::{
+    Expr, ExprAsync, GenericArgument, PathArguments, ReturnType, Stmt, Type, TypeParamBound,
+};
 
 use crate::options::{Options, Rule};
 use crate::target::{MaybeFn, Target};
@@ -77,8 +79,18 @@ impl Unraw for Ident {
 }
 
 /// Instruments one function, labelled `label` unless `name` says otherwise.
-pub(crate) fn instrument_fn(options: &Options, f: MaybeFn, label: &str) -> syn::Result<TokenStream> {
-    let MaybeFn { attrs, vis, sig, body, semi } = f;
+pub(crate) fn instrument_fn(
+    options: &Options,
+    f: MaybeFn,
+    label: &str,
+) -> syn::Result<TokenStream> {
+    let MaybeFn {
+        attrs,
+        vis,
+        sig,
+        body,
+        semi,
+    } = f;
     if let Some(constness) = &sig.constness {
         return Err(syn::Error::new(
             constness.span,
@@ -127,7 +139,10 @@ pub(crate) fn instrument_fn(options: &Options, f: MaybeFn, label: &str) -> syn::
     if let Ok(mut block) = syn::parse2::<syn::Block>(body.to_token_stream()) {
         if let Some(future) = tail_future(&mut block) {
             let output = future_output(&sig.output).filter(|t| !contains_impl(t));
-            let edge = fake_return_edge(output.map(ToTokens::to_token_stream).as_ref(), sig.output.span());
+            let edge = fake_return_edge(
+                output.map(ToTokens::to_token_stream).as_ref(),
+                sig.output.span(),
+            );
             let capture = future.capture;
             let inner = &future.block;
             let attrs_async = &future.attrs;
@@ -165,7 +180,9 @@ pub(crate) fn instrument_fn(options: &Options, f: MaybeFn, label: &str) -> syn::
 fn site(options: &Options, name: &str, krate: &TokenStream, span: Span) -> TokenStream {
     let bounds = options.buckets();
     let b = bounds.len() + 1;
-    let seconds = bounds.iter().map(|s| proc_macro2::Literal::f64_suffixed(*s));
+    let seconds = bounds
+        .iter()
+        .map(|s| proc_macro2::Literal::f64_suffixed(*s));
     let nanos = bounds.iter().map(|s| {
         // Saturating: bounds past 584 years all mean "everything".
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
@@ -270,18 +287,27 @@ fn tail_future(block: &mut syn::Block) -> Option<&mut ExprAsync> {
     };
     match tail {
         Expr::Async(a) => Some(a),
-        Expr::Call(call) if call.args.len() == 1 && is_pin_call(&call.func) => match call.args.first_mut() {
-            Some(Expr::Async(a)) => Some(a),
-            _ => None,
-        },
+        Expr::Call(call) if call.args.len() == 1 && is_pin_call(&call.func) => {
+            match call.args.first_mut() {
+                Some(Expr::Async(a)) => Some(a),
+                _ => None,
+            }
+        }
         _ => None,
     }
 }
 
 fn is_pin_call(func: &Expr) -> bool {
     let Expr::Path(p) = func else { return false };
-    let segments: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
-    segments.len() >= 2 && segments[segments.len() - 1] == "pin" && segments[segments.len() - 2] == "Box"
+    let segments: Vec<String> = p
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    segments.len() >= 2
+        && segments[segments.len() - 1] == "pin"
+        && segments[segments.len() - 2] == "Box"
 }
 
 /// `T` from `impl Future<Output = T>`, `Pin<Box<dyn Future<Output = T> + Send>>` and the like.

@@ -12,7 +12,10 @@ use crate::target::MaybeFn;
 
 /// Is this attribute ours (`instrument_metrics` or `…::instrument_metrics`)?
 fn is_ours(attr: &Attribute) -> bool {
-    attr.path().segments.last().is_some_and(|s| s.ident == "instrument_metrics")
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|s| s.ident == "instrument_metrics")
 }
 
 /// Removes the methods' own attributes, so an impl emitted untouched adds no second error.
@@ -73,8 +76,12 @@ pub(crate) fn expand(options: &Options, mut block: ItemImpl) -> TokenStream {
             continue;
         }
         let explicit = own.name.is_some();
-        let method_options = Options { name: None, ..options.overridden_by(own.clone()) };
-        if f.sig.constness.is_some() && own.buckets.is_none() && own.labels.is_empty() && !explicit {
+        let method_options = Options {
+            name: None,
+            ..options.overridden_by(own.clone())
+        };
+        if f.sig.constness.is_some() && own.buckets.is_none() && own.labels.is_empty() && !explicit
+        {
             // A const fn cannot be measured; in a block-wide sweep, leave it as it is.
             block.items.push(ImplItem::Fn(f));
             continue;
@@ -92,7 +99,9 @@ pub(crate) fn expand(options: &Options, mut block: ItemImpl) -> TokenStream {
         };
         let defaultness = f.defaultness;
         match instrument_fn(&method_options, maybe, &label) {
-            Ok(tokens) => block.items.push(ImplItem::Verbatim(quote!(#defaultness #tokens))),
+            Ok(tokens) => block
+                .items
+                .push(ImplItem::Verbatim(quote!(#defaultness #tokens))),
             Err(e) => {
                 errors.extend(e.to_compile_error());
                 block.items.push(ImplItem::Fn(f));
@@ -105,11 +114,9 @@ pub(crate) fn expand(options: &Options, mut block: ItemImpl) -> TokenStream {
 /// `Cache<K, V>` -> `Cache`; `&'a str` and other shapes keep their written form.
 fn type_label(ty: &Type) -> String {
     match ty {
-        Type::Path(p) => p
-            .path
-            .segments
-            .last()
-            .map_or_else(String::new, |s| syn::ext::IdentExt::unraw(&s.ident).to_string()),
+        Type::Path(p) => p.path.segments.last().map_or_else(String::new, |s| {
+            syn::ext::IdentExt::unraw(&s.ident).to_string()
+        }),
         Type::Group(g) => type_label(&g.elem),
         Type::Paren(p) => type_label(&p.elem),
         other => other.to_token_stream().to_string().replace(' ', ""),

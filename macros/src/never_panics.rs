@@ -18,8 +18,9 @@ fn run(attr: &str, item: &str) -> Option<TokenStream> {
     let attr: TokenStream = attr.parse().ok()?;
     let item: TokenStream = item.parse().ok()?;
     Some(
-        catch_unwind(AssertUnwindSafe(|| expand(attr.clone(), item.clone())))
-            .unwrap_or_else(|_| panic!("the macro panicked on #[instrument_metrics({attr})] {item}")),
+        catch_unwind(AssertUnwindSafe(|| expand(attr.clone(), item.clone()))).unwrap_or_else(
+            |_| panic!("the macro panicked on #[instrument_metrics({attr})] {item}"),
+        ),
     )
 }
 
@@ -27,7 +28,8 @@ const ITEM: &str = "fn f(x: u32) -> Result<u32, ()> { Ok(x) }";
 
 /// Values of the wrong kind for each option.
 const WRONG_VALUES: [&str; 16] = [
-    "5", "-1", "true", "ident", "\"\"", "[]", "(1)", "{}", "= 1", "1.5", "'c'", "b\"x\"", "a::b()", "|x| x", "f64::NAN", "",
+    "5", "-1", "true", "ident", "\"\"", "[]", "(1)", "{}", "= 1", "1.5", "'c'", "b\"x\"", "a::b()",
+    "|x| x", "f64::NAN", "",
 ];
 
 #[test]
@@ -90,7 +92,16 @@ fn malformed_options_always_give_a_compile_error() {
         "#".into(),
         "[name]".into(),
     ];
-    for option in ["name", "buckets", "in_flight", "ok_if", "error_if", "labels", "skip", "crate"] {
+    for option in [
+        "name",
+        "buckets",
+        "in_flight",
+        "ok_if",
+        "error_if",
+        "labels",
+        "skip",
+        "crate",
+    ] {
         for value in WRONG_VALUES {
             let attr = format!("{option} = {value}");
             // A few of these are valid (`ok_if = ident`, `crate = ident`); judged below.
@@ -114,7 +125,10 @@ fn malformed_options_always_give_a_compile_error() {
         if valid.contains(&case.as_str()) {
             continue;
         }
-        assert!(has_compile_error(&out), "no compile_error! for #[instrument_metrics({case})]: {out}");
+        assert!(
+            has_compile_error(&out),
+            "no compile_error! for #[instrument_metrics({case})]: {out}"
+        );
         checked += 1;
     }
     assert!(checked > 150, "only {checked} cases checked");
@@ -139,7 +153,10 @@ fn misplaced_attribute_always_gives_a_compile_error() {
     ];
     for item in items {
         let out = run("", item).expect("valid tokens");
-        assert!(has_compile_error(&out), "no compile_error! for {item}: {out}");
+        assert!(
+            has_compile_error(&out),
+            "no compile_error! for {item}: {out}"
+        );
     }
 }
 
@@ -158,25 +175,88 @@ impl XorShift {
 #[test]
 fn random_token_soup_never_panics() {
     let vocabulary = [
-        "name", "buckets", "in_flight", "ok_if", "error_if", "labels", "skip", "crate", "=", ",", "\"x\"", "1",
-        "0.5", "-", "[", "]", "(", ")", "linear", "exponential", "|", "x", "::", "a", "1e999", "'a", "#", "!",
-        "{", "}", "fn", "impl", "async", "move", "self", ";", "<", ">", "->", "&", "mut", "const", "unsafe",
-        "Box", "pin", ".", "await", "Result", "__x", "le", "?",
+        "name",
+        "buckets",
+        "in_flight",
+        "ok_if",
+        "error_if",
+        "labels",
+        "skip",
+        "crate",
+        "=",
+        ",",
+        "\"x\"",
+        "1",
+        "0.5",
+        "-",
+        "[",
+        "]",
+        "(",
+        ")",
+        "linear",
+        "exponential",
+        "|",
+        "x",
+        "::",
+        "a",
+        "1e999",
+        "'a",
+        "#",
+        "!",
+        "{",
+        "}",
+        "fn",
+        "impl",
+        "async",
+        "move",
+        "self",
+        ";",
+        "<",
+        ">",
+        "->",
+        "&",
+        "mut",
+        "const",
+        "unsafe",
+        "Box",
+        "pin",
+        ".",
+        "await",
+        "Result",
+        "__x",
+        "le",
+        "?",
     ];
     let mut rng = XorShift(0x2545_F491_4F6C_DD1D);
     let mut parsed = 0;
     for _ in 0..4000 {
         let len = rng.next() % 12;
-        let attr: Vec<&str> = (0..len).map(|_| vocabulary[rng.next() % vocabulary.len()]).collect();
+        let attr: Vec<&str> = (0..len)
+            .map(|_| vocabulary[rng.next() % vocabulary.len()])
+            .collect();
         let item_len = rng.next() % 16;
-        let item: Vec<&str> = (0..item_len).map(|_| vocabulary[rng.next() % vocabulary.len()]).collect();
+        let item: Vec<&str> = (0..item_len)
+            .map(|_| vocabulary[rng.next() % vocabulary.len()])
+            .collect();
         // Unbalanced delimiters do not even lex; everything that lexes must not panic.
         if run(&attr.join(" "), ITEM).is_some() {
             parsed += 1;
         }
         let _ = run(&attr.join(" "), &item.join(" "));
-        let _ = run("", &format!("fn f() -> {} {{ {} }}", attr.join(" "), item.join(" ")));
-        let _ = run("", &format!("impl X {{ #[instrument_metrics({})] fn f() {{}} }}", attr.join(" ")));
+        let _ = run(
+            "",
+            &format!("fn f() -> {} {{ {} }}", attr.join(" "), item.join(" ")),
+        );
+        let _ = run(
+            "",
+            &format!(
+                "impl X {{ #[instrument_metrics({})] fn f() {{}} }}",
+                attr.join(" ")
+            ),
+        );
     }
-    assert!(parsed > 500, "the generator produced too few lexable inputs: {parsed}");
+    assert!(
+        parsed > 500,
+        "the generator produced too few lexable inputs: {parsed}"
+    );
 }

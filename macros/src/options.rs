@@ -89,7 +89,10 @@ fn expect_eq(input: ParseStream, option: &str, example: &str) -> syn::Result<()>
 
 /// The next token, for an error span, without failing on end of input.
 fn next_span(input: ParseStream) -> Span {
-    input.cursor().token_tree().map_or_else(|| input.span(), |(tt, _)| tt.span())
+    input
+        .cursor()
+        .token_tree()
+        .map_or_else(|| input.span(), |(tt, _)| tt.span())
 }
 
 impl Parse for Options {
@@ -115,7 +118,10 @@ impl Parse for Options {
                 }
                 let lit: LitStr = input.parse()?;
                 if lit.value().is_empty() {
-                    return Err(syn::Error::new(lit.span(), "`name` cannot be empty; write `name = \"fetch_user\"`"));
+                    return Err(syn::Error::new(
+                        lit.span(),
+                        "`name` cannot be empty; write `name = \"fetch_user\"`",
+                    ));
                 }
                 o.name = Some(lit);
             } else if lookahead.peek(kw::buckets) {
@@ -159,7 +165,11 @@ impl Parse for Options {
                         format!("`{option}` takes a function path or a closure taking `&ReturnType`, e.g. `{option} = |value| value.is_ok()` or `{option} = my_check`"),
                     ));
                 }
-                o.rule = Some(if is_ok_if { Rule::OkIf(expr) } else { Rule::ErrorIf(expr) });
+                o.rule = Some(if is_ok_if {
+                    Rule::OkIf(expr)
+                } else {
+                    Rule::ErrorIf(expr)
+                });
             } else if lookahead.peek(kw::labels) {
                 let k: kw::labels = input.parse()?;
                 if seen_labels {
@@ -202,7 +212,10 @@ impl Parse for Options {
                 ));
             } else {
                 let mut e = lookahead.error();
-                e.combine(syn::Error::new(next_span(input), format!("valid options are {VALID}")));
+                e.combine(syn::Error::new(
+                    next_span(input),
+                    format!("valid options are {VALID}"),
+                ));
                 return Err(e);
             }
             if input.is_empty() {
@@ -225,9 +238,12 @@ fn parse_crate_path(input: ParseStream) -> syn::Result<Path> {
     if input.peek(LitStr) {
         // serde style: a path in a string.
         let lit: LitStr = input.parse()?;
-        return lit
-            .parse_with(Path::parse_mod_style)
-            .map_err(|_| syn::Error::new(lit.span(), format!("`{}` is not a path; {example}", lit.value())));
+        return lit.parse_with(Path::parse_mod_style).map_err(|_| {
+            syn::Error::new(
+                lit.span(),
+                format!("`{}` is not a path; {example}", lit.value()),
+            )
+        });
     }
     input
         .call(Path::parse_mod_style)
@@ -288,7 +304,10 @@ fn parse_labels(input: ParseStream) -> syn::Result<Vec<(String, LitStr)>> {
             break;
         }
         if !input.peek(Token![,]) {
-            return Err(syn::Error::new(next_span(input), "expected `,` between labels"));
+            return Err(syn::Error::new(
+                next_span(input),
+                "expected `,` between labels",
+            ));
         }
         input.parse::<Token![,]>()?;
     }

@@ -23,13 +23,25 @@ impl Parse for MaybeFn {
         let sig: Signature = input.parse()?;
         if input.peek(Token![;]) {
             let semi: Token![;] = input.parse()?;
-            return Ok(MaybeFn { attrs, vis, sig, body: None, semi: Some(semi) });
+            return Ok(MaybeFn {
+                attrs,
+                vis,
+                sig,
+                body: None,
+                semi: Some(semi),
+            });
         }
         let body = match input.parse::<TokenTree>()? {
             TokenTree::Group(g) if g.delimiter() == Delimiter::Brace => g,
             other => return Err(syn::Error::new(other.span(), "expected a function body")),
         };
-        Ok(MaybeFn { attrs, vis, sig, body: Some(body), semi: None })
+        Ok(MaybeFn {
+            attrs,
+            vis,
+            sig,
+            body: Some(body),
+            semi: None,
+        })
     }
 }
 
@@ -38,7 +50,11 @@ pub(crate) enum Target {
     Fn(MaybeFn),
     Impl(ItemImpl),
     /// Something that is not a function; `what` names it, `span` is its keyword.
-    Other { what: &'static str, hint: &'static str, span: Span },
+    Other {
+        what: &'static str,
+        hint: &'static str,
+        span: Span,
+    },
     /// Does not parse at all: hand it back untouched and let rustc speak.
     Unparsed,
 }
@@ -64,29 +80,52 @@ impl Target {
             Item::Union(i) => ("a union", on_type, span_of(&i.union_token)),
             Item::Const(i) => ("a const", "put it on a function", span_of(&i.const_token)),
             Item::Static(i) => ("a static", "put it on a function", span_of(&i.static_token)),
-            Item::Mod(i) => ("a module", "put it on the functions or impl blocks inside", span_of(&i.mod_token)),
-            Item::Use(i) => ("a `use` declaration", "put it on a function", span_of(&i.use_token)),
+            Item::Mod(i) => (
+                "a module",
+                "put it on the functions or impl blocks inside",
+                span_of(&i.mod_token),
+            ),
+            Item::Use(i) => (
+                "a `use` declaration",
+                "put it on a function",
+                span_of(&i.use_token),
+            ),
             Item::Trait(i) => (
                 "a trait definition",
                 "put it on the trait's default methods, or on the `impl` blocks of the trait",
                 span_of(&i.trait_token),
             ),
-            Item::Type(i) => ("a type alias", "put it on a function", span_of(&i.type_token)),
-            Item::ExternCrate(i) => ("an `extern crate`", "put it on a function", span_of(&i.extern_token)),
+            Item::Type(i) => (
+                "a type alias",
+                "put it on a function",
+                span_of(&i.type_token),
+            ),
+            Item::ExternCrate(i) => (
+                "an `extern crate`",
+                "put it on a function",
+                span_of(&i.extern_token),
+            ),
             Item::ForeignMod(i) => (
                 "an `extern` block",
                 "wrap the foreign function in a Rust function and put it there",
                 span_of(&i.abi),
             ),
             Item::Macro(i) => ("a macro", "put it on a function", span_of(&i.mac.path)),
-            _ => ("this item", "put it on a function, a method or an impl block", Span::call_site()),
+            _ => (
+                "this item",
+                "put it on a function, a method or an impl block",
+                Span::call_site(),
+            ),
         };
         Target::Other { what, hint, span }
     }
 }
 
 fn span_of(t: &impl ToTokens) -> Span {
-    t.to_token_stream().into_iter().next().map_or_else(Span::call_site, |tt| tt.span())
+    t.to_token_stream()
+        .into_iter()
+        .next()
+        .map_or_else(Span::call_site, |tt| tt.span())
 }
 
 /// Attributes, `unsafe`, `default`, then `impl`: worth parsing as an impl block.

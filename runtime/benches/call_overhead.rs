@@ -127,7 +127,10 @@ fn benches(c: &mut Criterion) {
 }
 
 fn median_ns(group: &str, bench: &str) -> Option<f64> {
-    let path = format!("{}/criterion/{group}/{bench}/new/estimates.json", target_dir());
+    let path = format!(
+        "{}/criterion/{group}/{bench}/new/estimates.json",
+        target_dir()
+    );
     let text = std::fs::read_to_string(path).ok()?;
     let json: serde_json::Value = serde_json::from_str(&text).ok()?;
     json["median"]["point_estimate"].as_f64()
@@ -137,7 +140,11 @@ fn target_dir() -> String {
     std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| {
         // benches run from the package directory; the workspace target is one level up.
         let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        here.parent().unwrap_or(here).join("target").display().to_string()
+        here.parent()
+            .unwrap_or(here)
+            .join("target")
+            .display()
+            .to_string()
     })
 }
 
@@ -152,8 +159,15 @@ fn report() {
         return;
     };
     println!("\nmedians, one thread (ns/call): bare {bare:.1}, Instant pair {clock:.1}, prometheus by hand {prom:.1}, #[instrument_metrics] {ours:.1}");
-    println!("overhead above bare: prometheus by hand {:.1} ns, #[instrument_metrics] {:.1} ns", prom - bare, ours - bare);
-    println!("ratio ours/prometheus overhead: {:.2} (target <= 0.5)", (ours - bare) / (prom - bare));
+    println!(
+        "overhead above bare: prometheus by hand {:.1} ns, #[instrument_metrics] {:.1} ns",
+        prom - bare,
+        ours - bare
+    );
+    println!(
+        "ratio ours/prometheus overhead: {:.2} (target <= 0.5)",
+        (ours - bare) / (prom - bare)
+    );
     if let (Some(prom2), Some(ours2)) = (
         get("two_threads", "prometheus_by_hand"),
         get("two_threads", "instrument_metrics"),

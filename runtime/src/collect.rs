@@ -4,7 +4,9 @@
 use std::cell::Cell;
 
 use prometheus::core::{Collector, Desc};
-use prometheus::proto::{Bucket, Counter, Gauge, Histogram, LabelPair, Metric, MetricFamily, MetricType};
+use prometheus::proto::{
+    Bucket, Counter, Gauge, Histogram, LabelPair, Metric, MetricFamily, MetricType,
+};
 
 use crate::catalog::{catalog, Series};
 use crate::encode::{self, nanos_to_seconds};
@@ -42,9 +44,24 @@ impl FunctionCollector {
         };
         Ok(FunctionCollector {
             descs: vec![
-                Desc::new(encode::CALLS.into(), encode::CALLS_HELP.into(), labels("result"), Default::default())?,
-                Desc::new(encode::DURATION.into(), encode::DURATION_HELP.into(), labels(""), Default::default())?,
-                Desc::new(encode::IN_FLIGHT.into(), encode::IN_FLIGHT_HELP.into(), labels(""), Default::default())?,
+                Desc::new(
+                    encode::CALLS.into(),
+                    encode::CALLS_HELP.into(),
+                    labels("result"),
+                    Default::default(),
+                )?,
+                Desc::new(
+                    encode::DURATION.into(),
+                    encode::DURATION_HELP.into(),
+                    labels(""),
+                    Default::default(),
+                )?,
+                Desc::new(
+                    encode::IN_FLIGHT.into(),
+                    encode::IN_FLIGHT_HELP.into(),
+                    labels(""),
+                    Default::default(),
+                )?,
             ],
         })
     }
@@ -100,11 +117,26 @@ impl Collector for FunctionCollector {
             }
         }
         let mut families = vec![
-            family(encode::CALLS, encode::CALLS_HELP, MetricType::COUNTER, calls),
-            family(encode::DURATION, encode::DURATION_HELP, MetricType::HISTOGRAM, durations),
+            family(
+                encode::CALLS,
+                encode::CALLS_HELP,
+                MetricType::COUNTER,
+                calls,
+            ),
+            family(
+                encode::DURATION,
+                encode::DURATION_HELP,
+                MetricType::HISTOGRAM,
+                durations,
+            ),
         ];
         if !in_flight.is_empty() {
-            families.push(family(encode::IN_FLIGHT, encode::IN_FLIGHT_HELP, MetricType::GAUGE, in_flight));
+            families.push(family(
+                encode::IN_FLIGHT,
+                encode::IN_FLIGHT_HELP,
+                MetricType::GAUGE,
+                in_flight,
+            ));
         }
         families
     }

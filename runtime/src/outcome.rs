@@ -24,7 +24,12 @@ pub enum Outcome {
 
 impl Outcome {
     /// Every outcome, in the order the exposition lists them.
-    pub const ALL: [Outcome; 4] = [Outcome::Ok, Outcome::Error, Outcome::Panic, Outcome::Cancelled];
+    pub const ALL: [Outcome; 4] = [
+        Outcome::Ok,
+        Outcome::Error,
+        Outcome::Panic,
+        Outcome::Cancelled,
+    ];
 
     /// The `result` label value: `ok`, `error`, `panic` or `cancelled`.
     ///
