@@ -2,6 +2,7 @@
 
 pub use linkme;
 
+pub use crate::build_info::register_build_info;
 pub use crate::outcome::probe::{Probe, ViaAnything, ViaClassify, ViaResult};
 pub use crate::outcome::Outcome;
 pub use crate::site::{CallSite, Cells, Guard, Site, SiteMeta, SITES};

@@ -17,8 +17,10 @@ pub(crate) struct Series {
     pub sites: Vec<&'static dyn Site>,
     /// `function="…",module="…",k="v"`, escaped for the text formats.
     pub label_text: String,
-    /// `le` values: each bound, then `+Inf`.
+    /// `le` values for text 0.0.4: each bound, then `+Inf`.
     pub le_text: Vec<String>,
+    /// `le` values for OpenMetrics, in canonical form (`1.0`, not `1`).
+    pub le_openmetrics: Vec<String>,
 }
 
 impl Series {
@@ -89,16 +91,14 @@ fn new_series(function: String, site: &'static dyn Site) -> Series {
         escape_label_value(value, &mut label_text);
         label_text.push('"');
     }
-    let mut le_text: Vec<String> = meta
+    let mut le_text: Vec<String> = meta.bounds_seconds.iter().map(|b| format!("{b}")).collect();
+    le_text.push("+Inf".to_owned());
+    let le_openmetrics = meta
         .bounds_seconds
         .iter()
-        .map(|b| {
-            let mut s = String::new();
-            let _ = write!(s, "{b}");
-            s
-        })
+        .map(|b| canonical_float(*b))
+        .chain(["+Inf".to_owned()])
         .collect();
-    le_text.push("+Inf".to_owned());
     Series {
         function,
         module: meta.module,
@@ -108,7 +108,28 @@ fn new_series(function: String, site: &'static dyn Site) -> Series {
         sites: vec![site],
         label_text,
         le_text,
+        le_openmetrics,
     }
+}
+
+/// A float as OpenMetrics wants `le` and `quantile` values: `1.0`, `0.25`, `+Inf`.
+pub(crate) fn canonical_float(v: f64) -> String {
+    if v.is_infinite() {
+        return if v > 0.0 {
+            "+Inf".to_owned()
+        } else {
+            "-Inf".to_owned()
+        };
+    }
+    if v.is_nan() {
+        return "NaN".to_owned();
+    }
+    let mut s = String::new();
+    let _ = write!(s, "{v}");
+    if !s.contains(['.', 'e', 'E']) {
+        s.push_str(".0");
+    }
+    s
 }
 
 /// Escapes a label value for the text formats: backslash, double quote and newline.

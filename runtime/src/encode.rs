@@ -8,21 +8,41 @@ use crate::outcome::Outcome;
 use crate::site::Reading;
 
 pub(crate) const CALLS: &str = "function_calls_total";
+pub(crate) const CALLS_FAMILY: &str = "function_calls";
 pub(crate) const CALLS_HELP: &str = "Calls of instrumented functions, by how they ended.";
 pub(crate) const DURATION: &str = "function_calls_duration_seconds";
 pub(crate) const DURATION_HELP: &str = "Time spent in instrumented functions, in seconds.";
 pub(crate) const IN_FLIGHT: &str = "function_calls_in_flight";
 pub(crate) const IN_FLIGHT_HELP: &str = "Calls of instrumented functions currently running.";
 
+/// The two text dialects: Prometheus 0.0.4 and OpenMetrics 1.0.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Prometheus,
+    OpenMetrics,
+}
+
 /// Appends the function families in text format 0.0.4.
 pub(crate) fn encode_text(out: &mut String) {
+    encode_functions(out, Dialect::Prometheus);
+}
+
+/// Appends the function families in `dialect` (without OpenMetrics' `# EOF`).
+pub(crate) fn encode_functions(out: &mut String, dialect: Dialect) {
     let series = catalog();
     if series.is_empty() {
         return;
     }
     let readings = read_all(series);
+    let om = dialect == Dialect::OpenMetrics;
 
-    header(out, CALLS, CALLS_HELP, "counter");
+    // OpenMetrics names the counter family without `_total`; its samples keep it.
+    header(
+        out,
+        if om { CALLS_FAMILY } else { CALLS },
+        CALLS_HELP,
+        "counter",
+    );
     for (s, r) in series.iter().zip(&readings) {
         for outcome in Outcome::ALL {
             sample_start(out, CALLS, "", &s.label_text);
@@ -34,9 +54,15 @@ pub(crate) fn encode_text(out: &mut String) {
     }
 
     header(out, DURATION, DURATION_HELP, "histogram");
+    if om {
+        out.push_str("# UNIT ");
+        out.push_str(DURATION);
+        out.push_str(" seconds\n");
+    }
     for (s, r) in series.iter().zip(&readings) {
         let mut cumulative = 0;
-        for (le, n) in s.le_text.iter().zip(&r.buckets) {
+        let les = if om { &s.le_openmetrics } else { &s.le_text };
+        for (le, n) in les.iter().zip(&r.buckets) {
             cumulative += n;
             sample_start(out, DURATION, "_bucket", &s.label_text);
             out.push_str(",le=\"");

@@ -130,6 +130,7 @@ pub mod probe {
 
     /// First choice: the type classifies itself.
     pub trait ViaClassify {
+        /// The outcome of the wrapped value.
         fn __im_outcome(&self) -> Outcome;
     }
     impl<T: ClassifyOutcome + ?Sized> ViaClassify for &&Probe<'_, T> {
@@ -141,6 +142,7 @@ pub mod probe {
 
     /// Second choice: any `Result`.
     pub trait ViaResult {
+        /// The outcome of the wrapped value.
         fn __im_outcome(&self) -> Outcome;
     }
     impl<T, E> ViaResult for &Probe<'_, Result<T, E>> {
@@ -156,6 +158,7 @@ pub mod probe {
 
     /// Last resort: everything else is ok.
     pub trait ViaAnything {
+        /// The outcome of the wrapped value.
         fn __im_outcome(&self) -> Outcome;
     }
     impl<T: ?Sized> ViaAnything for Probe<'_, T> {

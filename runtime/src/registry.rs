@@ -17,6 +17,7 @@ static CHOSEN: OnceLock<Chosen> = OnceLock::new();
 
 fn choose(registry: &'static Registry) -> Chosen {
     crate::clock::warm_up();
+    crate::process::register(registry);
     let collector_registered = FunctionCollector::new()
         .and_then(|c| registry.register(Box::new(c)))
         .is_ok();
@@ -81,6 +82,11 @@ pub fn use_registry(registry: &'static Registry) -> Result<(), Error> {
     }
 }
 
+/// False only if the chosen registry already had metrics with the function family names.
+pub(crate) fn function_families_registered() -> bool {
+    CHOSEN.get().is_some_and(|c| c.collector_registered)
+}
+
 /// Everything in [`registry`], function metrics included, in the Prometheus text format 0.0.4.
 ///
 /// Every instrumented function is there from the start, with each `result` at 0.
@@ -98,9 +104,8 @@ pub fn use_registry(registry: &'static Registry) -> Result<(), Error> {
 #[must_use]
 pub fn render() -> String {
     let registry = registry();
-    let collector_registered = CHOSEN.get().is_some_and(|c| c.collector_registered);
     let mut out = String::with_capacity(16 * 1024);
-    if collector_registered {
+    if function_families_registered() {
         crate::encode::encode_text(&mut out);
     }
     let others = without_function_families(|| registry.gather());

@@ -1,0 +1,386 @@
+//! What a scrape gets: the format the scraper asked for (OpenMetrics 1.0 or text 0.0.4, by
+//! content negotiation on `Accept`), gzip when `Accept-Encoding` allows it, and the matching
+//! `Content-Type`. Every handler (the standalone exporter, axum, actix-web) answers with
+//! [`scrape`]; use it to write a handler for another framework.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+
+use prometheus::proto::{MetricFamily, MetricType};
+
+use crate::catalog::{canonical_float, escape_label_value};
+use crate::collect::without_function_families;
+use crate::encode::{encode_functions, Dialect};
+use crate::registry::{function_families_registered, registry};
+
+/// `Content-Type` of text format 0.0.4.
+pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+/// `Content-Type` of OpenMetrics 1.0 text.
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// An exposition format.
+///
+/// ```
+/// use instrument_metrics::exposition::Format;
+/// assert_eq!(Format::OpenMetrics.content_type(), "application/openmetrics-text; version=1.0.0; charset=utf-8");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// The Prometheus text format 0.0.4: the fallback every scraper understands.
+    PrometheusText,
+    /// OpenMetrics 1.0 text, which Prometheus prefers.
+    OpenMetrics,
+}
+
+impl Format {
+    /// The `Content-Type` header value for a body in this format.
+    ///
+    /// ```
+    /// use instrument_metrics::exposition::Format;
+    /// assert!(Format::PrometheusText.content_type().starts_with("text/plain; version=0.0.4"));
+    /// ```
+    #[must_use]
+    pub const fn content_type(self) -> &'static str {
+        match self {
+            Format::PrometheusText => TEXT_CONTENT_TYPE,
+            Format::OpenMetrics => OPENMETRICS_CONTENT_TYPE,
+        }
+    }
+}
+
+/// Picks the format for an `Accept` header: the acceptable one with the highest `q`, the
+/// earlier on a tie; text 0.0.4 when nothing better is offered or the header is absent.
+///
+/// ```
+/// use instrument_metrics::exposition::{negotiate, Format};
+///
+/// // What Prometheus 2.x sends.
+/// let p2 = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+/// assert_eq!(negotiate(Some(p2)), Format::OpenMetrics);
+/// assert_eq!(negotiate(Some("text/plain")), Format::PrometheusText);
+/// assert_eq!(negotiate(None), Format::PrometheusText);
+/// ```
+#[must_use]
+pub fn negotiate(accept: Option<&str>) -> Format {
+    let Some(accept) = accept else {
+        return Format::PrometheusText;
+    };
+    let mut best: Option<(f32, Format)> = None;
+    for range in accept.split(',') {
+        let mut parts = range.split(';').map(str::trim);
+        let media = parts.next().unwrap_or("").to_ascii_lowercase();
+        let mut q = 1.0f32;
+        let mut version: Option<String> = None;
+        for param in parts {
+            let Some((k, v)) = param.split_once('=') else {
+                continue;
+            };
+            let v = v.trim().trim_matches('"');
+            match k.trim().to_ascii_lowercase().as_str() {
+                "q" => q = v.parse().unwrap_or(0.0),
+                "version" => version = Some(v.to_owned()),
+                _ => {}
+            }
+        }
+        if !(q > 0.0) {
+            continue;
+        }
+        let format = match (media.as_str(), version.as_deref()) {
+            ("application/openmetrics-text", None | Some("1.0.0" | "0.0.1")) => Format::OpenMetrics,
+            // Text 1.0.0 differs from 0.0.4 only in allowing UTF-8 names, which we never emit.
+            ("text/plain", None | Some("0.0.4" | "1.0.0")) | ("*/*" | "text/*", _) => {
+                Format::PrometheusText
+            }
+            _ => continue,
+        };
+        if best.is_none_or(|(bq, _)| q > bq) {
+            best = Some((q, format));
+        }
+    }
+    best.map_or(Format::PrometheusText, |(_, f)| f)
+}
+
+/// Whether an `Accept-Encoding` header allows gzip (`gzip` or `*` with a non-zero `q`).
+///
+/// ```
+/// use instrument_metrics::exposition::accepts_gzip;
+/// assert!(accepts_gzip(Some("gzip")));
+/// assert!(accepts_gzip(Some("br;q=1.0, gzip;q=0.8")));
+/// assert!(!accepts_gzip(Some("gzip;q=0")));
+/// assert!(!accepts_gzip(None));
+/// ```
+#[must_use]
+pub fn accepts_gzip(accept_encoding: Option<&str>) -> bool {
+    let Some(header) = accept_encoding else {
+        return false;
+    };
+    let mut star = false;
+    for coding in header.split(',') {
+        let mut parts = coding.split(';').map(str::trim);
+        let name = parts.next().unwrap_or("").to_ascii_lowercase();
+        let q = parts
+            .filter_map(|p| p.split_once('='))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
+            .map_or(1.0, |(_, v)| v.trim().parse::<f32>().unwrap_or(0.0));
+        match name.as_str() {
+            "gzip" | "x-gzip" => return q > 0.0,
+            "*" => star = q > 0.0,
+            _ => {}
+        }
+    }
+    star
+}
+
+/// A ready response body for one scrape.
+#[derive(Clone, Debug)]
+pub struct Scrape {
+    /// The format the body is in.
+    pub format: Format,
+    /// The body, gzip-compressed if [`Scrape::gzip`].
+    pub body: Vec<u8>,
+    /// Whether the body is gzip-compressed.
+    pub gzip: bool,
+}
+
+impl Scrape {
+    /// The `Content-Type` header value.
+    ///
+    /// ```
+    /// let s = instrument_metrics::exposition::scrape(None, None);
+    /// assert_eq!(s.content_type(), instrument_metrics::exposition::TEXT_CONTENT_TYPE);
+    /// ```
+    #[must_use]
+    pub fn content_type(&self) -> &'static str {
+        self.format.content_type()
+    }
+
+    /// The `Content-Encoding` header value, if any.
+    ///
+    /// ```
+    /// let s = instrument_metrics::exposition::scrape(None, Some("gzip"));
+    /// assert_eq!(s.content_encoding(), Some("gzip"));
+    /// ```
+    #[must_use]
+    pub fn content_encoding(&self) -> Option<&'static str> {
+        self.gzip.then_some("gzip")
+    }
+}
+
+/// Renders the registry for a scraper that sent these `Accept` and `Accept-Encoding` headers.
+///
+/// ```
+/// use instrument_metrics::exposition::{scrape, Format};
+///
+/// let s = scrape(Some("application/openmetrics-text;version=1.0.0"), None);
+/// assert_eq!(s.format, Format::OpenMetrics);
+/// assert!(String::from_utf8(s.body).unwrap().ends_with("# EOF\n"));
+/// ```
+#[must_use]
+pub fn scrape(accept: Option<&str>, accept_encoding: Option<&str>) -> Scrape {
+    let format = negotiate(accept);
+    let text = match format {
+        Format::PrometheusText => crate::render(),
+        Format::OpenMetrics => render_openmetrics(),
+    };
+    if accepts_gzip(accept_encoding) {
+        if let Some(body) = gzip(text.as_bytes()) {
+            return Scrape {
+                format,
+                body,
+                gzip: true,
+            };
+        }
+    }
+    Scrape {
+        format,
+        body: text.into_bytes(),
+        gzip: false,
+    }
+}
+
+fn gzip(bytes: &[u8]) -> Option<Vec<u8>> {
+    // Fast level: scrapes are frequent and the text compresses well even so.
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(bytes.len() / 4),
+        flate2::Compression::fast(),
+    );
+    encoder.write_all(bytes).ok()?;
+    encoder.finish().ok()
+}
+
+/// Everything in [`registry`](crate::registry()), in OpenMetrics 1.0 text, ending in `# EOF`.
+///
+/// ```
+/// use instrument_metrics::instrument_metrics;
+///
+/// #[instrument_metrics]
+/// fn om_example() {}
+/// om_example();
+///
+/// let text = instrument_metrics::render_openmetrics();
+/// assert!(text.contains("# TYPE function_calls counter\n"));
+/// assert!(text.contains(r#"function_calls_total{function="om_example",module="rust_out",result="ok"} 1"#));
+/// assert!(text.ends_with("# EOF\n"));
+/// ```
+#[must_use]
+pub fn render_openmetrics() -> String {
+    let registry = registry();
+    let mut out = String::with_capacity(16 * 1024);
+    if function_families_registered() {
+        encode_functions(&mut out, Dialect::OpenMetrics);
+    }
+    let others = without_function_families(|| registry.gather());
+    for family in &others {
+        encode_family_openmetrics(family, &mut out);
+    }
+    out.push_str("# EOF\n");
+    out
+}
+
+fn encode_family_openmetrics(family: &MetricFamily, out: &mut String) {
+    let name = family.name();
+    let (kind, family_name) = match family.get_field_type() {
+        MetricType::COUNTER => ("counter", name.strip_suffix("_total").unwrap_or(name)),
+        MetricType::GAUGE => ("gauge", name),
+        MetricType::HISTOGRAM => ("histogram", name),
+        MetricType::SUMMARY => ("summary", name),
+        MetricType::UNTYPED => ("unknown", name),
+    };
+    let _ = writeln!(out, "# HELP {family_name} {}", escape_help(family.help()));
+    let _ = writeln!(out, "# TYPE {family_name} {kind}");
+    for m in family.get_metric() {
+        let mut labels = String::new();
+        for (i, pair) in m.get_label().iter().enumerate() {
+            if i > 0 {
+                labels.push(',');
+            }
+            labels.push_str(pair.name());
+            labels.push_str("=\"");
+            escape_label_value(pair.value(), &mut labels);
+            labels.push('"');
+        }
+        let sample = |out: &mut String, suffix: &str, extra: Option<(&str, &str)>, value: &str| {
+            out.push_str(family_name);
+            out.push_str(suffix);
+            let mut all = labels.clone();
+            if let Some((k, v)) = extra {
+                if !all.is_empty() {
+                    all.push(',');
+                }
+                let _ = write!(all, "{k}=\"{v}\"");
+            }
+            if !all.is_empty() {
+                out.push('{');
+                out.push_str(&all);
+                out.push('}');
+            }
+            out.push(' ');
+            out.push_str(value);
+            out.push('\n');
+        };
+        match family.get_field_type() {
+            MetricType::COUNTER => sample(out, "_total", None, &number(m.get_counter().value())),
+            MetricType::GAUGE => sample(out, "", None, &number(m.get_gauge().value())),
+            MetricType::UNTYPED => sample(out, "", None, &number(m.untyped.value())),
+            MetricType::HISTOGRAM => {
+                let h = m.get_histogram();
+                let mut saw_inf = false;
+                for b in h.get_bucket() {
+                    saw_inf |= b.upper_bound().is_infinite();
+                    let count = b.cumulative_count().to_string();
+                    sample(
+                        out,
+                        "_bucket",
+                        Some(("le", &canonical_float(b.upper_bound()))),
+                        &count,
+                    );
+                }
+                if !saw_inf {
+                    sample(
+                        out,
+                        "_bucket",
+                        Some(("le", "+Inf")),
+                        &h.get_sample_count().to_string(),
+                    );
+                }
+                sample(out, "_sum", None, &number(h.get_sample_sum()));
+                sample(out, "_count", None, &h.get_sample_count().to_string());
+            }
+            MetricType::SUMMARY => {
+                let s = m.get_summary();
+                for q in s.get_quantile() {
+                    sample(
+                        out,
+                        "",
+                        Some(("quantile", &canonical_float(q.quantile()))),
+                        &number(q.value()),
+                    );
+                }
+                sample(out, "_sum", None, &number(s.sample_sum()));
+                sample(out, "_count", None, &s.sample_count().to_string());
+            }
+        }
+    }
+}
+
+fn number(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".to_owned()
+    } else if v.is_infinite() {
+        if v > 0.0 { "+Inf" } else { "-Inf" }.to_owned()
+    } else {
+        format!("{v}")
+    }
+}
+
+fn escape_help(help: &str) -> String {
+    help.replace('\\', "\\\\")
+        .replace('\n', "\\n")
+        .replace('"', "\\\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{accepts_gzip, negotiate, Format};
+
+    #[test]
+    fn prometheus_3_accept_header_gets_openmetrics() {
+        let p3 = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
+        assert_eq!(negotiate(Some(p3)), Format::OpenMetrics);
+    }
+
+    #[test]
+    fn protobuf_first_falls_through_to_what_we_speak() {
+        let native = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.9,text/plain;version=0.0.4;q=0.5";
+        assert_eq!(negotiate(Some(native)), Format::PrometheusText);
+    }
+
+    #[test]
+    fn preference_follows_q_values() {
+        assert_eq!(
+            negotiate(Some(
+                "text/plain;version=0.0.4;q=0.9,application/openmetrics-text;q=0.5"
+            )),
+            Format::PrometheusText
+        );
+        assert_eq!(
+            negotiate(Some("application/openmetrics-text;version=2.0.0")),
+            Format::PrometheusText
+        );
+        assert_eq!(negotiate(Some("application/json")), Format::PrometheusText);
+        assert_eq!(
+            negotiate(Some("application/openmetrics-text;q=0")),
+            Format::PrometheusText
+        );
+        assert_eq!(negotiate(Some("garbage;;;=,,q=")), Format::PrometheusText);
+    }
+
+    #[test]
+    fn gzip_only_when_allowed() {
+        assert!(accepts_gzip(Some("*")));
+        assert!(!accepts_gzip(Some("*;q=0")));
+        assert!(!accepts_gzip(Some("identity")));
+        assert!(!accepts_gzip(Some("gzip;q=0, *")));
+    }
+}
