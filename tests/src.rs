@@ -16,7 +16,9 @@ pub struct Sample {
 pub fn parse(text: &str) -> Vec<Sample> {
     text.lines()
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(|line| parse_line(line).unwrap_or_else(|| panic!("malformed exposition line: {line:?}")))
+        .map(|line| {
+            parse_line(line).unwrap_or_else(|| panic!("malformed exposition line: {line:?}"))
+        })
         .collect()
 }
 
@@ -25,7 +27,11 @@ fn parse_line(line: &str) -> Option<Sample> {
         Some(i) => (&line[..i], &line[i..]),
         None => {
             let (n, v) = line.split_once(' ')?;
-            return Some(Sample { name: n.to_owned(), labels: BTreeMap::new(), value: parse_value(v)? });
+            return Some(Sample {
+                name: n.to_owned(),
+                labels: BTreeMap::new(),
+                value: parse_value(v)?,
+            });
         }
     };
     let mut labels = BTreeMap::new();
@@ -71,7 +77,11 @@ fn parse_line(line: &str) -> Option<Sample> {
         }
     }
     let value = body[end?..].trim();
-    Some(Sample { name: name.to_owned(), labels, value: parse_value(value)? })
+    Some(Sample {
+        name: name.to_owned(),
+        labels,
+        value: parse_value(value)?,
+    })
 }
 
 fn parse_value(v: &str) -> Option<f64> {
@@ -89,9 +99,18 @@ fn parse_value(v: &str) -> Option<f64> {
 pub fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
     let found: Vec<Sample> = parse(text)
         .into_iter()
-        .filter(|s| s.name == name && labels.iter().all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v)))
+        .filter(|s| {
+            s.name == name
+                && labels
+                    .iter()
+                    .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+        })
         .collect();
-    assert_eq!(found.len(), 1, "expected exactly one {name} with {labels:?}, found {found:?}");
+    assert_eq!(
+        found.len(),
+        1,
+        "expected exactly one {name} with {labels:?}, found {found:?}"
+    );
     found[0].value
 }
 
@@ -101,7 +120,11 @@ pub fn calls(function: &str) -> [u64; 4] {
     let text = instrument_metrics::render();
     ["ok", "error", "panic", "cancelled"].map(|r| {
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let v = value(&text, "function_calls_total", &[("function", function), ("result", r)]) as u64;
+        let v = value(
+            &text,
+            "function_calls_total",
+            &[("function", function), ("result", r)],
+        ) as u64;
         v
     })
 }
@@ -112,7 +135,11 @@ pub fn histogram(function: &str) -> (u64, u64, f64) {
     let text = instrument_metrics::render();
     let labels = [("function", function)];
     let count = value(&text, "function_calls_duration_seconds_count", &labels);
-    let inf = value(&text, "function_calls_duration_seconds_bucket", &[("function", function), ("le", "+Inf")]);
+    let inf = value(
+        &text,
+        "function_calls_duration_seconds_bucket",
+        &[("function", function), ("le", "+Inf")],
+    );
     let sum = value(&text, "function_calls_duration_seconds_sum", &labels);
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     (count as u64, inf as u64, sum)

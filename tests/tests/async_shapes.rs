@@ -45,7 +45,10 @@ async fn dropped_future_is_cancelled() {
     let mut cx = std::task::Context::from_waker(waker);
     assert!(fut.as_mut().poll(&mut cx).is_pending());
     let text = instrument_metrics::render();
-    assert!((value(&text, "function_calls_in_flight", &[("function", "slow")]) - 1.0).abs() < f64::EPSILON);
+    assert!(
+        (value(&text, "function_calls_in_flight", &[("function", "slow")]) - 1.0).abs()
+            < f64::EPSILON
+    );
     drop(fut);
 
     // Timed out by tokio.
@@ -94,7 +97,10 @@ async fn impl_future_measures_the_future_not_its_construction() {
     assert_eq!(calls("future_builder"), [1, 1, 0, 0]);
     let (count, _, sum) = histogram("future_builder");
     assert_eq!(count, 2);
-    assert!((0.040..0.055).contains(&sum), "two 20 ms bodies, construction excluded: {sum}");
+    assert!(
+        (0.040..0.055).contains(&sum),
+        "two 20 ms bodies, construction excluded: {sum}"
+    );
 }
 
 #[instrument_metrics]

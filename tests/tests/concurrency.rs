@@ -40,6 +40,7 @@ fn eight_threads_times_100k_calls() {
     let (count, inf, _) = histogram("hot");
     assert_eq!((count, inf), (total, total));
     let text = instrument_metrics::render();
-    let in_flight = instrument_metrics_tests::value(&text, "function_calls_in_flight", &[("function", "hot")]);
+    let in_flight =
+        instrument_metrics_tests::value(&text, "function_calls_in_flight", &[("function", "hot")]);
     assert!(in_flight.abs() < f64::EPSILON);
 }

@@ -50,7 +50,9 @@ struct Cache<K, V> {
 #[instrument_metrics]
 impl<K: std::hash::Hash + Eq, V: Clone> Cache<K, V> {
     fn empty() -> Self {
-        Cache { map: HashMap::new() }
+        Cache {
+            map: HashMap::new(),
+        }
     }
 
     fn get(&self, k: &K) -> Result<V, &'static str> {
@@ -96,7 +98,10 @@ fn impl_block_instruments_every_method() {
         .map(|s| s.labels["function"].clone())
         .collect();
     assert!(!functions.iter().any(|f| f == "Cache::len"), "skipped");
-    assert!(!functions.iter().any(|f| f == "Cache::capacity_hint"), "const fn left alone");
+    assert!(
+        !functions.iter().any(|f| f == "Cache::capacity_hint"),
+        "const fn left alone"
+    );
 }
 
 trait Shape {
@@ -196,10 +201,18 @@ fn coinciding_labels_merge_or_are_told_apart() {
     // Same labels, different buckets: the later one is renamed by source location.
     let made: Vec<String> = samples
         .iter()
-        .filter(|s| s.name == "function_calls_total" && s.labels["result"] == "ok" && s.labels["module"] == "methods::other")
+        .filter(|s| {
+            s.name == "function_calls_total"
+                && s.labels["result"] == "ok"
+                && s.labels["module"] == "methods::other"
+        })
         .map(|s| s.labels["function"].clone())
         .collect();
     assert_eq!(made.len(), 2, "{made:?}");
     assert!(made.contains(&"made".to_owned()));
-    assert!(made.iter().any(|f| f.starts_with("made@") && f.contains("methods.rs:")), "{made:?}");
+    assert!(
+        made.iter()
+            .any(|f| f.starts_with("made@") && f.contains("methods.rs:")),
+        "{made:?}"
+    );
 }

@@ -22,7 +22,15 @@ fn user_metrics_and_function_metrics_share_the_registry() {
 
     let text = instrument_metrics::render();
     assert!((value(&text, "jobs_total", &[("kind", "import")]) - 3.0).abs() < f64::EPSILON);
-    assert!((value(&text, "function_calls_total", &[("function", "registered_work"), ("result", "ok")]) - 1.0).abs() < f64::EPSILON);
+    assert!(
+        (value(
+            &text,
+            "function_calls_total",
+            &[("function", "registered_work"), ("result", "ok")]
+        ) - 1.0)
+            .abs()
+            < f64::EPSILON
+    );
     // Every family appears once.
     let types: Vec<&str> = text.lines().filter(|l| l.starts_with("# TYPE ")).collect();
     let mut unique = types.clone();
@@ -33,13 +41,34 @@ fn user_metrics_and_function_metrics_share_the_registry() {
     // A hand-written handler that gathers the registry sees the function metrics.
     let families = instrument_metrics::registry().gather();
     let mut buf = Vec::new();
-    prometheus::TextEncoder::new().encode(&families, &mut buf).unwrap();
+    prometheus::TextEncoder::new()
+        .encode(&families, &mut buf)
+        .unwrap();
     let gathered = String::from_utf8(buf).unwrap();
-    assert!((value(&gathered, "function_calls_total", &[("function", "registered_work"), ("result", "ok")]) - 1.0).abs() < f64::EPSILON);
-    assert!((value(&gathered, "function_calls_duration_seconds_count", &[("function", "registered_work")]) - 1.0).abs() < f64::EPSILON);
+    assert!(
+        (value(
+            &gathered,
+            "function_calls_total",
+            &[("function", "registered_work"), ("result", "ok")]
+        ) - 1.0)
+            .abs()
+            < f64::EPSILON
+    );
+    assert!(
+        (value(
+            &gathered,
+            "function_calls_duration_seconds_count",
+            &[("function", "registered_work")]
+        ) - 1.0)
+            .abs()
+            < f64::EPSILON
+    );
     assert!((value(&gathered, "jobs_total", &[("kind", "import")]) - 3.0).abs() < f64::EPSILON);
 
     // Too late to pick another registry.
     let other: &'static prometheus::Registry = Box::leak(Box::new(prometheus::Registry::new()));
-    assert!(matches!(instrument_metrics::use_registry(other), Err(Error::RegistryAlreadyChosen)));
+    assert!(matches!(
+        instrument_metrics::use_registry(other),
+        Err(Error::RegistryAlreadyChosen)
+    ));
 }

@@ -26,7 +26,10 @@ fn question_mark(s: &str) -> Result<u32, AppError> {
 #[test]
 fn question_mark_converts_and_counts_errors() {
     assert_eq!(question_mark("21").unwrap(), 42);
-    assert_eq!(question_mark("x").unwrap_err().0, "invalid digit found in string");
+    assert_eq!(
+        question_mark("x").unwrap_err().0,
+        "invalid digit found in string"
+    );
     assert_eq!(calls("question_mark"), [1, 1, 0, 0]);
 }
 
@@ -181,10 +184,19 @@ fn sum_matches_sleeping_body() {
     nap(30);
     let (count, inf, sum) = histogram("nap");
     assert_eq!((count, inf), (2, 2));
-    assert!((0.050..0.5).contains(&sum), "sum {sum} should be a little over 0.05 s");
+    assert!(
+        (0.050..0.5).contains(&sum),
+        "sum {sum} should be a little over 0.05 s"
+    );
     let text = instrument_metrics::render();
     // 20 ms and 30 ms: nothing at or under 10 ms, both at or under 50 ms.
-    let le = |b: &str| value(&text, "function_calls_duration_seconds_bucket", &[("function", "nap"), ("le", b)]);
+    let le = |b: &str| {
+        value(
+            &text,
+            "function_calls_duration_seconds_bucket",
+            &[("function", "nap"), ("le", b)],
+        )
+    };
     assert!((le("0.01") - 0.0).abs() < f64::EPSILON);
     assert!((le("0.075") - 2.0).abs() < f64::EPSILON);
 }
@@ -204,7 +216,13 @@ fn exponential_buckets() {}
 fn names_and_buckets() {
     custom_name_and_buckets();
     let text = instrument_metrics::render();
-    let bucket = |f: &str, le: &str| value(&text, "function_calls_duration_seconds_bucket", &[("function", f), ("le", le)]);
+    let bucket = |f: &str, le: &str| {
+        value(
+            &text,
+            "function_calls_duration_seconds_bucket",
+            &[("function", f), ("le", le)],
+        )
+    };
     assert!((bucket("renamed", "0.001") - 0.0).abs() < f64::EPSILON);
     assert!((bucket("renamed", "0.002") - 0.0).abs() < f64::EPSILON);
     assert!((bucket("renamed", "0.5") - 1.0).abs() < f64::EPSILON);
@@ -212,12 +230,17 @@ fn names_and_buckets() {
     let les = |f: &str| -> Vec<String> {
         instrument_metrics_tests::parse(&text)
             .into_iter()
-            .filter(|s| s.name == "function_calls_duration_seconds_bucket" && s.labels["function"] == f)
+            .filter(|s| {
+                s.name == "function_calls_duration_seconds_bucket" && s.labels["function"] == f
+            })
             .map(|s| s.labels["le"].clone())
             .collect()
     };
     assert_eq!(les("linear_buckets"), ["0.01", "0.02", "0.03", "+Inf"]);
-    assert_eq!(les("exponential_buckets"), ["0.001", "0.01", "0.1", "1", "+Inf"]);
+    assert_eq!(
+        les("exponential_buckets"),
+        ["0.001", "0.01", "0.1", "1", "+Inf"]
+    );
     assert!(!text.contains("function=\"custom_name_and_buckets\""));
 }
 
@@ -231,7 +254,12 @@ fn constant_labels() {
     let v = value(
         &text,
         "function_calls_total",
-        &[("function", "labelled"), ("team", "core"), ("tier", "1"), ("result", "ok")],
+        &[
+            ("function", "labelled"),
+            ("team", "core"),
+            ("tier", "1"),
+            ("result", "ok"),
+        ],
     );
     assert!((v - 1.0).abs() < f64::EPSILON);
 }
@@ -343,7 +371,11 @@ fn series_exist_before_the_first_call() {
 #[instrument_metrics(in_flight)]
 fn in_flight_sync(fail: bool) {
     let text = instrument_metrics::render();
-    let now = value(&text, "function_calls_in_flight", &[("function", "in_flight_sync")]);
+    let now = value(
+        &text,
+        "function_calls_in_flight",
+        &[("function", "in_flight_sync")],
+    );
     assert!((now - 1.0).abs() < f64::EPSILON, "one call running: {now}");
     assert!(!fail, "asked to fail");
 }
@@ -353,7 +385,14 @@ fn in_flight_gauge_never_leaks() {
     in_flight_sync(false);
     let _ = catch_unwind(|| in_flight_sync(true));
     let text = instrument_metrics::render();
-    let now = value(&text, "function_calls_in_flight", &[("function", "in_flight_sync")]);
-    assert!(now.abs() < f64::EPSILON, "gauge back to 0 after a panic: {now}");
+    let now = value(
+        &text,
+        "function_calls_in_flight",
+        &[("function", "in_flight_sync")],
+    );
+    assert!(
+        now.abs() < f64::EPSILON,
+        "gauge back to 0 after a panic: {now}"
+    );
     assert_eq!(calls("in_flight_sync"), [1, 0, 1, 0]);
 }
