@@ -55,6 +55,54 @@ pub mod serve;
 #[doc(hidden)]
 pub mod __private;
 
+/// Counts and times every call of a function, a method, or each method of an `impl` block.
+///
+/// ```
+/// use instrument_metrics::instrument_metrics;
+///
+/// #[instrument_metrics]
+/// fn load(id: u32) -> Result<String, std::io::Error> {
+///     if id == 0 {
+///         return Err(std::io::Error::other("no such id"));
+///     }
+///     Ok(format!("user-{id}"))
+/// }
+///
+/// #[instrument_metrics(name = "checkout", buckets = [0.01, 0.1, 1.0], in_flight, labels(team = "shop"))]
+/// async fn handler(total: u64) -> Result<u64, String> {
+///     Ok(total)
+/// }
+///
+/// struct Cache;
+///
+/// #[instrument_metrics] // every method, labelled `Cache::get`, `Cache::put`…
+/// impl Cache {
+///     fn get(&self, key: &str) -> Option<usize> { Some(key.len()) }
+///     #[instrument_metrics(skip)]
+///     fn len(&self) -> usize { 0 }
+/// }
+///
+/// load(1).unwrap();
+/// load(0).unwrap_err();
+/// Cache.get("k");
+/// let text = instrument_metrics::render();
+/// let line = |f: &str, r: &str| format!("function_calls_total{{function=\"{f}\",module=\"rust_out\",result=\"{r}\"}}");
+/// assert!(text.contains(&format!("{} 1", line("load", "ok"))));
+/// assert!(text.contains(&format!("{} 1", line("load", "error"))));
+/// assert!(text.contains(&format!("{} 1", line("Cache::get", "ok"))));
+/// // Never called, already there at 0.
+/// assert!(text.contains("function_calls_total{function=\"checkout\",module=\"rust_out\",team=\"shop\",result=\"ok\"} 0"));
+/// ```
+///
+/// Options (each at most once): `name = "…"`, `buckets = [f64, …]` or `linear(start, width,
+/// count)` or `exponential(start, factor, count)`, `in_flight`, `ok_if = path_or_closure`,
+/// `error_if = path_or_closure`, `labels(key = "value", …)`, `skip` (a method inside an
+/// instrumented impl block), `crate = path` (for crates re-exporting this one).
+///
+/// Outcomes: `Result::Err` is `error`, everything else `ok`, unless `ok_if`/`error_if` or a
+/// [`ClassifyOutcome`] impl says otherwise (and, with the `http` feature, 5xx statuses are
+/// errors); a panic is `panic`; an async call whose future is dropped before it finishes is
+/// `cancelled`.
 pub use instrument_metrics_macros::instrument_metrics;
 pub use prometheus;
 
