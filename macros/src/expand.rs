@@ -124,11 +124,18 @@ pub(crate) fn instrument_fn(
             ReturnType::Type(..) => None,
         };
         let edge = fake_return_edge(output.as_ref(), sig.output.span());
+        // The body's statements, not the block: a nested `{ … }` would trip `unused_braces`.
+        // Inner attributes (`#![…]`) must open a block, so such a body stays one.
+        let statements = if starts_with_inner_attribute(&body.stream()) {
+            body.to_token_stream()
+        } else {
+            body.stream()
+        };
         return Ok(quote! {
             #(#attrs)* #vis #sig {
                 let #guard = #site;
                 #[allow(clippy::let_unit_value)]
-                let #value = async move { #edge #body }.await;
+                let #value = async move { #edge #statements }.await;
                 #guard.finish(#outcome);
                 #value
             }
@@ -144,14 +151,14 @@ pub(crate) fn instrument_fn(
                 sig.output.span(),
             );
             let capture = future.capture;
-            let inner = &future.block;
+            let inner_statements = &future.block.stmts;
             let attrs_async = &future.attrs;
             let instrumented: ExprAsync = syn::parse_quote! {
                 #(#attrs_async)*
                 async #capture {
                     let #guard = #site;
                     #[allow(clippy::let_unit_value)]
-                    let #value = async #capture { #edge #inner }.await;
+                    let #value = async #capture { #edge #(#inner_statements)* }.await;
                     #guard.finish(#outcome);
                     #value
                 }
@@ -263,6 +270,15 @@ fn fake_return_edge(output: Option<&TokenStream>, span: Span) -> TokenStream {
             return #fake;
         }
     }
+}
+
+fn starts_with_inner_attribute(tokens: &TokenStream) -> bool {
+    let mut it = tokens.clone().into_iter();
+    matches!(
+        (it.next(), it.next()),
+        (Some(proc_macro2::TokenTree::Punct(a)), Some(proc_macro2::TokenTree::Punct(b)))
+            if a.as_char() == '#' && b.as_char() == '!'
+    )
 }
 
 /// `impl Trait` cannot be named in a `let` or closure signature.

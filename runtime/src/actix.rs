@@ -1,1 +1,224 @@
-//! (stub)
+//! A `/metrics` handler for actix-web 4 (feature `actix-web`), and actix-web's response types
+//! as outcomes.
+//!
+//! Mount [`metrics`] on a route of your own app; it serves everything in
+//! [`registry()`](crate::registry()), the function metrics included, like
+//! [`serve`](crate::serve()) does: OpenMetrics when the scraper's `Accept` asks for it (Prometheus
+//! does), text 0.0.4 otherwise, gzip when `Accept-Encoding` allows it.
+//!
+//! actix-web 4 has its own `StatusCode` (from `http` 0.2), so its responses get their own
+//! [`ClassifyOutcome`] impls here: `HttpResponse`, `actix_web::dev::Response`,
+//! `actix_web::http::StatusCode`, `Either` of those, and `(body, StatusCode)` tuples for the
+//! usual bodies (`String`, `&str`, `Vec<u8>`, `Bytes`, `Json<T>`, `Html`, `HttpResponse`). A
+//! status of 500 or more is an `error`, anything else `ok`; a `Result` of these is also an
+//! `error` on `Err`, and `-> impl Responder` handlers are classified by the concrete value.
+//!
+//! actix-web 4 runs a handler to completion even when its client has gone away, so such a
+//! request counts as whatever the handler returned, not `cancelled` (axum, on hyper, drops
+//! the handler's future and counts it `cancelled`).
+//!
+//! ```
+//! use actix_web::{web, App, HttpResponse};
+//! use instrument_metrics::instrument_metrics;
+//!
+//! #[instrument_metrics]
+//! async fn hello() -> HttpResponse {
+//!     HttpResponse::Ok().body("hello")
+//! }
+//!
+//! let app = App::new()
+//!     .route("/hello", web::get().to(hello))
+//!     .route("/metrics", web::get().to(instrument_metrics::actix::metrics));
+//! // Then: HttpServer::new(move || app...).bind(("0.0.0.0", 8080))?.run().await
+//! # drop(app);
+//! ```
+
+use std::borrow::Cow;
+
+use actix_web::http::header::{
+    HeaderMap, HeaderName, HeaderValue, ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE,
+    VARY,
+};
+use actix_web::http::StatusCode;
+use actix_web::web::{Bytes, Html, Json};
+use actix_web::{Either, HttpRequest, HttpResponse};
+
+use crate::exposition::scrape;
+use crate::http_outcome::status_outcome;
+use crate::self_metrics::{scrape_served, scrape_started};
+use crate::{ClassifyOutcome, Outcome};
+
+/// Serves the registry in the format the scraper asked for: an actix-web handler for
+/// `GET /metrics`.
+///
+/// Sets `Content-Type` to match the body, `Content-Encoding: gzip` when the body is compressed
+/// (actix-web's `Compress` middleware then leaves it alone), and `Vary: Accept,
+/// Accept-Encoding`. Each scrape is counted in `instrument_metrics_scrapes_total{code="200"}`.
+/// `web::get()` matches only `GET`; add `web::head()` to the same resource for `HEAD`.
+///
+/// ```
+/// use actix_web::{http::header, test::TestRequest, web, App};
+///
+/// let app = App::new().route("/metrics", web::get().to(instrument_metrics::actix::metrics));
+/// # drop(app);
+///
+/// // What a Prometheus scrape gets:
+/// let request = TestRequest::get()
+///     .insert_header((header::ACCEPT, "application/openmetrics-text;version=1.0.0"))
+///     .to_http_request();
+/// let response = actix_web::rt::System::new()
+///     .block_on(instrument_metrics::actix::metrics(request));
+/// assert_eq!(response.status(), 200);
+/// assert_eq!(
+///     response.headers().get(header::CONTENT_TYPE).unwrap(),
+///     "application/openmetrics-text; version=1.0.0; charset=utf-8"
+/// );
+/// ```
+#[allow(clippy::unused_async)] // actix-web handlers are async fns
+pub async fn metrics(req: HttpRequest) -> HttpResponse {
+    let _in_flight = scrape_started();
+    let headers = req.headers();
+    let accept = joined(headers, &ACCEPT);
+    let accept_encoding = joined(headers, &ACCEPT_ENCODING);
+    let scrape = scrape(accept.as_deref(), accept_encoding.as_deref());
+
+    let mut response = HttpResponse::Ok();
+    response.insert_header((
+        CONTENT_TYPE,
+        HeaderValue::from_static(scrape.format.content_type()),
+    ));
+    if scrape.gzip {
+        response.insert_header((CONTENT_ENCODING, HeaderValue::from_static("gzip")));
+    }
+    response.insert_header((VARY, HeaderValue::from_static("Accept, Accept-Encoding")));
+    scrape_served(200);
+    response.body(scrape.body)
+}
+
+/// All values of a header, comma-joined as RFC 9110 allows for list-valued headers.
+fn joined<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<Cow<'a, str>> {
+    let mut values = headers.get_all(name).filter_map(|v| v.to_str().ok());
+    let first = values.next()?;
+    match values.next() {
+        None => Some(Cow::Borrowed(first)),
+        Some(second) => {
+            let mut all = format!("{first}, {second}");
+            for more in values {
+                all.push_str(", ");
+                all.push_str(more);
+            }
+            Some(Cow::Owned(all))
+        }
+    }
+}
+
+/// `error` for 5xx, `ok` otherwise (4xx included).
+///
+/// ```
+/// use actix_web::http::StatusCode;
+/// use instrument_metrics::{ClassifyOutcome, Outcome};
+/// assert_eq!(StatusCode::SERVICE_UNAVAILABLE.outcome(), Outcome::Error);
+/// assert_eq!(StatusCode::NOT_FOUND.outcome(), Outcome::Ok);
+/// ```
+impl ClassifyOutcome for StatusCode {
+    fn outcome(&self) -> Outcome {
+        status_outcome(self.as_u16())
+    }
+}
+
+/// By the response's status.
+///
+/// ```
+/// use actix_web::HttpResponse;
+/// use instrument_metrics::{ClassifyOutcome, Outcome};
+/// assert_eq!(HttpResponse::InternalServerError().finish().outcome(), Outcome::Error);
+/// assert_eq!(HttpResponse::Ok().finish().outcome(), Outcome::Ok);
+/// ```
+impl<B> ClassifyOutcome for HttpResponse<B> {
+    fn outcome(&self) -> Outcome {
+        self.status().outcome()
+    }
+}
+
+/// By the response's status.
+///
+/// ```
+/// use actix_web::{dev::Response, http::StatusCode};
+/// use instrument_metrics::{ClassifyOutcome, Outcome};
+/// assert_eq!(Response::new(StatusCode::BAD_GATEWAY).outcome(), Outcome::Error);
+/// ```
+impl<B> ClassifyOutcome for actix_web::dev::Response<B> {
+    fn outcome(&self) -> Outcome {
+        self.status().outcome()
+    }
+}
+
+/// Whichever side it holds decides.
+///
+/// ```
+/// use actix_web::{http::StatusCode, Either, HttpResponse};
+/// use instrument_metrics::{ClassifyOutcome, Outcome};
+/// let e: Either<HttpResponse, StatusCode> = Either::Right(StatusCode::INTERNAL_SERVER_ERROR);
+/// assert_eq!(e.outcome(), Outcome::Error);
+/// ```
+impl<L: ClassifyOutcome, R: ClassifyOutcome> ClassifyOutcome for Either<L, R> {
+    fn outcome(&self) -> Outcome {
+        match self {
+            Either::Left(l) => l.outcome(),
+            Either::Right(r) => r.outcome(),
+        }
+    }
+}
+
+/// actix-web's `(responder, StatusCode)` tuples: the status decides. Listed body by body, as a
+/// blanket impl over every `Responder` would overlap with the `http` 1 `(StatusCode, _)` impl.
+macro_rules! status_tuples {
+    ($([$($generics:tt)*] $body:ty;)+) => {
+        $(
+            /// By the status, the second element.
+            impl<$($generics)*> ClassifyOutcome for ($body, StatusCode) {
+                fn outcome(&self) -> Outcome {
+                    self.1.outcome()
+                }
+            }
+        )+
+    };
+}
+
+status_tuples! {
+    [] String;
+    ['a] &'a str;
+    ['a] Cow<'a, str>;
+    ['a] &'a [u8];
+    [] Vec<u8>;
+    [] Bytes;
+    [] Html;
+    [T] Json<T>;
+    [B] HttpResponse<B>;
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::http::StatusCode;
+    use actix_web::web::Json;
+    use actix_web::HttpResponse;
+
+    use crate::{ClassifyOutcome, Outcome};
+
+    #[test]
+    fn actix_statuses_and_tuples() {
+        assert_eq!(StatusCode::from_u16(599).unwrap().outcome(), Outcome::Error);
+        assert_eq!(StatusCode::from_u16(499).unwrap().outcome(), Outcome::Ok);
+        assert_eq!(
+            ("x", StatusCode::INTERNAL_SERVER_ERROR).outcome(),
+            Outcome::Error
+        );
+        assert_eq!((Json(1), StatusCode::CREATED).outcome(), Outcome::Ok);
+        let r: Result<HttpResponse, actix_web::Error> =
+            Ok(HttpResponse::ServiceUnavailable().finish());
+        assert_eq!(r.outcome(), Outcome::Error);
+        let r: Result<HttpResponse, actix_web::Error> =
+            Err(actix_web::error::ErrorBadRequest("no"));
+        assert_eq!(r.outcome(), Outcome::Error);
+    }
+}

@@ -1,1 +1,102 @@
-//! (stub)
+//! A `/metrics` handler for axum 0.8 (feature `axum`).
+//!
+//! Mount [`metrics`] on a route of your own router; it serves everything in
+//! [`registry()`](crate::registry()), the function metrics included, exactly like
+//! [`serve`](crate::serve()) does: OpenMetrics when the scraper's `Accept` asks for it (Prometheus
+//! does), text 0.0.4 otherwise, gzip when `Accept-Encoding` allows it.
+//!
+//! Handlers that return `StatusCode`, `Response`, `(StatusCode, …)` tuples, a `Result` of those
+//! or `impl IntoResponse` are classified by their status: 5xx is `error`, anything else `ok`.
+//!
+//! ```
+//! use axum::{http::StatusCode, routing::get, Router};
+//! use instrument_metrics::instrument_metrics;
+//!
+//! #[instrument_metrics]
+//! async fn hello() -> (StatusCode, &'static str) {
+//!     (StatusCode::OK, "hello")
+//! }
+//!
+//! let app: Router = Router::new()
+//!     .route("/hello", get(hello))
+//!     .route("/metrics", get(instrument_metrics::axum::metrics));
+//! // Then, with axum's `tokio` and `http1` features:
+//! // axum::serve(tokio::net::TcpListener::bind("0.0.0.0:3000").await?, app).await?;
+//! # drop(app);
+//! ```
+
+use std::borrow::Cow;
+
+use axum::body::Body;
+use axum::http::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, VARY};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::Response;
+
+use crate::exposition::scrape;
+use crate::self_metrics::{scrape_served, scrape_started};
+
+/// Serves the registry in the format the scraper asked for: an axum handler for `GET /metrics`.
+///
+/// Sets `Content-Type` to match the body, `Content-Encoding: gzip` when the body is compressed,
+/// and `Vary: Accept, Accept-Encoding`. Each scrape is counted in
+/// `instrument_metrics_scrapes_total{code="200"}`. It works in a router with any state, and
+/// axum answers `HEAD` on a `get` route with it too.
+///
+/// ```
+/// use axum::http::{header, HeaderMap, HeaderValue};
+/// use axum::{routing::get, Router};
+///
+/// let app: Router = Router::new().route("/metrics", get(instrument_metrics::axum::metrics));
+/// # drop(app);
+///
+/// // What a Prometheus scrape gets:
+/// let mut headers = HeaderMap::new();
+/// headers.insert(header::ACCEPT, HeaderValue::from_static("application/openmetrics-text;version=1.0.0"));
+/// # let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// # rt.block_on(async {
+/// let response = instrument_metrics::axum::metrics(headers).await;
+/// assert_eq!(response.status(), 200);
+/// assert_eq!(
+///     response.headers()[header::CONTENT_TYPE],
+///     "application/openmetrics-text; version=1.0.0; charset=utf-8"
+/// );
+/// # });
+/// ```
+#[allow(clippy::unused_async)] // axum handlers are async fns
+pub async fn metrics(headers: HeaderMap) -> Response {
+    let _in_flight = scrape_started();
+    let accept = joined(&headers, &ACCEPT);
+    let accept_encoding = joined(&headers, &ACCEPT_ENCODING);
+    let scrape = scrape(accept.as_deref(), accept_encoding.as_deref());
+
+    let mut response = Response::new(Body::from(scrape.body));
+    let response_headers = response.headers_mut();
+    response_headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(scrape.format.content_type()),
+    );
+    if scrape.gzip {
+        response_headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    response_headers.insert(VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
+    *response.status_mut() = StatusCode::OK;
+    scrape_served(200);
+    response
+}
+
+/// All values of a header, comma-joined as RFC 9110 allows for list-valued headers.
+fn joined<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<Cow<'a, str>> {
+    let mut values = headers.get_all(name).iter().filter_map(|v| v.to_str().ok());
+    let first = values.next()?;
+    match values.next() {
+        None => Some(Cow::Borrowed(first)),
+        Some(second) => {
+            let mut all = format!("{first}, {second}");
+            for more in values {
+                all.push_str(", ");
+                all.push_str(more);
+            }
+            Some(Cow::Owned(all))
+        }
+    }
+}

@@ -83,7 +83,7 @@ pub fn negotiate(accept: Option<&str>) -> Format {
                 _ => {}
             }
         }
-        if !(q > 0.0) {
+        if q.is_nan() || q <= 0.0 {
             continue;
         }
         let format = match (media.as_str(), version.as_deref()) {

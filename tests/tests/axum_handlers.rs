@@ -1,0 +1,392 @@
+//! axum handlers through real HTTP requests: every response shape classified by its status,
+//! a dropped request counted as cancelled, and `instrument_metrics::axum::metrics` serving
+//! text, OpenMetrics and gzip.
+
+use std::fmt::Write as _;
+use std::io::{Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use axum::extract::Path;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use instrument_metrics::exposition::{OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
+use instrument_metrics::instrument_metrics;
+use instrument_metrics_tests::{calls, value};
+
+// ---- handlers -------------------------------------------------------------------------------
+
+fn status(code: u16) -> StatusCode {
+    StatusCode::from_u16(code).expect("valid status code")
+}
+
+#[instrument_metrics]
+async fn ax_status(Path(code): Path<u16>) -> StatusCode {
+    status(code)
+}
+
+#[instrument_metrics]
+async fn ax_response(Path(code): Path<u16>) -> Response {
+    let mut response = format!("status {code}").into_response();
+    *response.status_mut() = status(code);
+    response
+}
+
+#[instrument_metrics]
+async fn ax_tuple(Path(code): Path<u16>) -> (StatusCode, String) {
+    (status(code), format!("status {code}"))
+}
+
+#[instrument_metrics]
+async fn ax_triple(Path(code): Path<u16>) -> (StatusCode, HeaderMap, &'static str) {
+    let mut headers = HeaderMap::new();
+    headers.insert("x-shape", HeaderValue::from_static("triple"));
+    (status(code), headers, "body")
+}
+
+/// An application error type, as axum apps write them.
+#[derive(Debug)]
+struct AppError(&'static str);
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        (StatusCode::BAD_REQUEST, self.0).into_response()
+    }
+}
+
+#[instrument_metrics]
+async fn ax_result_status(Path(code): Path<u16>) -> Result<StatusCode, AppError> {
+    if code == 0 {
+        return Err(AppError("no code"));
+    }
+    Ok(status(code))
+}
+
+#[instrument_metrics]
+async fn ax_json(Path(id): Path<u32>) -> Result<Json<serde_json::Value>, AppError> {
+    let id = id.checked_sub(1).ok_or(AppError("ids start at 1"))?;
+    Ok(Json(serde_json::json!({ "index": id })))
+}
+
+#[instrument_metrics]
+async fn ax_impl(Path(code): Path<u16>) -> impl IntoResponse {
+    (status(code), "opaque")
+}
+
+#[instrument_metrics]
+async fn ax_slow() -> StatusCode {
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    StatusCode::OK
+}
+
+#[instrument_metrics]
+async fn ax_gzip_probe() -> StatusCode {
+    StatusCode::NO_CONTENT
+}
+
+// ---- one server for the whole file, on its own runtime ---------------------------------------
+
+fn server() -> SocketAddr {
+    static ADDR: OnceLock<SocketAddr> = OnceLock::new();
+    *ADDR.get_or_init(|| {
+        let app = Router::new()
+            .route("/status/{code}", get(ax_status))
+            .route("/response/{code}", get(ax_response))
+            .route("/tuple/{code}", get(ax_tuple))
+            .route("/triple/{code}", get(ax_triple))
+            .route("/result/{code}", get(ax_result_status))
+            .route("/json/{id}", get(ax_json))
+            .route("/impl/{code}", get(ax_impl))
+            .route("/slow", get(ax_slow))
+            .route("/probe", get(ax_gzip_probe))
+            .route("/metrics", get(instrument_metrics::axum::metrics));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local addr");
+        std::thread::spawn(move || {
+            runtime.block_on(async move { axum::serve(listener, app).await })
+        });
+        addr
+    })
+}
+
+// ---- a small HTTP/1.1 client -----------------------------------------------------------------
+
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8(self.body.clone()).expect("utf-8 body")
+    }
+}
+
+fn send(method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
+    let mut stream = TcpStream::connect(server()).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        let _ = write!(request, "{name}: {value}\r\n");
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).expect("write request");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("read response");
+    parse_reply(&raw)
+}
+
+fn get_path(path: &str) -> Reply {
+    send("GET", path, &[])
+}
+
+fn parse_reply(raw: &[u8]) -> Reply {
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("end of response head");
+    let head = std::str::from_utf8(&raw[..split]).expect("ascii head");
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|c| c.parse().ok())
+        .expect("status line");
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    let chunked = headers.iter().any(|(n, v)| {
+        n.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
+    });
+    if chunked {
+        body = dechunk(&body);
+    }
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("chunk size");
+        let size_text = std::str::from_utf8(&data[..line_end]).expect("chunk size text");
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+            .expect("hex chunk size");
+        data = &data[line_end + 2..];
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&data[..size]);
+        data = &data[size + 2..];
+    }
+}
+
+// ---- shapes ----------------------------------------------------------------------------------
+
+#[test]
+fn status_code_5xx_is_error_4xx_is_ok() {
+    for (code, expected) in [(200, 200), (404, 404), (500, 500), (503, 503)] {
+        assert_eq!(get_path(&format!("/status/{code}")).status, expected);
+    }
+    assert_eq!(calls("ax_status"), [2, 2, 0, 0]);
+}
+
+#[test]
+fn response_by_its_status() {
+    assert_eq!(get_path("/response/200").status, 200);
+    assert_eq!(get_path("/response/502").status, 502);
+    assert_eq!(get_path("/response/418").status, 418);
+    assert_eq!(calls("ax_response"), [2, 1, 0, 0]);
+}
+
+#[test]
+fn status_tuples() {
+    let created = get_path("/tuple/201");
+    assert_eq!(
+        (created.status, created.text().as_str()),
+        (201, "status 201")
+    );
+    assert_eq!(get_path("/tuple/500").status, 500);
+    assert_eq!(calls("ax_tuple"), [1, 1, 0, 0]);
+
+    let reply = get_path("/triple/504");
+    assert_eq!(reply.status, 504);
+    assert_eq!(reply.header("x-shape"), Some("triple"));
+    assert_eq!(get_path("/triple/200").status, 200);
+    assert_eq!(calls("ax_triple"), [1, 1, 0, 0]);
+}
+
+#[test]
+fn result_of_status() {
+    assert_eq!(get_path("/result/204").status, 204);
+    assert_eq!(get_path("/result/500").status, 500);
+    // Err is an error whatever status it turns into (here 400).
+    assert_eq!(get_path("/result/0").status, 400);
+    assert_eq!(calls("ax_result_status"), [1, 2, 0, 0]);
+}
+
+#[test]
+fn result_of_json_with_app_error() {
+    let ok = get_path("/json/3");
+    assert_eq!(ok.status, 200);
+    assert_eq!(ok.text(), r#"{"index":2}"#);
+    assert_eq!(get_path("/json/0").status, 400);
+    assert_eq!(get_path("/json/1").status, 200);
+    assert_eq!(calls("ax_json"), [2, 1, 0, 0]);
+}
+
+#[test]
+fn impl_into_response_is_classified_by_its_concrete_value() {
+    assert_eq!(get_path("/impl/500").status, 500);
+    assert_eq!(get_path("/impl/200").status, 200);
+    assert_eq!(get_path("/impl/500").status, 500);
+    assert_eq!(calls("ax_impl"), [1, 2, 0, 0]);
+}
+
+#[test]
+fn client_going_away_is_cancelled() {
+    let mut stream = TcpStream::connect(server()).expect("connect");
+    stream
+        .write_all(b"GET /slow HTTP/1.1\r\nHost: test\r\n\r\n")
+        .expect("write request");
+    std::thread::sleep(Duration::from_millis(100));
+    drop(stream);
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let counts = loop {
+        let counts = calls("ax_slow");
+        if counts != [0, 0, 0, 0] || Instant::now() > deadline {
+            break counts;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(
+        counts,
+        [0, 0, 0, 1],
+        "axum drops the handler's future when the client disconnects"
+    );
+}
+
+// ---- the /metrics handler --------------------------------------------------------------------
+
+const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+
+#[test]
+fn metrics_plain_text() {
+    let reply = get_path("/metrics");
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("content-type"), Some(TEXT_CONTENT_TYPE));
+    assert_eq!(reply.header("content-encoding"), None);
+    assert_eq!(reply.header("vary"), Some("Accept, Accept-Encoding"));
+    let text = reply.text();
+    assert!(!text.contains("# EOF"));
+    // Every instrumented handler is there from the start, called or not.
+    for result in ["ok", "error", "panic", "cancelled"] {
+        let labels = [("function", "ax_json"), ("result", result)];
+        assert!(value(&text, "function_calls_total", &labels) >= 0.0);
+    }
+    // The scrapes are counted; this one is counted once it is served.
+    let again = get_path("/metrics").text();
+    assert!(
+        value(
+            &again,
+            "instrument_metrics_scrapes_total",
+            &[("code", "200")]
+        ) >= 1.0
+    );
+}
+
+#[test]
+fn metrics_openmetrics_for_prometheus() {
+    let reply = send("GET", "/metrics", &[("Accept", PROMETHEUS_ACCEPT)]);
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("content-type"), Some(OPENMETRICS_CONTENT_TYPE));
+    let text = reply.text();
+    assert!(text.ends_with("# EOF\n"), "{text}");
+    assert!(text.contains("# TYPE function_calls counter\n"));
+    assert!(text.contains(r#"function_calls_total{function="ax_gzip_probe","#));
+}
+
+#[test]
+fn metrics_gzip_when_asked() {
+    for _ in 0..3 {
+        assert_eq!(get_path("/probe").status, 204);
+    }
+    let probe_ok = [("function", "ax_gzip_probe"), ("result", "ok")];
+
+    let zipped = send("GET", "/metrics", &[("Accept-Encoding", "br, gzip;q=0.9")]);
+    assert_eq!(zipped.status, 200);
+    assert_eq!(zipped.header("content-encoding"), Some("gzip"));
+    assert_eq!(zipped.header("content-type"), Some(TEXT_CONTENT_TYPE));
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(zipped.body.as_slice())
+        .read_to_string(&mut text)
+        .expect("valid gzip");
+    let plain = get_path("/metrics").text();
+    let zipped_value = value(&text, "function_calls_total", &probe_ok);
+    assert!((zipped_value - 3.0).abs() < f64::EPSILON, "{zipped_value}");
+    assert!((value(&plain, "function_calls_total", &probe_ok) - zipped_value).abs() < f64::EPSILON);
+    assert!(
+        value(
+            &text,
+            "function_calls_duration_seconds_count",
+            &[("function", "ax_gzip_probe")]
+        ) >= 3.0
+    );
+
+    let om = send(
+        "GET",
+        "/metrics",
+        &[("Accept", PROMETHEUS_ACCEPT), ("Accept-Encoding", "gzip")],
+    );
+    assert_eq!(om.header("content-encoding"), Some("gzip"));
+    assert_eq!(om.header("content-type"), Some(OPENMETRICS_CONTENT_TYPE));
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(om.body.as_slice())
+        .read_to_string(&mut text)
+        .expect("valid gzip");
+    assert!(text.ends_with("# EOF\n"));
+
+    let refused = send(
+        "GET",
+        "/metrics",
+        &[("Accept-Encoding", "gzip;q=0, identity")],
+    );
+    assert_eq!(refused.header("content-encoding"), None);
+}
+
+#[test]
+fn metrics_head() {
+    let reply = send("HEAD", "/metrics", &[]);
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("content-type"), Some(TEXT_CONTENT_TYPE));
+    assert!(reply.body.is_empty());
+}
