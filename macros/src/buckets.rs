@@ -98,11 +98,18 @@ pub(crate) fn parse(input: ParseStream) -> syn::Result<Vec<f64>> {
                     "these buckets grow past the largest finite number; use a smaller count",
                 ));
             }
-            bounds.push(value);
+            let bound = tidy(value);
+            if bounds.last().is_some_and(|&last| bound <= last) {
+                return Err(syn::Error::new(
+                    args[1].span(),
+                    format!("the {} is too small for distinct bounds at 12 significant digits; use a larger one", names[1]),
+                ));
+            }
+            bounds.push(bound);
             value = if kind == "linear" {
                 start + step * bounds.len() as f64
             } else {
-                value * step
+                start * step.powi(i32::try_from(bounds.len()).unwrap_or(i32::MAX))
             };
         }
         return Ok(bounds);
@@ -119,6 +126,15 @@ pub(crate) fn parse(input: ParseStream) -> syn::Result<Vec<f64>> {
         tt.span(),
         format!("unexpected bucket specification; {FORMS}"),
     ))
+}
+
+/// Rounds away binary noise (`0.060000000000000005` -> `0.06`) at 12 significant digits, so
+/// `le` labels read as the user wrote them.
+fn tidy(v: f64) -> f64 {
+    if v == 0.0 || !v.is_finite() {
+        return v;
+    }
+    format!("{v:.11e}").parse().unwrap_or(v)
 }
 
 /// A literal number, possibly negative; anything else is an error spanned on it.

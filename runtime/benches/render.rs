@@ -114,7 +114,10 @@ fn main() {
     let theirs_text = prometheus_gather_and_encode(&theirs);
     // Ours also carries the process metrics (read from /proc at each scrape): a cost only we pay.
     assert_eq!(
-        ours_text.lines().filter(|l| l.starts_with("function_")).count(),
+        ours_text
+            .lines()
+            .filter(|l| l.starts_with("function_"))
+            .count(),
         1000 * (4 + 15 + 2)
     );
     assert_eq!(

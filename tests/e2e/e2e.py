@@ -136,7 +136,8 @@ def run(work):
 
     # --- pushgateway and prometheus, from the shipped config -------------------------------
     gw_port, prom_port = free_port(), free_port()
-    start("pushgateway", ["prometheus-pushgateway", f"--web.listen-address=127.0.0.1:{gw_port}"], work)
+    # An empty persistence file: Debian's default would bring back an earlier run's metrics.
+    start("pushgateway", ["prometheus-pushgateway", f"--web.listen-address=127.0.0.1:{gw_port}", "--persistence.file="], work)
     wait_for("pushgateway", lambda: http("GET", f"http://127.0.0.1:{gw_port}/-/ready")[0] == 200)
 
     config = open(os.path.join(PROM_DIR, "prometheus.yml")).read()

@@ -206,7 +206,7 @@ fn custom_name_and_buckets() {
     std::thread::sleep(Duration::from_millis(3));
 }
 
-#[instrument_metrics(buckets = linear(0.01, 0.01, 3))]
+#[instrument_metrics(buckets = linear(0.01, 0.01, 10))]
 fn linear_buckets() {}
 
 #[instrument_metrics(buckets = exponential(0.001, 10, 4))]
@@ -236,7 +236,10 @@ fn names_and_buckets() {
             .map(|s| s.labels["le"].clone())
             .collect()
     };
-    assert_eq!(les("linear_buckets"), ["0.01", "0.02", "0.03", "+Inf"]);
+    assert_eq!(
+        les("linear_buckets"),
+        ["0.01", "0.02", "0.03", "0.04", "0.05", "0.06", "0.07", "0.08", "0.09", "0.1", "+Inf"]
+    );
     assert_eq!(
         les("exponential_buckets"),
         ["0.001", "0.01", "0.1", "1", "+Inf"]

@@ -1,0 +1,328 @@
+//! [`ExporterBuilder`]: where and how the exporter listens.
+
+use std::fmt;
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use super::auth::Auth;
+use super::server::{self, Config};
+use super::Exporter;
+use crate::error::Error;
+
+const DEFAULT_ADDR: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::new(
+    std::net::Ipv4Addr::LOCALHOST,
+    9898,
+));
+
+/// Configures and starts an [`Exporter`]. Every setting has a default; [`serve`](Self::serve)
+/// starts it.
+///
+/// | setting | default |
+/// |---|---|
+/// | [`addr`](Self::addr) | `127.0.0.1:9898` (loopback only: set `0.0.0.0:…` to be scraped from elsewhere) |
+/// | [`path`](Self::path) | `/metrics` |
+/// | [`max_concurrent_scrapes`](Self::max_concurrent_scrapes) | 4 |
+/// | [`max_connections`](Self::max_connections) | 64 |
+/// | [`header_read_timeout`](Self::header_read_timeout) | 5 s |
+/// | [`basic_auth`](Self::basic_auth) / [`bearer_token`](Self::bearer_token) | none |
+///
+/// ```
+/// use instrument_metrics::serve::ExporterBuilder;
+///
+/// let exporter = ExporterBuilder::new()
+///     .addr("127.0.0.1:0")
+///     .basic_auth("prometheus", "s3cret")
+///     .serve()?;
+/// # drop(exporter);
+/// # Ok::<(), instrument_metrics::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct ExporterBuilder {
+    /// The resolved addresses, or why resolving failed (reported by `serve`).
+    addrs: Result<Vec<SocketAddr>, (io::ErrorKind, String)>,
+    config: Config,
+}
+
+impl ExporterBuilder {
+    /// The default settings (see the table on [`ExporterBuilder`]).
+    ///
+    /// ```
+    /// let exporter = instrument_metrics::serve::ExporterBuilder::new()
+    ///     .addr("127.0.0.1:0")
+    ///     .serve()?;
+    /// # drop(exporter);
+    /// # Ok::<(), instrument_metrics::Error>(())
+    /// ```
+    #[must_use]
+    pub fn new() -> Self {
+        ExporterBuilder {
+            addrs: Ok(vec![DEFAULT_ADDR]),
+            config: Config {
+                path: "/metrics".to_owned(),
+                max_concurrent_scrapes: 4,
+                max_connections: 64,
+                header_read_timeout: Duration::from_secs(5),
+                auth: None,
+            },
+        }
+    }
+
+    /// Where to listen: anything [`ToSocketAddrs`] (`"0.0.0.0:9898"`, `"[::]:9898"`, a
+    /// [`SocketAddr`], `("localhost", 9898)`). When it resolves to several addresses, the first
+    /// that can be bound is used. An address that does not resolve makes
+    /// [`serve`](Self::serve) return [`Error::Io`].
+    ///
+    /// ```
+    /// use std::net::{Ipv4Addr, SocketAddr};
+    ///
+    /// let exporter = instrument_metrics::Exporter::builder()
+    ///     .addr(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+    ///     .serve()?;
+    /// assert!(exporter.local_addr().ip().is_loopback());
+    /// # Ok::<(), instrument_metrics::Error>(())
+    /// ```
+    #[must_use]
+    pub fn addr(mut self, addr: impl ToSocketAddrs) -> Self {
+        self.addrs = addr.to_socket_addrs().map(Iterator::collect).map_err(|e| {
+            (
+                e.kind(),
+                format!("cannot resolve the exporter address: {e}"),
+            )
+        });
+        self
+    }
+
+    /// The path metrics are served on (default `/metrics`); every other path answers 404.
+    /// A missing leading `/` is added.
+    ///
+    /// ```
+    /// let exporter = instrument_metrics::Exporter::builder()
+    ///     .addr("127.0.0.1:0")
+    ///     .path("/internal/prometheus")
+    ///     .serve()?;
+    /// # drop(exporter);
+    /// # Ok::<(), instrument_metrics::Error>(())
+    /// ```
+    #[must_use]
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        let mut path = path.into();
+        if !path.starts_with('/') {
+            path.insert(0, '/');
+        }
+        self.config.path = path;
+        self
+    }
+
+    /// How many scrapes may be rendered at the same time (default 4, at least 1); a request
+    /// beyond that gets 503 at once instead of piling up behind slow collectors.
+    ///
+    /// ```
+    /// let exporter = instrument_metrics::Exporter::builder()
+    ///     .addr("127.0.0.1:0")
+    ///     .max_concurrent_scrapes(1)
+    ///     .serve()?;
+    /// # drop(exporter);
+    /// # Ok::<(), instrument_metrics::Error>(())
+    /// ```
+    #[must_use]
+    pub fn max_concurrent_scrapes(mut self, n: usize) -> Self {
+        self.config.max_concurrent_scrapes = n.max(1);
+        self
+    }
+
+    /// How many connections may be open at once (default 64, at least 1), which bounds the
+    /// exporter's memory whatever clients do. When a new connection comes in at the limit,
+    /// the oldest connection that is not being answered right now is closed to make room,
+    /// so a crowd of idle or stalled connections cannot lock the scraper out; if every
+    /// connection is being answered, the new one waits in the listen queue.
+    ///
+    /// ```
+    /// let exporter = instrument_metrics::Exporter::builder()
+    ///     .addr("127.0.0.1:0")
+    ///     .max_connections(16)
+    ///     .serve()?;
+    /// # drop(exporter);
+    /// # Ok::<(), instrument_metrics::Error>(())
+    /// ```
+    #[must_use]
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.config.max_connections = n.max(1);
+        self
+    }
+
+    /// How long a client has to send a complete request head (default 5 s), counted from
+    /// when the connection is accepted or the previous response was sent: slow or silent
+    /// clients (slowloris) and idle keep-alive connections are closed after it. Give
+    /// Prometheus more than its scrape interval only if you want keep-alive connections to
+    /// survive between scrapes; reconnecting is cheap.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let exporter = instrument_metrics::Exporter::builder()
+    ///     .addr("127.0.0.1:0")
+    ///     .header_read_timeout(Duration::from_secs(2))
+    ///     .serve()?;
+    /// # drop(exporter);
+    /// # Ok::<(), instrument_metrics::Error>(())
+    /// ```
+    #[must_use]
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.config.header_read_timeout = timeout;
+        self
+    }
+
+    /// Requires HTTP Basic credentials (`basic_auth` in Prometheus's scrape config) on the
+    /// metrics path; without them, or with wrong ones, the answer is 401 with
+    /// `WWW-Authenticate: Basic`. Replaces an earlier [`bearer_token`](Self::bearer_token).
+    /// Credentials travel in clear text: put TLS in front when the network is not trusted.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    ///
+    /// let exporter = instrument_metrics::Exporter::builder()
+    ///     .addr("127.0.0.1:0")
+    ///     .basic_auth("prometheus", "s3cret")
+    ///     .serve()?;
+    ///
+    /// let mut conn = std::net::TcpStream::connect(exporter.local_addr())?;
+    /// conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+    /// let mut response = String::new();
+    /// conn.read_to_string(&mut response)?;
+    /// assert!(response.starts_with("HTTP/1.1 401 Unauthorized\r\n"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn basic_auth(mut self, user: &str, password: &str) -> Self {
+        self.config.auth = Some(Auth::basic(user, password));
+        self
+    }
+
+    /// Requires `Authorization: Bearer <token>` (`authorization` / `bearer_token` in
+    /// Prometheus's scrape config) on the metrics path; without it, or with another token,
+    /// the answer is 401 with `WWW-Authenticate: Bearer`. An empty token matches nothing.
+    /// Replaces an earlier [`basic_auth`](Self::basic_auth).
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    ///
+    /// let exporter = instrument_metrics::Exporter::builder()
+    ///     .addr("127.0.0.1:0")
+    ///     .bearer_token("s3cret")
+    ///     .serve()?;
+    ///
+    /// let mut conn = std::net::TcpStream::connect(exporter.local_addr())?;
+    /// conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret\r\nConnection: close\r\n\r\n")?;
+    /// let mut response = String::new();
+    /// conn.read_to_string(&mut response)?;
+    /// assert!(response.starts_with("HTTP/1.1 200 OK\r\n"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn bearer_token(mut self, token: &str) -> Self {
+        self.config.auth = Some(Auth::bearer(token));
+        self
+    }
+
+    /// Binds the address and starts serving on a thread of its own.
+    ///
+    /// ```
+    /// let exporter = instrument_metrics::Exporter::builder().addr("127.0.0.1:0").serve()?;
+    /// // A second exporter cannot take the same port.
+    /// let err = instrument_metrics::Exporter::builder().addr(exporter.local_addr()).serve();
+    /// assert!(matches!(err, Err(instrument_metrics::Error::Bind { .. })));
+    /// # Ok::<(), instrument_metrics::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Bind`] when no address can be bound; [`Error::Io`] when the address does not
+    /// resolve, or the exporter's thread or runtime cannot be started.
+    pub fn serve(&self) -> Result<Exporter, Error> {
+        let addrs = self
+            .addrs
+            .clone()
+            .map_err(|(kind, message)| Error::Io(io::Error::new(kind, message)))?;
+        let mut listener = None;
+        let mut failure = None;
+        for addr in addrs {
+            match std::net::TcpListener::bind(addr) {
+                Ok(l) => {
+                    listener = Some(l);
+                    break;
+                }
+                Err(source) => failure = Some(Error::Bind { addr, source }),
+            }
+        }
+        let Some(listener) = listener else {
+            return Err(failure.unwrap_or_else(|| {
+                Error::Io(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "the exporter address resolved to no address",
+                ))
+            }));
+        };
+        listener.set_nonblocking(true)?;
+        let local_addr = listener.local_addr()?;
+
+        let (ready_tx, ready_rx) = mpsc::sync_channel(1);
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let config = self.config.clone();
+        let thread = std::thread::Builder::new()
+            .name("instrument-metrics-exporter".to_owned())
+            .spawn(move || server::run(listener, config, stop_rx, &ready_tx))?;
+        // The runtime is built on the exporter's thread, so that a failure never drops a
+        // runtime on the caller's thread (which may be inside an async context).
+        let started = match ready_rx.recv() {
+            Ok(started) => started,
+            Err(_) => Err(io::Error::other(
+                "the exporter thread stopped while starting",
+            )),
+        };
+        match started {
+            Ok(()) => Ok(Exporter {
+                local_addr,
+                stop: Some(stop_tx),
+                thread: Some(thread),
+            }),
+            Err(e) => {
+                let _ = thread.join();
+                Err(Error::Io(e))
+            }
+        }
+    }
+}
+
+impl Default for ExporterBuilder {
+    /// The same as [`ExporterBuilder::new`].
+    ///
+    /// ```
+    /// let exporter = instrument_metrics::serve::ExporterBuilder::default()
+    ///     .addr("127.0.0.1:0")
+    ///     .serve()?;
+    /// # drop(exporter);
+    /// # Ok::<(), instrument_metrics::Error>(())
+    /// ```
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for ExporterBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExporterBuilder")
+            .field("addrs", &self.addrs)
+            .field("path", &self.config.path)
+            .field(
+                "max_concurrent_scrapes",
+                &self.config.max_concurrent_scrapes,
+            )
+            .field("max_connections", &self.config.max_connections)
+            .field("header_read_timeout", &self.config.header_read_timeout)
+            .field("auth", &self.config.auth)
+            .finish()
+    }
+}

@@ -1,0 +1,213 @@
+//! One request: routing, credentials, the scrape limit, and the response.
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::header::{
+    HeaderName, HeaderValue, ACCEPT, ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CONTENT_ENCODING,
+    CONTENT_LENGTH, CONTENT_TYPE, VARY, WWW_AUTHENTICATE,
+};
+use http::{Method, Request, Response, StatusCode};
+use hyper::body::{Bytes, Frame, Incoming, SizeHint};
+use tokio::sync::{Notify, Semaphore};
+
+use super::auth::Auth;
+use super::server::{Config, ConnState};
+use crate::exposition::{self, Scrape};
+use crate::self_metrics;
+
+/// What every connection of one exporter shares.
+pub(super) struct Shared {
+    path: String,
+    auth: Option<Auth>,
+    scrapes: Arc<Semaphore>,
+}
+
+impl Shared {
+    pub(super) fn new(config: Config) -> Self {
+        Shared {
+            path: config.path,
+            auth: config.auth,
+            scrapes: Arc::new(Semaphore::new(config.max_concurrent_scrapes.max(1))),
+        }
+    }
+}
+
+/// Answers one request. Never fails: every problem is an HTTP status.
+pub(super) async fn handle(
+    shared: Arc<Shared>,
+    state: Arc<ConnState>,
+    answered: Arc<Notify>,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
+    state.answering();
+    let response = if request.uri().path() == shared.path {
+        let _in_flight = self_metrics::scrape_started();
+        let response = metrics_path(&shared, &request).await;
+        self_metrics::scrape_served(response.status().as_u16());
+        response
+    } else {
+        plain(StatusCode::NOT_FOUND, "Not Found\n")
+    };
+    state.writing();
+    answered.notify_one();
+    Ok(response.map(|body| body.tracking(state)))
+}
+
+async fn metrics_path(shared: &Shared, request: &Request<Incoming>) -> Response<Body> {
+    if let Some(auth) = &shared.auth {
+        if !auth.allows(request.headers().get(AUTHORIZATION)) {
+            let mut response = plain(StatusCode::UNAUTHORIZED, "Unauthorized\n");
+            response
+                .headers_mut()
+                .insert(WWW_AUTHENTICATE, HeaderValue::from_static(auth.challenge()));
+            return response;
+        }
+    }
+    let head = match *request.method() {
+        Method::GET => false,
+        Method::HEAD => true,
+        _ => {
+            let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n");
+            response
+                .headers_mut()
+                .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+            return response;
+        }
+    };
+    let Ok(permit) = Arc::clone(&shared.scrapes).try_acquire_owned() else {
+        return plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Too many scrapes at once; try again later\n",
+        );
+    };
+    let accept = joined(request, &ACCEPT);
+    let accept_encoding = joined(request, &ACCEPT_ENCODING);
+    // Off the runtime's thread: a slow collector holds up its own scrape only. The permit
+    // goes along, so the limit holds even when the client gives up before the render ends.
+    let rendered = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        exposition::scrape(accept.as_deref(), accept_encoding.as_deref())
+    })
+    .await;
+    match rendered {
+        Ok(scrape) => metrics(scrape, head),
+        // A collector panicked.
+        Err(_) => plain(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Gathering the metrics failed\n",
+        ),
+    }
+}
+
+fn metrics(scrape: Scrape, head: bool) -> Response<Body> {
+    let content_type = scrape.content_type();
+    let content_encoding = scrape.content_encoding();
+    let length = scrape.body.len();
+    let mut response = if head {
+        let mut response = Response::new(Body::empty());
+        // No body, but the length a GET would get.
+        response
+            .headers_mut()
+            .insert(CONTENT_LENGTH, HeaderValue::from(length));
+        response
+    } else {
+        Response::new(Body::new(scrape.body))
+    };
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Some(encoding) = content_encoding {
+        headers.insert(CONTENT_ENCODING, HeaderValue::from_static(encoding));
+    }
+    headers.insert(VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
+    response
+}
+
+fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
+    let mut response = Response::new(Body::new(text));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// All values of a header, comma-joined as HTTP allows; `None` when absent or not text.
+fn joined(request: &Request<Incoming>, name: &HeaderName) -> Option<String> {
+    let mut out: Option<String> = None;
+    for value in request.headers().get_all(name) {
+        let Ok(value) = value.to_str() else { continue };
+        match &mut out {
+            Some(s) => {
+                s.push_str(", ");
+                s.push_str(value);
+            }
+            None => out = Some(value.to_owned()),
+        }
+    }
+    out
+}
+
+/// A response body in one piece that marks its connection idle once sent (or dropped).
+pub(super) struct Body {
+    data: Option<Bytes>,
+    sent: Option<Sent>,
+}
+
+struct Sent(Arc<ConnState>);
+
+impl Drop for Sent {
+    fn drop(&mut self) {
+        self.0.written();
+    }
+}
+
+impl Body {
+    fn new(data: impl Into<Bytes>) -> Self {
+        let data: Bytes = data.into();
+        Body {
+            data: (!data.is_empty()).then_some(data),
+            sent: None,
+        }
+    }
+
+    fn empty() -> Self {
+        Body {
+            data: None,
+            sent: None,
+        }
+    }
+
+    fn tracking(mut self, state: Arc<ConnState>) -> Self {
+        self.sent = Some(Sent(state));
+        self
+    }
+}
+
+impl hyper::body::Body for Body {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let this = self.get_mut();
+        if let Some(data) = this.data.take() {
+            return Poll::Ready(Some(Ok(Frame::data(data))));
+        }
+        this.sent = None;
+        Poll::Ready(None)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.data.is_none()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.data.as_ref().map_or(0, |d| d.len() as u64))
+    }
+}

@@ -1,0 +1,178 @@
+//! A standalone `/metrics` endpoint: [`serve`] with the defaults, [`Exporter::builder`] for the
+//! rest.
+//!
+//! The exporter runs [hyper](https://docs.rs/hyper) on a small current-thread tokio runtime on a
+//! thread of its own, so Prometheus can scrape even while the application's executor is
+//! saturated (or when the application has no executor at all). Rendering happens on that
+//! runtime's blocking pool, so a slow collector holds up only its own scrape.
+//!
+//! What it answers, on the configured path (default `/metrics`):
+//!
+//! | request | response |
+//! |---|---|
+//! | `GET` | 200, the registry in `OpenMetrics` 1.0 or text 0.0.4 (by `Accept`), gzip if `Accept-Encoding` allows |
+//! | `HEAD` | the same headers, no body |
+//! | another method | 405 with `Allow: GET, HEAD` |
+//! | missing or wrong credentials (when configured) | 401 with `WWW-Authenticate` |
+//! | more than [`max_concurrent_scrapes`](ExporterBuilder::max_concurrent_scrapes) at once | 503 |
+//! | another path | 404 |
+//!
+//! Every request to the metrics path, refused or not, is counted in
+//! `instrument_metrics_scrapes_total{code}`.
+//!
+//! Limits that keep a misbehaving client from hurting the exporter: a
+//! [header read timeout](ExporterBuilder::header_read_timeout) (also closing idle keep-alive
+//! connections), request heads of at most 32 KiB (larger ones get 431), and at most
+//! [`max_connections`](ExporterBuilder::max_connections) open connections; beyond that the
+//! oldest connection that is not being answered is closed to make room for the new one.
+//!
+//! ```
+//! use std::io::{Read, Write};
+//!
+//! let exporter = instrument_metrics::serve("127.0.0.1:0")?;
+//!
+//! let mut conn = std::net::TcpStream::connect(exporter.local_addr())?;
+//! conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+//! let mut response = String::new();
+//! conn.read_to_string(&mut response)?;
+//! assert!(response.starts_with("HTTP/1.1 200 OK\r\n"));
+//! assert!(response.contains("content-type: text/plain; version=0.0.4; charset=utf-8\r\n"));
+//!
+//! exporter.shutdown();
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod auth;
+mod builder;
+mod handler;
+mod server;
+
+use std::fmt;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::thread::JoinHandle;
+
+use tokio::sync::oneshot;
+
+use crate::error::Error;
+
+pub use builder::ExporterBuilder;
+
+/// Serves the registry on `addr` at `/metrics` with the default settings of
+/// [`ExporterBuilder`], from a background thread, until the returned [`Exporter`] is shut
+/// down or dropped.
+///
+/// `addr` is anything [`ToSocketAddrs`]: `"0.0.0.0:9898"`, `"[::]:9898"`, a [`SocketAddr`],
+/// `("localhost", 9898)`. Port 0 picks a free port; [`Exporter::local_addr`] tells which.
+///
+/// ```
+/// let exporter = instrument_metrics::serve("127.0.0.1:0")?;
+/// println!("metrics on http://{}/metrics", exporter.local_addr());
+/// // ... the application runs; the exporter stops when `exporter` is dropped.
+/// # Ok::<(), instrument_metrics::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::Bind`] when the address cannot be bound (in use, not an address of this host, a
+/// privileged port); [`Error::Io`] when it does not resolve, or the exporter's thread or
+/// runtime cannot be started.
+pub fn serve(addr: impl ToSocketAddrs) -> Result<Exporter, Error> {
+    ExporterBuilder::new().addr(addr).serve()
+}
+
+/// A running exporter. It serves until [`shutdown`](Exporter::shutdown) or until dropped;
+/// either way the listening socket is closed, connections are finished (or closed, after a
+/// short grace period) and the exporter's thread is joined before it returns.
+///
+/// ```
+/// let exporter = instrument_metrics::Exporter::builder()
+///     .addr("127.0.0.1:0")
+///     .path("/internal/metrics")
+///     .serve()?;
+/// assert_eq!(exporter.local_addr().ip().to_string(), "127.0.0.1");
+/// drop(exporter); // stops it, like `exporter.shutdown()`
+/// # Ok::<(), instrument_metrics::Error>(())
+/// ```
+#[must_use = "the exporter stops serving when dropped"]
+pub struct Exporter {
+    local_addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Exporter {
+    /// Starts configuring an exporter; the same as [`ExporterBuilder::new`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let exporter = instrument_metrics::Exporter::builder()
+    ///     .addr("127.0.0.1:0")
+    ///     .max_concurrent_scrapes(2)
+    ///     .header_read_timeout(Duration::from_secs(2))
+    ///     .bearer_token("s3cret")
+    ///     .serve()?;
+    /// # drop(exporter);
+    /// # Ok::<(), instrument_metrics::Error>(())
+    /// ```
+    #[must_use]
+    pub fn builder() -> ExporterBuilder {
+        ExporterBuilder::new()
+    }
+
+    /// The address the exporter listens on, with the actual port when port 0 was asked for.
+    ///
+    /// ```
+    /// let exporter = instrument_metrics::serve("127.0.0.1:0")?;
+    /// assert_ne!(exporter.local_addr().port(), 0);
+    /// # Ok::<(), instrument_metrics::Error>(())
+    /// ```
+    #[must_use]
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stops the exporter: closes the listening socket (the port is free again when this
+    /// returns), closes idle connections, lets scrapes being answered finish for up to a
+    /// couple of seconds and then closes them too, and joins the exporter's thread.
+    ///
+    /// Dropping the exporter does the same.
+    ///
+    /// ```
+    /// let exporter = instrument_metrics::serve("127.0.0.1:0")?;
+    /// let addr = exporter.local_addr();
+    /// exporter.shutdown();
+    /// // The port can be bound again.
+    /// let again = instrument_metrics::serve(addr)?;
+    /// # drop(again);
+    /// # Ok::<(), instrument_metrics::Error>(())
+    /// ```
+    pub fn shutdown(mut self) {
+        self.stop_and_join();
+    }
+
+    fn stop_and_join(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            // An error means the thread is already gone; joining below is all that is left.
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            // The exporter's thread does not panic; if it did, there is nothing left to stop.
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Exporter {
+    fn drop(&mut self) {
+        self.stop_and_join();
+    }
+}
+
+impl fmt::Debug for Exporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Exporter")
+            .field("local_addr", &self.local_addr)
+            .field("running", &self.thread.is_some())
+            .finish_non_exhaustive()
+    }
+}
