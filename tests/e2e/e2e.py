@@ -88,9 +88,9 @@ def http(method, url, body=None, headers=None):
     req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, r.read(), dict(r.headers)
+            return r.status, r.read(), r.headers  # case-insensitive
     except urllib.error.HTTPError as e:
-        return e.code, e.read(), dict(e.headers)
+        return e.code, e.read(), e.headers
 
 
 def query(prom, expr):
@@ -132,7 +132,8 @@ def run(work):
     for i, port in enumerate(ports):
         start(f"services-{i}", [os.path.join(EXAMPLES, "services"), "--addr", f"127.0.0.1:{port}"], work)
     for port in ports:
-        wait_for(f"services on {port}", lambda: http("GET", f"http://127.0.0.1:{port}/health")[0] == 200)
+        # /metrics, not /health: the readiness probe must not add to the counts under test.
+        wait_for(f"services on {port}", lambda: http("GET", f"http://127.0.0.1:{port}/metrics")[0] == 200)
 
     # --- pushgateway and prometheus, from the shipped config -------------------------------
     gw_port, prom_port = free_port(), free_port()
@@ -215,9 +216,10 @@ def run(work):
 
     # --- what Prometheus saw ------------------------------------------------------------------
     calls_expr = 'sum by (function) (function_calls_total{job="services"})'
+    want = {k: float(v) for k, v in expected_calls.items()}
     wait_for("prometheus to scrape the traffic",
-             lambda: by_label(query(prom, calls_expr), "function") == {k: float(v) for k, v in expected_calls.items()},
-             timeout=30)
+             lambda: (lambda got: got == want or log(f"waiting: {got}"))(by_label(query(prom, calls_expr), "function")),
+             timeout=30, interval=1.0)
     seen = by_label(query(prom, calls_expr), "function")
     for f, n in expected_calls.items():
         check(seen.get(f) == n, f"sum by (function) (function_calls_total): {f} = {seen.get(f)} (sent {n})")
@@ -252,8 +254,9 @@ def run(work):
     check(len(rules) == 7, f"7 rules loaded by Prometheus ({len(rules)})")
     for r in rules:
         if r["type"] == "alerting":
-            query(prom, r["query"])
-            check(True, f"alert {r['name']} expression evaluates")
+            result = query(prom, r["query"])  # raises unless Prometheus evaluates it
+            check(r["health"] == "ok" and isinstance(result, list),
+                  f"alert {r['name']} evaluates (health {r['health']}, {len(result)} firing series)")
     ratio = by_label(query(prom, 'function:failure_ratio:rate5m{function="create_account"}'), "job")
     check(len(ratio) == 1 and abs(list(ratio.values())[0] - 0.25) < 1e-9, f"recorded failure ratio of create_account = 1/4: {ratio}")
 
