@@ -3,7 +3,6 @@
 
 use proc_macro2::Span;
 use syn::parse::{Parse as _, ParseStream};
-use syn::spanned::Spanned;
 use syn::{bracketed, parenthesized, Expr, ExprLit, Lit, Token, UnOp};
 
 /// The most buckets one histogram may have; more is a cardinality mistake.
@@ -35,8 +34,8 @@ pub(crate) fn parse(input: ParseStream) -> syn::Result<Vec<f64>> {
             let value = bound(item)?;
             if let Some(&previous) = bounds.last() {
                 if value <= previous {
-                    return Err(syn::Error::new(
-                        item.span(),
+                    return Err(syn::Error::new_spanned(
+                        item,
                         format!(
                             "bucket bounds must be strictly increasing: {value} does not exceed {previous}; sort them and drop duplicates"
                         ),
@@ -78,14 +77,14 @@ pub(crate) fn parse(input: ParseStream) -> syn::Result<Vec<f64>> {
         let step = number(&args[1], names[1])?;
         let count = count(&args[2])?;
         if kind == "linear" && step <= 0.0 {
-            return Err(syn::Error::new(
-                args[1].span(),
+            return Err(syn::Error::new_spanned(
+                &args[1],
                 "the width of `linear` buckets must be greater than 0, e.g. `linear(0.1, 0.1, 10)`",
             ));
         }
         if kind == "exponential" && step <= 1.0 {
-            return Err(syn::Error::new(
-                args[1].span(),
+            return Err(syn::Error::new_spanned(
+                &args[1],
                 "the factor of `exponential` buckets must be greater than 1, e.g. `exponential(0.001, 2.0, 12)`",
             ));
         }
@@ -100,8 +99,8 @@ pub(crate) fn parse(input: ParseStream) -> syn::Result<Vec<f64>> {
             }
             let bound = tidy(value);
             if bounds.last().is_some_and(|&last| bound <= last) {
-                return Err(syn::Error::new(
-                    args[1].span(),
+                return Err(syn::Error::new_spanned(
+                &args[1],
                     format!("the {} is too small for distinct bounds at 12 significant digits; use a larger one", names[1]),
                 ));
             }
@@ -147,15 +146,15 @@ fn number(expr: &Expr, what: &str) -> syn::Result<f64> {
         Expr::Lit(ExprLit { lit: Lit::Float(f), .. }) => f.base10_parse::<f64>()?,
         Expr::Lit(ExprLit { lit: Lit::Int(i), .. }) => i.base10_parse::<f64>()?,
         _ => {
-            return Err(syn::Error::new(
-                expr.span(),
+            return Err(syn::Error::new_spanned(
+                expr,
                 format!("{what} must be a number literal such as `0.25`, not an expression, a constant or NaN"),
             ))
         }
     };
     if !value.is_finite() {
-        return Err(syn::Error::new(
-            expr.span(),
+        return Err(syn::Error::new_spanned(
+            expr,
             format!("{what} must be a finite number"),
         ));
     }
@@ -165,8 +164,8 @@ fn number(expr: &Expr, what: &str) -> syn::Result<f64> {
 fn bound(expr: &Expr) -> syn::Result<f64> {
     let value = number(expr, "a bucket bound")?;
     if value <= 0.0 {
-        return Err(syn::Error::new(
-            expr.span(),
+        return Err(syn::Error::new_spanned(
+            expr,
             "bucket bounds are durations in seconds and must be greater than 0, e.g. `0.005`",
         ));
     }
@@ -175,8 +174,8 @@ fn bound(expr: &Expr) -> syn::Result<f64> {
 
 fn count(expr: &Expr) -> syn::Result<usize> {
     let bad = || {
-        syn::Error::new(
-            expr.span(),
+        syn::Error::new_spanned(
+            expr,
             format!("the bucket count must be a whole number from 1 to {MAX_BUCKETS}, e.g. `10`"),
         )
     };

@@ -44,6 +44,15 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
                     ),
                 );
             }
+            if let Some(again) = f.attrs.iter().find(|a| crate::impl_block::is_ours(a)) {
+                return with_error(
+                    item,
+                    &syn::Error::new_spanned(
+                        again,
+                        "`#[instrument_metrics]` appears twice on this function; merge the options into one attribute",
+                    ),
+                );
+            }
             let label = f.sig.ident.unraw().to_string();
             match instrument_fn(&options, f, &label) {
                 Ok(tokens) => tokens,
@@ -51,8 +60,9 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
             }
         }
         Target::Impl(i) => crate::impl_block::expand(&options, i),
+        // `allow(unused)`: the item is kept so no second error appears, and not a warning either.
         Target::Other { what, hint, span } => with_error(
-            item,
+            quote!(#[allow(unused)] #item),
             &syn::Error::new(
                 span,
                 format!("`#[instrument_metrics]` cannot be put on {what}; it applies to functions, methods and impl blocks: {hint}"),
@@ -123,7 +133,7 @@ pub(crate) fn instrument_fn(
             ReturnType::Type(_, ty) if !contains_impl(ty) => Some(ty.to_token_stream()),
             ReturnType::Type(..) => None,
         };
-        let edge = fake_return_edge(output.as_ref(), sig.output.span());
+        let edge = fake_return_edge(output.as_ref(), return_span(&sig));
         // The body's statements, not the block: a nested `{ … }` would trip `unused_braces`.
         // Inner attributes (`#![…]`) must open a block, so such a body stays one.
         let statements = if starts_with_inner_attribute(&body.stream()) {
@@ -148,7 +158,7 @@ pub(crate) fn instrument_fn(
             let output = future_output(&sig.output).filter(|t| !contains_impl(t));
             let edge = fake_return_edge(
                 output.map(ToTokens::to_token_stream).as_ref(),
-                sig.output.span(),
+                return_span(&sig),
             );
             let capture = future.capture;
             let inner_statements = &future.block.stmts;
@@ -166,6 +176,17 @@ pub(crate) fn instrument_fn(
             *future = instrumented;
             return Ok(quote!(#(#attrs)* #vis #sig #block));
         }
+    }
+
+    if matches!(&sig.output, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_))) {
+        // Never returns: only a panic can end it, and the guard's drop records that.
+        let guard = Ident::new("_guard", Span::mixed_site());
+        return Ok(quote! {
+            #(#attrs)* #vis #sig {
+                let #guard = #site;
+                #krate::__private::call_once(move || -> ! #body)
+            }
+        });
     }
 
     let annotation = match &sig.output {
@@ -253,7 +274,7 @@ fn fake_return_edge(output: Option<&TokenStream>, span: Span) -> TokenStream {
     let Some(output) = output else {
         return TokenStream::new();
     };
-    let fake = Ident::new("fake_return", Span::mixed_site());
+    let fake = Ident::new("fake_return", Span::mixed_site().located_at(span));
     quote_spanned! {span=>
         #[allow(
             unknown_lints,
@@ -269,6 +290,14 @@ fn fake_return_edge(output: Option<&TokenStream>, span: Span) -> TokenStream {
             let #fake: #output = loop {};
             return #fake;
         }
+    }
+}
+
+/// Where "expected because of the return type" should point: the type, as rustc does.
+fn return_span(sig: &syn::Signature) -> Span {
+    match &sig.output {
+        ReturnType::Type(_, ty) => ty.span(),
+        ReturnType::Default => sig.ident.span(),
     }
 }
 

@@ -11,7 +11,7 @@ use crate::options::Options;
 use crate::target::MaybeFn;
 
 /// Is this attribute ours (`instrument_metrics` or `…::instrument_metrics`)?
-fn is_ours(attr: &Attribute) -> bool {
+pub(crate) fn is_ours(attr: &Attribute) -> bool {
     attr.path()
         .segments
         .last()

@@ -206,17 +206,18 @@ impl Parse for Options {
                 o.krate = Some(parse_crate_path(input)?);
             } else if input.peek(syn::Ident::peek_any) {
                 let ident: syn::Ident = input.call(syn::Ident::parse_any)?;
+                let hint = did_you_mean(&ident.to_string())
+                    .map_or_else(String::new, |known| format!("did you mean `{known}`? "));
                 return Err(syn::Error::new(
                     ident.span(),
-                    format!("unknown option `{ident}`; valid options are {VALID}"),
+                    format!("unknown option `{ident}`; {hint}valid options are {VALID}"),
                 ));
             } else {
-                let mut e = lookahead.error();
-                e.combine(syn::Error::new(
+                let _ = lookahead;
+                return Err(syn::Error::new(
                     next_span(input),
-                    format!("valid options are {VALID}"),
+                    format!("expected an option name; valid options are {VALID}"),
                 ));
-                return Err(e);
             }
             if input.is_empty() {
                 break;
@@ -231,6 +232,44 @@ impl Parse for Options {
         }
         Ok(o)
     }
+}
+
+const NAMES: [&str; 8] = [
+    "name",
+    "buckets",
+    "in_flight",
+    "ok_if",
+    "error_if",
+    "labels",
+    "skip",
+    "crate",
+];
+
+/// The known option closest to a misspelling, if it is close (at most two edits).
+fn did_you_mean(unknown: &str) -> Option<&'static str> {
+    NAMES
+        .iter()
+        .map(|known| (edit_distance(unknown, known), *known))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, known)| known)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
 }
 
 fn parse_crate_path(input: ParseStream) -> syn::Result<Path> {

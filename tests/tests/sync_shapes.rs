@@ -399,3 +399,21 @@ fn in_flight_gauge_never_leaks() {
     );
     assert_eq!(calls("in_flight_sync"), [1, 0, 1, 0]);
 }
+
+#[instrument_metrics]
+fn diverge(msg: &str) -> ! {
+    panic!("{msg}")
+}
+
+#[test]
+fn never_returning_fn_counts_its_panic() {
+    let caught = catch_unwind(|| diverge("stop"));
+    assert_eq!(
+        caught
+            .unwrap_err()
+            .downcast_ref::<String>()
+            .map(String::as_str),
+        Some("stop")
+    );
+    assert_eq!(calls("diverge"), [0, 0, 1, 0]);
+}

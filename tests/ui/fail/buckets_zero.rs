@@ -1,0 +1,6 @@
+use instrument_metrics::instrument_metrics;
+
+#[instrument_metrics(buckets = [0.0, 1.0])]
+fn fetch() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use instrument_metrics::instrument_metrics;
+
+#[instrument_metrics(crate = "not a path")]
+fn fetch() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use instrument_metrics::instrument_metrics;
+
+#[instrument_metrics(labels(le = "x"))]
+fn fetch() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use instrument_metrics::instrument_metrics;
+
+#[instrument_metrics(labels(result = "x"))]
+fn fetch() {}
+
+fn main() {}

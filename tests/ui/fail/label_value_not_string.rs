@@ -1,0 +1,6 @@
+use instrument_metrics::instrument_metrics;
+
+#[instrument_metrics(labels(team = 5))]
+fn fetch() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use instrument_metrics::instrument_metrics;
+
+#[instrument_metrics(name = 5)]
+fn fetch() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use instrument_metrics::instrument_metrics;
+
+#[instrument_metrics]
+const LIMIT: u32 = 10;
+
+fn main() {}

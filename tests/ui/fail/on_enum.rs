@@ -1,0 +1,9 @@
+use instrument_metrics::instrument_metrics;
+
+#[instrument_metrics]
+enum Mode {
+    Fast,
+    Slow,
+}
+
+fn main() {}

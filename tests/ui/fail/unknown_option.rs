@@ -1,0 +1,6 @@
+use instrument_metrics::instrument_metrics;
+
+#[instrument_metrics(nmae = "fetch")]
+fn fetch() {}
+
+fn main() {}
