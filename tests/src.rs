@@ -1,6 +1,9 @@
-//! Helpers for the integration tests: read values back from the exposition by parsing it.
+//! Helpers for the integration tests: read values back from the exposition by parsing it,
+//! and talk HTTP/1.1 to the real servers under test ([`http_client`]).
 
 use std::collections::BTreeMap;
+
+pub mod http_client;
 
 /// One sample line of the text exposition.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,9 +1,7 @@
 //! actix-web handlers through real HTTP requests: every response shape classified by its
 //! status, and `instrument_metrics::actix::metrics` serving text, OpenMetrics and gzip.
 
-use std::fmt::Write as _;
-use std::io::{Read as _, Write as _};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -11,6 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, App, Either, HttpResponse, HttpServer, Responder};
 use instrument_metrics::exposition::{OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
 use instrument_metrics::instrument_metrics;
+use instrument_metrics_tests::http_client::{connect, request, send, Reply};
 use instrument_metrics_tests::{calls, value};
 
 // ---- handlers -------------------------------------------------------------------------------
@@ -96,94 +95,14 @@ fn server() -> SocketAddr {
     })
 }
 
-// ---- a small HTTP/1.1 client -----------------------------------------------------------------
-
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8(self.body.clone()).expect("utf-8 body")
-    }
-}
-
-fn send(path: &str, headers: &[(&str, &str)]) -> Reply {
-    let mut stream = TcpStream::connect(server()).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .expect("timeout");
-    let mut request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        let _ = write!(request, "{name}: {value}\r\n");
-    }
-    request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).expect("write request");
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).expect("read response");
-    parse_reply(&raw)
-}
+// ---- requests --------------------------------------------------------------------------------
 
 fn get_path(path: &str) -> Reply {
-    send(path, &[])
+    get_with(path, &[])
 }
 
-fn parse_reply(raw: &[u8]) -> Reply {
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("end of response head");
-    let head = std::str::from_utf8(&raw[..split]).expect("ascii head");
-    let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|c| c.parse().ok())
-        .expect("status line");
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    let mut body = raw[split + 4..].to_vec();
-    let chunked = headers.iter().any(|(n, v)| {
-        n.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
-    });
-    if chunked {
-        body = dechunk(&body);
-    }
-    Reply {
-        status,
-        headers,
-        body,
-    }
-}
-
-fn dechunk(mut data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = data
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .expect("chunk size");
-        let size_text = std::str::from_utf8(&data[..line_end]).expect("chunk size text");
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
-            .expect("hex chunk size");
-        data = &data[line_end + 2..];
-        if size == 0 {
-            return out;
-        }
-        out.extend_from_slice(&data[..size]);
-        data = &data[size + 2..];
-    }
+fn get_with(path: &str, headers: &[(&str, &str)]) -> Reply {
+    request(server(), "GET", path, headers)
 }
 
 // ---- shapes ----------------------------------------------------------------------------------
@@ -233,10 +152,8 @@ fn either_side_decides() {
 /// If this starts failing, actix-web began dropping the future: update those docs.
 #[test]
 fn client_going_away_still_runs_the_handler() {
-    let mut stream = TcpStream::connect(server()).expect("connect");
-    stream
-        .write_all(b"GET /slow HTTP/1.1\r\nHost: test\r\n\r\n")
-        .expect("write request");
+    let mut stream = connect(server());
+    send(&mut stream, "GET", "/slow", &[], false);
     std::thread::sleep(Duration::from_millis(100));
     drop(stream);
 
@@ -254,14 +171,6 @@ fn client_going_away_still_runs_the_handler() {
 // ---- the /metrics handler --------------------------------------------------------------------
 
 const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
-
-fn gunzip(bytes: &[u8]) -> String {
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(bytes)
-        .read_to_string(&mut text)
-        .expect("valid gzip");
-    text
-}
 
 #[test]
 fn metrics_plain_text() {
@@ -288,7 +197,7 @@ fn metrics_plain_text() {
 
 #[test]
 fn metrics_openmetrics_for_prometheus() {
-    let reply = send("/metrics", &[("Accept", PROMETHEUS_ACCEPT)]);
+    let reply = get_with("/metrics", &[("Accept", PROMETHEUS_ACCEPT)]);
     assert_eq!(reply.status, 200);
     assert_eq!(reply.header("content-type"), Some(OPENMETRICS_CONTENT_TYPE));
     let text = reply.text();
@@ -304,24 +213,24 @@ fn metrics_gzip_when_asked() {
     }
     let probe_ok = [("function", "ac_probe"), ("result", "ok")];
 
-    let zipped = send("/metrics", &[("Accept-Encoding", "gzip, deflate")]);
+    let zipped = get_with("/metrics", &[("Accept-Encoding", "gzip, deflate")]);
     assert_eq!(zipped.status, 200);
     assert_eq!(zipped.header("content-encoding"), Some("gzip"));
     assert_eq!(zipped.header("content-type"), Some(TEXT_CONTENT_TYPE));
-    let text = gunzip(&zipped.body);
+    let text = zipped.gunzip();
     let plain = get_path("/metrics").text();
     let zipped_value = value(&text, "function_calls_total", &probe_ok);
     assert!((zipped_value - 3.0).abs() < f64::EPSILON, "{zipped_value}");
     assert!((value(&plain, "function_calls_total", &probe_ok) - zipped_value).abs() < f64::EPSILON);
 
-    let om = send(
+    let om = get_with(
         "/metrics",
         &[("Accept", PROMETHEUS_ACCEPT), ("Accept-Encoding", "gzip")],
     );
     assert_eq!(om.header("content-encoding"), Some("gzip"));
     assert_eq!(om.header("content-type"), Some(OPENMETRICS_CONTENT_TYPE));
-    assert!(gunzip(&om.body).ends_with("# EOF\n"));
+    assert!(om.gunzip().ends_with("# EOF\n"));
 
-    let refused = send("/metrics", &[("Accept-Encoding", "identity")]);
+    let refused = get_with("/metrics", &[("Accept-Encoding", "identity")]);
     assert_eq!(refused.header("content-encoding"), None);
 }

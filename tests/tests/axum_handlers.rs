@@ -2,9 +2,7 @@
 //! a dropped request counted as cancelled, and `instrument_metrics::axum::metrics` serving
 //! text, OpenMetrics and gzip.
 
-use std::fmt::Write as _;
-use std::io::{Read as _, Write as _};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -15,6 +13,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use instrument_metrics::exposition::{OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
 use instrument_metrics::instrument_metrics;
+use instrument_metrics_tests::http_client::{connect, request, send, Reply};
 use instrument_metrics_tests::{calls, value};
 
 // ---- handlers -------------------------------------------------------------------------------
@@ -119,94 +118,10 @@ fn server() -> SocketAddr {
     })
 }
 
-// ---- a small HTTP/1.1 client -----------------------------------------------------------------
-
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8(self.body.clone()).expect("utf-8 body")
-    }
-}
-
-fn send(method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
-    let mut stream = TcpStream::connect(server()).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .expect("timeout");
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        let _ = write!(request, "{name}: {value}\r\n");
-    }
-    request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).expect("write request");
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).expect("read response");
-    parse_reply(&raw)
-}
+// ---- requests --------------------------------------------------------------------------------
 
 fn get_path(path: &str) -> Reply {
-    send("GET", path, &[])
-}
-
-fn parse_reply(raw: &[u8]) -> Reply {
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("end of response head");
-    let head = std::str::from_utf8(&raw[..split]).expect("ascii head");
-    let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|c| c.parse().ok())
-        .expect("status line");
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    let mut body = raw[split + 4..].to_vec();
-    let chunked = headers.iter().any(|(n, v)| {
-        n.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
-    });
-    if chunked {
-        body = dechunk(&body);
-    }
-    Reply {
-        status,
-        headers,
-        body,
-    }
-}
-
-fn dechunk(mut data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = data
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .expect("chunk size");
-        let size_text = std::str::from_utf8(&data[..line_end]).expect("chunk size text");
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
-            .expect("hex chunk size");
-        data = &data[line_end + 2..];
-        if size == 0 {
-            return out;
-        }
-        out.extend_from_slice(&data[..size]);
-        data = &data[size + 2..];
-    }
+    request(server(), "GET", path, &[])
 }
 
 // ---- shapes ----------------------------------------------------------------------------------
@@ -273,10 +188,8 @@ fn impl_into_response_is_classified_by_its_concrete_value() {
 
 #[test]
 fn client_going_away_is_cancelled() {
-    let mut stream = TcpStream::connect(server()).expect("connect");
-    stream
-        .write_all(b"GET /slow HTTP/1.1\r\nHost: test\r\n\r\n")
-        .expect("write request");
+    let mut stream = connect(server());
+    send(&mut stream, "GET", "/slow", &[], false);
     std::thread::sleep(Duration::from_millis(100));
     drop(stream);
 
@@ -326,7 +239,12 @@ fn metrics_plain_text() {
 
 #[test]
 fn metrics_openmetrics_for_prometheus() {
-    let reply = send("GET", "/metrics", &[("Accept", PROMETHEUS_ACCEPT)]);
+    let reply = request(
+        server(),
+        "GET",
+        "/metrics",
+        &[("Accept", PROMETHEUS_ACCEPT)],
+    );
     assert_eq!(reply.status, 200);
     assert_eq!(reply.header("content-type"), Some(OPENMETRICS_CONTENT_TYPE));
     let text = reply.text();
@@ -342,14 +260,16 @@ fn metrics_gzip_when_asked() {
     }
     let probe_ok = [("function", "ax_gzip_probe"), ("result", "ok")];
 
-    let zipped = send("GET", "/metrics", &[("Accept-Encoding", "br, gzip;q=0.9")]);
+    let zipped = request(
+        server(),
+        "GET",
+        "/metrics",
+        &[("Accept-Encoding", "br, gzip;q=0.9")],
+    );
     assert_eq!(zipped.status, 200);
     assert_eq!(zipped.header("content-encoding"), Some("gzip"));
     assert_eq!(zipped.header("content-type"), Some(TEXT_CONTENT_TYPE));
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(zipped.body.as_slice())
-        .read_to_string(&mut text)
-        .expect("valid gzip");
+    let text = zipped.gunzip();
     let plain = get_path("/metrics").text();
     let zipped_value = value(&text, "function_calls_total", &probe_ok);
     assert!((zipped_value - 3.0).abs() < f64::EPSILON, "{zipped_value}");
@@ -362,20 +282,19 @@ fn metrics_gzip_when_asked() {
         ) >= 3.0
     );
 
-    let om = send(
+    let om = request(
+        server(),
         "GET",
         "/metrics",
         &[("Accept", PROMETHEUS_ACCEPT), ("Accept-Encoding", "gzip")],
     );
     assert_eq!(om.header("content-encoding"), Some("gzip"));
     assert_eq!(om.header("content-type"), Some(OPENMETRICS_CONTENT_TYPE));
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(om.body.as_slice())
-        .read_to_string(&mut text)
-        .expect("valid gzip");
+    let text = om.gunzip();
     assert!(text.ends_with("# EOF\n"));
 
-    let refused = send(
+    let refused = request(
+        server(),
         "GET",
         "/metrics",
         &[("Accept-Encoding", "gzip;q=0, identity")],
@@ -385,7 +304,7 @@ fn metrics_gzip_when_asked() {
 
 #[test]
 fn metrics_head() {
-    let reply = send("HEAD", "/metrics", &[]);
+    let reply = request(server(), "HEAD", "/metrics", &[]);
     assert_eq!(reply.status, 200);
     assert_eq!(reply.header("content-type"), Some(TEXT_CONTENT_TYPE));
     assert!(reply.body.is_empty());

@@ -4,12 +4,13 @@
 //!
 //! One test at a time (`serial()`): they measure the process's memory and timings.
 
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use instrument_metrics::{instrument_metrics, Exporter};
+use instrument_metrics_tests::http_client::{connect, request, send};
 use instrument_metrics_tests::value;
 
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -24,40 +25,16 @@ const PROMPT: Duration = Duration::from_secs(2);
 #[instrument_metrics]
 fn robust_work() {}
 
-fn connect(addr: SocketAddr) -> TcpStream {
-    let stream = TcpStream::connect(addr).expect("connect to the exporter");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    stream
-}
-
 /// A well-behaved scrape: 200, text format, the exact count of `robust_work`, within
 /// [`PROMPT`].
 fn scrape_ok(addr: SocketAddr, expected_calls: f64) {
     let started = Instant::now();
-    let mut stream = connect(addr);
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut reader = BufReader::new(stream);
-    let mut status = String::new();
-    reader.read_line(&mut status).unwrap();
-    assert_eq!(status, "HTTP/1.1 200 OK\r\n");
-    let mut length = None;
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line).unwrap();
-        if line == "\r\n" {
-            break;
-        }
-        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-            length = Some(v.trim().parse::<usize>().unwrap());
-        }
-    }
-    let mut body = vec![0; length.expect("content-length")];
-    reader.read_exact(&mut body).unwrap();
-    let text = String::from_utf8(body).unwrap();
+    let reply = request(addr, "GET", "/metrics", &[]);
+    assert_eq!((reply.status, reply.reason.as_str()), (200, "OK"));
+    // Framed by its length, not chunked.
+    assert_eq!(reply.header("transfer-encoding"), None);
+    assert!(reply.header("content-length").is_some(), "content-length");
+    let text = reply.text();
     assert_eq!(
         value(
             &text,
@@ -375,8 +352,7 @@ fn slowloris_is_cut_off_by_the_header_read_timeout() {
 
     // An idle keep-alive connection is closed after the same timeout.
     let mut keep = connect(addr);
-    keep.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-        .unwrap();
+    send(&mut keep, "GET", "/metrics", &[], false);
     let started = Instant::now();
     let (got, closed) = read_until_closed(&mut keep, Duration::from_secs(3));
     assert_eq!(status_of(&got), Some(200));

@@ -4,7 +4,7 @@
 //! The tests share one process-wide registry and read exact counts back, so they run one at
 //! a time (`serial()`).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -14,6 +14,7 @@ use instrument_metrics::prometheus::core::{Collector, Desc};
 use instrument_metrics::prometheus::proto::MetricFamily;
 use instrument_metrics::prometheus::IntGauge;
 use instrument_metrics::{instrument_metrics, serve, Error, Exporter};
+use instrument_metrics_tests::http_client::{self, connect, read_reply, send, Reply};
 use instrument_metrics_tests::{parse, value, Sample};
 
 const PROMETHEUS_2_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
@@ -27,103 +28,27 @@ fn serial() -> MutexGuard<'static, ()> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A small HTTP/1.1 client on std::net::TcpStream.
+// Requests through the shared client, checked for the exporter's framing.
 
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    /// The one value of header `name`; `None` if absent, panics if repeated.
-    fn header(&self, name: &str) -> Option<&str> {
-        let found: Vec<&str> = self
-            .headers
-            .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-            .collect();
-        assert!(found.len() <= 1, "{name} repeated: {found:?}");
-        found.first().copied()
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8(self.body.clone()).expect("body is UTF-8")
-    }
-}
-
-fn connect(addr: SocketAddr) -> TcpStream {
-    let stream = TcpStream::connect(addr).expect("connect to the exporter");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    stream
-}
-
-fn send(stream: &mut TcpStream, method: &str, path: &str, headers: &[(&str, &str)], close: bool) {
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
-    for (k, v) in headers {
-        req.extend([k, ": ", v, "\r\n"]);
-    }
-    if close {
-        req.push_str("Connection: close\r\n");
-    }
-    req.push_str("\r\n");
-    stream.write_all(req.as_bytes()).unwrap();
-}
-
-/// Reads one response; `head` for the answer to a HEAD request (no body whatever the length).
-fn read_reply(reader: &mut impl BufRead, head: bool) -> Reply {
-    let mut line = String::new();
-    reader.read_line(&mut line).unwrap();
-    let mut parts = line.trim_end().splitn(3, ' ');
-    assert_eq!(parts.next(), Some("HTTP/1.1"), "status line {line:?}");
-    let status: u16 = parts.next().unwrap().parse().unwrap();
-    let mut headers = Vec::new();
-    loop {
-        line.clear();
-        reader.read_line(&mut line).unwrap();
-        let l = line.trim_end_matches(['\r', '\n']);
-        if l.is_empty() {
-            break;
-        }
-        let (k, v) = l.split_once(':').expect("header line");
-        headers.push((k.trim().to_owned(), v.trim().to_owned()));
-    }
-    let mut reply = Reply {
-        status,
-        headers,
-        body: Vec::new(),
-    };
+/// The exporter gives every response, HEAD included, a `Content-Length` and never chunks.
+fn assert_framed(reply: &Reply) {
     assert_eq!(
         reply.header("transfer-encoding"),
         None,
         "bodies have a length"
     );
-    let length: usize = reply
+    let _length: usize = reply
         .header("content-length")
         .expect("content-length")
         .parse()
         .unwrap();
-    if !head {
-        reply.body = vec![0; length];
-        reader.read_exact(&mut reply.body).unwrap();
-    }
-    reply
 }
 
-/// One request on a fresh connection; also checks the server then closes it with nothing
-/// more sent.
+/// One request on a fresh connection ([`http_client::request`]: also checks the server then
+/// closes it with nothing more sent), framed as the exporter frames.
 fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
-    let mut stream = connect(addr);
-    send(&mut stream, method, path, headers, true);
-    let mut reader = BufReader::new(stream);
-    let reply = read_reply(&mut reader, method == "HEAD");
-    let mut rest = Vec::new();
-    reader.read_to_end(&mut rest).unwrap();
-    assert!(rest.is_empty(), "bytes after the response: {rest:?}");
+    let reply = http_client::request(addr, method, path, headers);
+    assert_framed(&reply);
     reply
 }
 
@@ -275,10 +200,7 @@ fn gzip_when_the_scraper_accepts_it() {
     assert_eq!(zipped.header("content-type"), Some(TEXT_CONTENT_TYPE));
     assert_eq!(zipped.header("vary"), Some("Accept, Accept-Encoding"));
     assert_eq!(&zipped.body[..2], &[0x1f, 0x8b], "gzip magic");
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(&zipped.body[..])
-        .read_to_string(&mut text)
-        .expect("a valid gzip stream");
+    let text = zipped.gunzip();
     let f = ("function", "gzip_work");
     assert_eq!(
         value(&text, "function_calls_total", &[f, ("result", "ok")]),
@@ -297,10 +219,7 @@ fn gzip_when_the_scraper_accepts_it() {
     );
     assert_eq!(both.header("content-type"), Some(OPENMETRICS_CONTENT_TYPE));
     assert_eq!(both.header("content-encoding"), Some("gzip"));
-    let mut om = String::new();
-    flate2::read::GzDecoder::new(&both.body[..])
-        .read_to_string(&mut om)
-        .unwrap();
+    let om = both.gunzip();
     assert_eq!(om.lines().last(), Some("# EOF"));
     assert_eq!(
         value(&om, "function_calls_total", &[f, ("result", "ok")]),
@@ -396,6 +315,7 @@ fn keep_alive_serves_several_scrapes_on_one_connection() {
         };
         send(&mut writer, "GET", "/metrics", &[("Accept", accept)], false);
         let reply = read_reply(&mut reader, false);
+        assert_framed(&reply);
         assert_eq!(reply.status, 200);
         assert_eq!(reply.header("connection"), None, "kept alive");
         let expected = if i % 2 == 0 {
