@@ -257,7 +257,10 @@ def run(work):
             result = query(prom, r["query"])  # raises unless Prometheus evaluates it
             check(r["health"] == "ok" and isinstance(result, list),
                   f"alert {r['name']} evaluates (health {r['health']}, {len(result)} firing series)")
-    ratio = by_label(query(prom, 'function:failure_ratio:rate5m{function="create_account"}'), "job")
+    # The recording rule needs two scrapes after the traffic before it has a value.
+    ratio = wait_for("the recorded failure ratio",
+                     lambda: by_label(query(prom, 'function:failure_ratio:rate5m{function="create_account"}'), "job"),
+                     timeout=30)
     check(len(ratio) == 1 and abs(list(ratio.values())[0] - 0.25) < 1e-9, f"recorded failure ratio of create_account = 1/4: {ratio}")
 
     # --- the Grafana dashboard's queries -------------------------------------------------------
