@@ -113,6 +113,8 @@ def main():
     log("building the examples")
     subprocess.run(["cargo", "build", "-q", "-p", "instrument-metrics-examples", "--examples"], cwd=ROOT, check=True)
 
+    release_build_exports_uncalled_functions()
+
     work = tempfile.mkdtemp(prefix="im-e2e-")
     try:
         run(work)
@@ -124,6 +126,25 @@ def main():
             log(f"logs kept in {work}")
     print(f"e2e: {CHECKS['passed']} passed, {CHECKS['failed']} failed")
     return 0 if CHECKS["failed"] == 0 else 1
+
+
+def release_build_exports_uncalled_functions():
+    """The linker-collected call sites survive an optimised build: a never-called function is
+    still in the exposition, every result at 0."""
+    log("building the quickstart example in release mode")
+    subprocess.run(["cargo", "build", "-q", "--release", "-p", "instrument-metrics-examples", "--example", "quickstart"],
+                   cwd=ROOT, check=True)
+    out = subprocess.run([os.path.join(ROOT, "target", "release", "examples", "quickstart")],
+                         capture_output=True, text=True, check=True).stdout
+    samples = {}
+    for line in out.splitlines():
+        m = re.fullmatch(r'(\w+)\{function="never_called",module="quickstart"(?:,(\w+)="([^"]*)")?\} (\S+)', line)
+        if m:
+            samples[(m.group(1), m.group(3))] = float(m.group(4))
+    want = {("function_calls_total", r): 0.0 for r in ("ok", "error", "panic", "cancelled")}
+    check(all(samples.get(k) == v for k, v in want.items()), f"release build: never_called at 0 for every result: {samples}")
+    check(samples.get(("function_calls_duration_seconds_count", None)) == 0.0, "release build: never_called histogram present, count 0")
+    check(samples.get(("function_calls_in_flight", None)) == 0.0, "release build: never_called in-flight gauge present at 0")
 
 
 def run(work):
