@@ -2,11 +2,11 @@
 //! re-exports it and holds the runtime the generated code calls.
 //!
 //! This crate only parses and generates code:
-//! - [`options`]: the attribute's arguments, checked at compile time;
-//! - [`buckets`]: histogram bucket lists (`[…]`, `linear(…)`, `exponential(…)`);
-//! - [`target`]: what the attribute was put on, parsed speculatively;
-//! - [`expand`]: the rewrite of one function;
-//! - [`impl_block`]: the rewrite of every method of an `impl` block.
+//! - `options`: the attribute's arguments, checked at compile time;
+//! - `buckets`: histogram bucket lists (`[…]`, `linear(…)`, `exponential(…)`);
+//! - `target`: what the attribute was put on, parsed speculatively;
+//! - `expand`: the rewrite of one function;
+//! - `impl_block`: the rewrite of every method of an `impl` block.
 
 mod buckets;
 mod expand;

@@ -29,7 +29,7 @@
 //!
 //! The client is blocking (it runs on the calling thread, with [`ureq`](https://docs.rs/ureq))
 //! and speaks plain HTTP only; put a TLS-terminating proxy in front of a gateway that needs HTTPS.
-//! Every failure is an [`Error::Push`](crate::Error::Push) holding a [`PushError`]; nothing panics.
+//! Every failure is an [`Error::Push`] holding a [`PushError`]; nothing panics.
 
 use std::fmt;
 use std::io::Read as _;
@@ -46,7 +46,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The most of a gateway's error message that is kept in [`PushError::Status`].
 const MAX_MESSAGE: u64 = 4096;
 
-/// Why a push or delete failed. It is carried by [`Error::Push`](crate::Error::Push).
+/// Why a push or delete failed. It is carried by [`Error::Push`].
 ///
 /// ```
 /// use instrument_metrics::push::{PushError, Pusher};
@@ -164,7 +164,7 @@ impl Pusher {
     /// ```
     ///
     /// # Errors
-    /// [`PushError::Invalid`] (inside [`Error::Push`](crate::Error::Push)) when the URL is not a
+    /// [`PushError::Invalid`] (inside [`Error::Push`]) when the URL is not a
     /// plain `http://` URL without credentials, query or fragment, or `job` is empty.
     pub fn new(gateway_url: &str, job: &str) -> Result<Pusher, Error> {
         let gateway = validate_gateway(gateway_url)?;
