@@ -82,7 +82,16 @@ const SUBJECTS: [(&str, Subject); 4] = [
     ("instrument_metrics", instrumented),
 ];
 
-/// Two threads call the same function; the time reported is per thread.
+/// `iters` calls of `f` in a plain loop: the same loop on one thread and on two.
+fn calls(f: Subject, iters: u64) -> Duration {
+    let start = Instant::now();
+    for i in 0..iters {
+        let _ = black_box(f(black_box(i)));
+    }
+    start.elapsed()
+}
+
+/// Two threads call the same function at once; the time reported is per thread.
 fn two_threads(f: Subject, iters: u64) -> Duration {
     let barrier = Barrier::new(2);
     let times: Vec<Duration> = std::thread::scope(|s| {
@@ -90,11 +99,7 @@ fn two_threads(f: Subject, iters: u64) -> Duration {
             .map(|_| {
                 s.spawn(|| {
                     barrier.wait();
-                    let start = Instant::now();
-                    for i in 0..iters {
-                        let _ = black_box(f(black_box(i)));
-                    }
-                    start.elapsed()
+                    calls(f, iters)
                 })
             })
             .collect();
@@ -108,12 +113,8 @@ fn benches(c: &mut Criterion) {
     let _ = instrumented(1); // calibrates the clock outside the measurement
     let mut one = c.benchmark_group("one_thread");
     for (name, f) in SUBJECTS {
-        one.bench_function(name, |b| {
-            let mut i = 0u64;
-            b.iter(|| {
-                i = i.wrapping_add(1);
-                f(black_box(i))
-            });
+        one.bench_with_input(BenchmarkId::from_parameter(name), &f, |b, f| {
+            b.iter_custom(|iters| calls(*f, iters));
         });
     }
     one.finish();
