@@ -99,6 +99,12 @@ pub mod __private;
 /// `error_if = path_or_closure`, `labels(key = "value", …)`, `skip` (a method inside an
 /// instrumented impl block), `crate = path` (for crates re-exporting this one).
 ///
+/// Labels: `function` is the fn name (`Type::method` when the attribute is on an impl block,
+/// generics stripped), `module` is `module_path!()`. Two functions whose labels coincide (two
+/// `new` methods annotated one by one in the same module) are merged into one series; if their
+/// buckets differ they cannot be, and the later one is labelled `name@file:line`. Give one a
+/// `name = "…"` to keep them apart.
+///
 /// Outcomes: `Result::Err` is `error`, everything else `ok`, unless `ok_if`/`error_if` or a
 /// [`ClassifyOutcome`] impl says otherwise (and, with the `http` feature, 5xx statuses are
 /// errors); a panic is `panic`; an async call whose future is dropped before it finishes is
