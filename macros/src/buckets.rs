@@ -136,10 +136,20 @@ fn tidy(v: f64) -> f64 {
     format!("{v:.11e}").parse().unwrap_or(v)
 }
 
+/// Sees through the invisible groups `macro_rules!` puts around `$x:expr` / `$x:literal`,
+/// and through parentheses.
+pub(crate) fn ungroup(expr: &Expr) -> &Expr {
+    match expr {
+        Expr::Group(g) => ungroup(&g.expr),
+        Expr::Paren(p) => ungroup(&p.expr),
+        other => other,
+    }
+}
+
 /// A literal number, possibly negative; anything else is an error spanned on it.
 fn number(expr: &Expr, what: &str) -> syn::Result<f64> {
-    let (negative, inner) = match expr {
-        Expr::Unary(u) if matches!(u.op, UnOp::Neg(_)) => (true, &*u.expr),
+    let (negative, inner) = match ungroup(expr) {
+        Expr::Unary(u) if matches!(u.op, UnOp::Neg(_)) => (true, ungroup(&u.expr)),
         other => (false, other),
     };
     let value = match inner {
@@ -169,6 +179,12 @@ fn bound(expr: &Expr) -> syn::Result<f64> {
             "bucket bounds are durations in seconds and must be greater than 0, e.g. `0.005`",
         ));
     }
+    if value < 1e-9 {
+        return Err(syn::Error::new_spanned(
+            expr,
+            "bucket bounds below one nanosecond cannot be told apart (durations are kept in whole nanoseconds); use `0.000000001` or more",
+        ));
+    }
     Ok(value)
 }
 
@@ -179,7 +195,7 @@ fn count(expr: &Expr) -> syn::Result<usize> {
             format!("the bucket count must be a whole number from 1 to {MAX_BUCKETS}, e.g. `10`"),
         )
     };
-    match expr {
+    match ungroup(expr) {
         Expr::Lit(ExprLit {
             lit: Lit::Int(i), ..
         }) => {

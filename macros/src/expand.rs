@@ -107,6 +107,12 @@ pub(crate) fn instrument_fn(
             "a `const fn` cannot be instrumented: recording needs a clock and atomics at run time; remove `const`, or remove the attribute",
         ));
     }
+    if let Some(attr) = attrs.iter().find(|a| a.path().is_ident("track_caller")) {
+        return Err(syn::Error::new_spanned(
+            attr,
+            "`#[track_caller]` functions cannot be instrumented: the body runs in a closure, which would report its own location instead of the caller's; remove one of the two attributes",
+        ));
+    }
     let Some(body) = body else {
         let span = semi.map_or_else(|| sig.ident.span(), |s| s.span);
         return Err(syn::Error::new(
@@ -123,8 +129,8 @@ pub(crate) fn instrument_fn(
         .as_ref()
         .map_or_else(|| label.to_owned(), syn::LitStr::value);
     let site = site(options, &name, &krate, sig.ident.span());
-    let guard = Ident::new("guard", Span::mixed_site());
-    let value = Ident::new("value", Span::mixed_site());
+    let guard = Ident::new("instrument_metrics_guard", Span::mixed_site());
+    let value = Ident::new("instrument_metrics_value", Span::mixed_site());
     let outcome = outcome(options, &krate, &value);
 
     if sig.asyncness.is_some() {
@@ -180,7 +186,7 @@ pub(crate) fn instrument_fn(
 
     if matches!(&sig.output, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_))) {
         // Never returns: only a panic can end it, and the guard's drop records that.
-        let guard = Ident::new("_guard", Span::mixed_site());
+        let guard = Ident::new("_instrument_metrics_guard", Span::mixed_site());
         return Ok(quote! {
             #(#attrs)* #vis #sig {
                 let #guard = #site;
@@ -274,7 +280,10 @@ fn fake_return_edge(output: Option<&TokenStream>, span: Span) -> TokenStream {
     let Some(output) = output else {
         return TokenStream::new();
     };
-    let fake = Ident::new("fake_return", Span::mixed_site().located_at(span));
+    let fake = Ident::new(
+        "instrument_metrics_fake_return",
+        Span::mixed_site().located_at(span),
+    );
     quote_spanned! {span=>
         #[allow(
             unknown_lints,

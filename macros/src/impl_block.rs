@@ -119,6 +119,18 @@ fn type_label(ty: &Type) -> String {
         }),
         Type::Group(g) => type_label(&g.elem),
         Type::Paren(p) => type_label(&p.elem),
-        other => other.to_token_stream().to_string().replace(' ', ""),
+        // `&'a str`, `dyn Trait`, `[u8]`: tokens joined, spaces kept only between words.
+        other => other
+            .to_token_stream()
+            .to_string()
+            .replace("& ", "&")
+            .replace(" <", "<")
+            .replace("< ", "<")
+            .replace(" >", ">")
+            .replace(" ,", ",")
+            .replace(" :: ", "::")
+            .replace("[ ", "[")
+            .replace(" ]", "]")
+            .replace(" ;", ";"),
     }
 }

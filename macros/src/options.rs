@@ -159,7 +159,10 @@ impl Parse for Options {
                 }
                 expect_eq(input, option, "|value| value.is_ok()")?;
                 let expr: Expr = input.parse()?;
-                if !matches!(expr, Expr::Path(_) | Expr::Closure(_)) {
+                if !matches!(
+                    crate::buckets::ungroup(&expr),
+                    Expr::Path(_) | Expr::Closure(_)
+                ) {
                     return Err(syn::Error::new(
                         expr.span(),
                         format!("`{option}` takes a function path or a closure taking `&ReturnType`, e.g. `{option} = |value| value.is_ok()` or `{option} = my_check`"),
