@@ -776,3 +776,19 @@ fn exporter_and_builder_can_be_shared() {
     let b = builder.clone().serve().unwrap();
     assert_ne!(a.local_addr(), b.local_addr());
 }
+
+#[test]
+fn extreme_header_read_timeouts_are_clamped_not_fatal() {
+    let _serial = serial();
+    for timeout in [Duration::ZERO, Duration::MAX] {
+        let exporter = Exporter::builder()
+            .addr("127.0.0.1:0")
+            .header_read_timeout(timeout)
+            .serve()
+            .expect("serve");
+        let reply = http_client::request(exporter.local_addr(), "GET", "/metrics", &[]);
+        assert_eq!(reply.status, 200, "timeout {timeout:?}");
+        assert_eq!(reply.header("Content-Type"), Some(TEXT_CONTENT_TYPE));
+        exporter.shutdown();
+    }
+}

@@ -13,6 +13,9 @@ use super::server::{self, Config};
 use super::Exporter;
 use crate::error::Error;
 
+const MIN_HEADER_READ_TIMEOUT: Duration = Duration::from_millis(100);
+const MAX_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
+
 const DEFAULT_ADDR: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::new(
     std::net::Ipv4Addr::LOCALHOST,
     9898,
@@ -27,7 +30,7 @@ const DEFAULT_ADDR: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::new(
 /// | [`path`](Self::path) | `/metrics` |
 /// | [`max_concurrent_scrapes`](Self::max_concurrent_scrapes) | 4 |
 /// | [`max_connections`](Self::max_connections) | 64 |
-/// | [`header_read_timeout`](Self::header_read_timeout) | 5 s |
+/// | [`header_read_timeout`](Self::header_read_timeout) | 5 s (clamped to 100 ms ..= 1 day) |
 /// | [`basic_auth`](Self::basic_auth) / [`bearer_token`](Self::bearer_token) | none |
 ///
 /// ```
@@ -170,9 +173,13 @@ impl ExporterBuilder {
     /// # drop(exporter);
     /// # Ok::<(), instrument_metrics::Error>(())
     /// ```
+    ///
+    /// Clamped to between 100 ms and one day: a zero timeout would close every connection, and
+    /// a huge one overflows the clock arithmetic inside hyper.
     #[must_use]
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
-        self.config.header_read_timeout = timeout;
+        self.config.header_read_timeout =
+            timeout.clamp(MIN_HEADER_READ_TIMEOUT, MAX_HEADER_READ_TIMEOUT);
         self
     }
 
