@@ -2,7 +2,7 @@
 //! come from the application's own crate, through [`build_info!`](crate::build_info!), which
 //! expands `env!("CARGO_PKG_NAME")` and `env!("CARGO_PKG_VERSION")` in the caller's crate.
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, PoisonError};
 
 use prometheus::{IntGaugeVec, Opts};
 
@@ -27,12 +27,17 @@ macro_rules! build_info {
     };
 }
 
-static BUILD_INFO: OnceLock<IntGaugeVec> = OnceLock::new();
+static BUILD_INFO: Mutex<Option<IntGaugeVec>> = Mutex::new(None);
 
 /// What [`build_info!`](crate::build_info!) calls. Registering the same build twice is fine.
+///
+/// # Errors
+/// [`Error::Prometheus`] if the registry already holds another `app_build_info`.
 pub fn register_build_info(name: &str, version: &str) -> Result<(), Error> {
-    let gauge = match BUILD_INFO.get() {
-        Some(g) => g,
+    // A lock, not a `OnceLock`: two threads racing here must not both register.
+    let mut slot = BUILD_INFO.lock().unwrap_or_else(PoisonError::into_inner);
+    let gauge = match &*slot {
+        Some(g) => g.clone(),
         None => {
             let g = IntGaugeVec::new(
                 Opts::new(
@@ -42,7 +47,8 @@ pub fn register_build_info(name: &str, version: &str) -> Result<(), Error> {
                 &["name", "version"],
             )?;
             crate::registry().register(Box::new(g.clone()))?;
-            BUILD_INFO.get_or_init(|| g)
+            *slot = Some(g.clone());
+            g
         }
     };
     gauge.get_metric_with_label_values(&[name, version])?.set(1);

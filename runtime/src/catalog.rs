@@ -53,22 +53,35 @@ fn build(sites: impl Iterator<Item = &'static dyn Site>) -> Vec<Series> {
         let meta = site.meta();
         let mut labels = meta.labels.to_vec();
         labels.sort_unstable();
-        let key = (meta.name.to_owned(), meta.module, labels);
-        match by_identity.get(&key) {
-            Some(&i) if series[i].bounds_seconds == meta.bounds_seconds => {
-                // Two functions with the same labels and buckets (two `new` methods annotated
+        let mut function = meta.name.to_owned();
+        let mut attempt = 0;
+        loop {
+            let key = (function.clone(), meta.module, labels.clone());
+            match by_identity.get(&key) {
+                // Same labels, same buckets and in-flight tracking (two `new` methods annotated
                 // one by one in the same module): one series counts both.
-                series[i].sites.push(site);
-                series[i].in_flight |= meta.in_flight;
-            }
-            Some(_) => {
-                // Same labels, different buckets: cannot be one histogram, so tell them apart.
-                let function = format!("{}@{}:{}", meta.name, meta.file, meta.line);
-                series.push(new_series(function, site));
-            }
-            None => {
-                by_identity.insert(key, series.len());
-                series.push(new_series(meta.name.to_owned(), site));
+                Some(&i)
+                    if series[i].bounds_seconds == meta.bounds_seconds
+                        && series[i].in_flight == meta.in_flight =>
+                {
+                    series[i].sites.push(site);
+                    break;
+                }
+                // Same labels, incompatible histograms: tell them apart by source location
+                // (and, for sites a macro stamped out on one line, by a counter).
+                Some(_) => {
+                    attempt += 1;
+                    function = if attempt == 1 {
+                        format!("{}@{}:{}", meta.name, meta.file, meta.line)
+                    } else {
+                        format!("{}@{}:{}#{attempt}", meta.name, meta.file, meta.line)
+                    };
+                }
+                None => {
+                    by_identity.insert(key, series.len());
+                    series.push(new_series(function, site));
+                    break;
+                }
             }
         }
     }

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use crate::catalog::{catalog, Series};
 use crate::outcome::Outcome;
+use crate::registry::{decorations, Decorations};
 use crate::site::Reading;
 
 pub(crate) const CALLS: &str = "function_calls_total";
@@ -35,17 +36,20 @@ pub(crate) fn encode_functions(out: &mut String, dialect: Dialect) {
     }
     let readings = read_all(series);
     let om = dialect == Dialect::OpenMetrics;
+    // A custom registry's prefix and constant labels, as `gather()` would apply them.
+    let decor = decorations();
 
     // OpenMetrics names the counter family without `_total`; its samples keep it.
     header(
         out,
+        decor,
         if om { CALLS_FAMILY } else { CALLS },
         CALLS_HELP,
         "counter",
     );
     for (s, r) in series.iter().zip(&readings) {
         for outcome in Outcome::ALL {
-            sample_start(out, CALLS, "", &s.label_text);
+            sample_start(out, decor, CALLS, "", &s.label_text);
             out.push_str(",result=\"");
             out.push_str(outcome.as_str());
             out.push_str("\"} ");
@@ -53,9 +57,10 @@ pub(crate) fn encode_functions(out: &mut String, dialect: Dialect) {
         }
     }
 
-    header(out, DURATION, DURATION_HELP, "histogram");
+    header(out, decor, DURATION, DURATION_HELP, "histogram");
     if om {
         out.push_str("# UNIT ");
+        out.push_str(&decor.prefix);
         out.push_str(DURATION);
         out.push_str(" seconds\n");
     }
@@ -64,24 +69,24 @@ pub(crate) fn encode_functions(out: &mut String, dialect: Dialect) {
         let les = if om { &s.le_openmetrics } else { &s.le_text };
         for (le, n) in les.iter().zip(&r.buckets) {
             cumulative += n;
-            sample_start(out, DURATION, "_bucket", &s.label_text);
+            sample_start(out, decor, DURATION, "_bucket", &s.label_text);
             out.push_str(",le=\"");
             out.push_str(le);
             out.push_str("\"} ");
             push_u64(out, cumulative);
         }
-        sample_start(out, DURATION, "_sum", &s.label_text);
+        sample_start(out, decor, DURATION, "_sum", &s.label_text);
         out.push_str("} ");
         push_seconds(out, r.sum_nanos);
-        sample_start(out, DURATION, "_count", &s.label_text);
+        sample_start(out, decor, DURATION, "_count", &s.label_text);
         out.push_str("} ");
         push_u64(out, cumulative);
     }
 
     if series.iter().any(|s| s.in_flight) {
-        header(out, IN_FLIGHT, IN_FLIGHT_HELP, "gauge");
+        header(out, decor, IN_FLIGHT, IN_FLIGHT_HELP, "gauge");
         for (s, r) in series.iter().zip(&readings).filter(|(s, _)| s.in_flight) {
-            sample_start(out, IN_FLIGHT, "", &s.label_text);
+            sample_start(out, decor, IN_FLIGHT, "", &s.label_text);
             out.push_str("} ");
             let mut buf = itoa::Buffer::new();
             out.push_str(buf.format(r.in_flight.max(0)));
@@ -101,15 +106,21 @@ pub(crate) fn read_all(series: &[Series]) -> Vec<Reading> {
         .collect()
 }
 
-fn header(out: &mut String, name: &str, help: &str, kind: &str) {
-    let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n");
+fn header(out: &mut String, decor: &Decorations, name: &str, help: &str, kind: &str) {
+    let prefix = &decor.prefix;
+    let _ = write!(
+        out,
+        "# HELP {prefix}{name} {help}\n# TYPE {prefix}{name} {kind}\n"
+    );
 }
 
-fn sample_start(out: &mut String, name: &str, suffix: &str, labels: &str) {
+fn sample_start(out: &mut String, decor: &Decorations, name: &str, suffix: &str, labels: &str) {
+    out.push_str(&decor.prefix);
     out.push_str(name);
     out.push_str(suffix);
     out.push('{');
     out.push_str(labels);
+    out.push_str(&decor.labels);
 }
 
 fn push_u64(out: &mut String, n: u64) {

@@ -1,9 +1,15 @@
 //! The registry everything is served from, and `render()`.
+//!
+//! The function metrics are a collector in `prometheus`'s default registry from process start
+//! (a constructor attaches it before `main`), so code that gathers the default registry itself
+//! sees them too. [`use_registry`] moves them to another registry until the first use.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
-use prometheus::{Encoder as _, Registry, TextEncoder};
+use prometheus::{Encoder as _, IntGauge, Registry, TextEncoder};
 
+use crate::catalog::escape_label_value;
 use crate::collect::{without_function_families, FunctionCollector};
 use crate::error::Error;
 
@@ -11,20 +17,90 @@ struct Chosen {
     registry: &'static Registry,
     /// False only if something else already took the function family names.
     collector_registered: bool,
+    decorations: Decorations,
+}
+
+/// What a registry built with `Registry::new_custom(prefix, labels)` does to every family it
+/// gathers; the direct encoder must do the same to the function families.
+#[derive(Default)]
+pub(crate) struct Decorations {
+    /// Prepended to family names (`app_`), or empty.
+    pub prefix: String,
+    /// Appended to every series' labels (`,region="eu"`), escaped, or empty.
+    pub labels: String,
 }
 
 static CHOSEN: OnceLock<Chosen> = OnceLock::new();
 
+/// Set when the constructor attached the collector to the default registry.
+static ATTACHED_TO_DEFAULT: AtomicBool = AtomicBool::new(false);
+
+// Before `main`: only registers a collector (no I/O, no threads), so that a program gathering
+// `prometheus::default_registry()` directly sees every instrumented function from the start.
+#[ctor::ctor(unsafe)]
+fn attach_to_default_registry() {
+    if let Ok(c) = FunctionCollector::new() {
+        if prometheus::default_registry().register(Box::new(c)).is_ok() {
+            ATTACHED_TO_DEFAULT.store(true, Ordering::Release);
+        }
+    }
+}
+
+fn is_default(registry: &Registry) -> bool {
+    std::ptr::eq(registry, prometheus::default_registry())
+}
+
 fn choose(registry: &'static Registry) -> Chosen {
     crate::clock::warm_up();
+    let attached = ATTACHED_TO_DEFAULT.load(Ordering::Acquire);
+    let collector_registered = if is_default(registry) && attached {
+        true
+    } else {
+        if attached {
+            // Moving to another registry: leave the default one.
+            if let Ok(c) = FunctionCollector::new() {
+                let _ = prometheus::default_registry().unregister(Box::new(c));
+            }
+        }
+        FunctionCollector::new()
+            .and_then(|c| registry.register(Box::new(c)))
+            .is_ok()
+    };
+    let decorations = decorations_of(registry);
     crate::process::register(registry);
-    let collector_registered = FunctionCollector::new()
-        .and_then(|c| registry.register(Box::new(c)))
-        .is_ok();
     Chosen {
         registry,
         collector_registered,
+        decorations,
     }
+}
+
+/// Learns a registry's name prefix and constant labels by gathering one probe gauge.
+fn decorations_of(registry: &Registry) -> Decorations {
+    const PROBE: &str = "instrument_metrics_registry_probe";
+    let Ok(probe) = IntGauge::new(PROBE, "Probe for the registry's prefix and labels.") else {
+        return Decorations::default();
+    };
+    if registry.register(Box::new(probe.clone())).is_err() {
+        return Decorations::default();
+    }
+    let families = registry.gather();
+    let _ = registry.unregister(Box::new(probe));
+    let Some(family) = families.iter().find(|f| f.name().ends_with(PROBE)) else {
+        return Decorations::default();
+    };
+    let prefix = family.name()[..family.name().len() - PROBE.len()].to_owned();
+    let mut labels = String::new();
+    if let Some(metric) = family.get_metric().first() {
+        for pair in metric.get_label() {
+            labels.push(',');
+            labels.push_str(pair.name());
+            labels.push_str("=\"");
+            escape_label_value(pair.value(), &mut labels);
+            labels.push('"');
+        }
+    }
+    Decorations { prefix, labels }
 }
 
 /// The registry that is rendered and served: `prometheus`'s default registry, unless
@@ -48,7 +124,8 @@ pub fn registry() -> &'static Registry {
 }
 
 /// Serve `registry` instead of the default one. Must come before the first [`registry`],
-/// [`render`] or scrape; later it returns [`Error::RegistryAlreadyChosen`].
+/// [`render`] or scrape; later it returns [`Error::RegistryAlreadyChosen`]. A prefix and
+/// constant labels given to `Registry::new_custom` apply to the function metrics too.
 ///
 /// ```
 /// let mine: &'static instrument_metrics::prometheus::Registry =
@@ -60,8 +137,9 @@ pub fn registry() -> &'static Registry {
 ///
 /// # Errors
 /// [`Error::RegistryAlreadyChosen`] when a registry is already in use, or
-/// [`Error::Prometheus`] if the function families cannot be registered in `registry`
-/// (it already holds metrics with those names).
+/// [`Error::Prometheus`] if the function families cannot be registered in `registry` (it
+/// already holds metrics with those names). The choice is made either way: `registry` is
+/// served, without the function metrics in the second case.
 pub fn use_registry(registry: &'static Registry) -> Result<(), Error> {
     let mut ours = false;
     let chosen = CHOSEN.get_or_init(|| {
@@ -85,6 +163,15 @@ pub fn use_registry(registry: &'static Registry) -> Result<(), Error> {
 /// False only if the chosen registry already had metrics with the function family names.
 pub(crate) fn function_families_registered() -> bool {
     CHOSEN.get().is_some_and(|c| c.collector_registered)
+}
+
+/// The chosen registry's prefix and constant labels.
+pub(crate) fn decorations() -> &'static Decorations {
+    static NONE: Decorations = Decorations {
+        prefix: String::new(),
+        labels: String::new(),
+    };
+    CHOSEN.get().map_or(&NONE, |c| &c.decorations)
 }
 
 /// Everything in [`registry`], function metrics included, in the Prometheus text format 0.0.4.

@@ -216,3 +216,56 @@ fn coinciding_labels_merge_or_are_told_apart() {
         "{made:?}"
     );
 }
+
+macro_rules! stamp {
+    ($($ty:ident $bound:literal),*) => {
+        $(
+            pub struct $ty;
+            impl $ty {
+                #[instrument_metrics(name = "stamped", buckets = [$bound])]
+                pub fn make() -> u8 { 0 }
+            }
+        )*
+    };
+}
+
+mod stamped {
+    use instrument_metrics::instrument_metrics;
+    stamp!(P 0.1, Q 0.2, R 0.3);
+}
+
+#[test]
+fn sites_stamped_out_on_one_line_stay_distinct() {
+    stamped::P::make();
+    stamped::Q::make();
+    stamped::R::make();
+    let samples = parse(&instrument_metrics::render());
+    let mut seen = std::collections::HashSet::new();
+    for s in &samples {
+        assert!(
+            seen.insert(format!("{}{:?}", s.name, s.labels)),
+            "duplicate series {} {:?}",
+            s.name,
+            s.labels
+        );
+    }
+    let mut functions: Vec<&str> = samples
+        .iter()
+        .filter(|s| {
+            s.name == "function_calls_total"
+                && s.labels["result"] == "ok"
+                && s.labels["module"] == "methods::stamped"
+        })
+        .map(|s| s.labels["function"].as_str())
+        .collect();
+    functions.sort_unstable();
+    assert_eq!(functions.len(), 3, "{functions:?}");
+    assert_eq!(functions[0], "stamped");
+    assert!(
+        functions[1].starts_with("stamped@") && functions[2].starts_with("stamped@"),
+        "{functions:?}"
+    );
+    for f in &functions {
+        assert_eq!(calls(f), [1, 0, 0, 0], "{f}");
+    }
+}

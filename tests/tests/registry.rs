@@ -72,3 +72,28 @@ fn user_metrics_and_function_metrics_share_the_registry() {
         Err(Error::RegistryAlreadyChosen)
     ));
 }
+
+#[instrument_metrics]
+fn seen_by_default_registry_before_any_use() {}
+
+/// The collector is attached to `prometheus`'s default registry before `main`, so a program
+/// that gathers it directly sees every instrumented function without touching this crate.
+#[test]
+fn default_registry_has_function_metrics_from_the_start() {
+    let families = prometheus::gather();
+    let calls = families
+        .iter()
+        .find(|f| f.name() == "function_calls_total")
+        .expect("function_calls_total gathered from the default registry");
+    let ours: Vec<_> = calls
+        .get_metric()
+        .iter()
+        .filter(|m| {
+            m.get_label().iter().any(|l| {
+                l.name() == "function" && l.value() == "seen_by_default_registry_before_any_use"
+            })
+        })
+        .collect();
+    assert_eq!(ours.len(), 4, "one series per result");
+    assert!(ours.iter().all(|m| m.get_counter().value() == 0.0));
+}
