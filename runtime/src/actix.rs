@@ -35,6 +35,8 @@
 
 use std::borrow::Cow;
 
+use crate::exposition::join_header_values;
+
 use actix_web::http::header::{
     HeaderMap, HeaderName, HeaderValue, ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE,
     VARY,
@@ -95,21 +97,9 @@ pub async fn metrics(req: HttpRequest) -> HttpResponse {
     response.body(scrape.body)
 }
 
-/// All values of a header, comma-joined as RFC 9110 allows for list-valued headers.
+/// All values of a header, comma-joined (see [`join_header_values`]).
 fn joined<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<Cow<'a, str>> {
-    let mut values = headers.get_all(name).filter_map(|v| v.to_str().ok());
-    let first = values.next()?;
-    match values.next() {
-        None => Some(Cow::Borrowed(first)),
-        Some(second) => {
-            let mut all = format!("{first}, {second}");
-            for more in values {
-                all.push_str(", ");
-                all.push_str(more);
-            }
-            Some(Cow::Owned(all))
-        }
-    }
+    join_header_values(headers.get_all(name).filter_map(|v| v.to_str().ok()))
 }
 
 /// `error` for 5xx, `ok` otherwise (4xx included).

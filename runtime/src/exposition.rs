@@ -3,6 +3,7 @@
 //! `Content-Type`. Every handler (the standalone exporter, axum, actix-web) answers with
 //! [`scrape`]; use it to write a handler for another framework.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::Write as _;
 
@@ -130,6 +131,30 @@ pub fn accepts_gzip(accept_encoding: Option<&str>) -> bool {
         }
     }
     star
+}
+
+/// The values of a header that appeared several times, comma-joined as RFC 9110 allows for
+/// list-valued headers such as `Accept`; borrowed when it appeared once. Each framework
+/// handler feeds it its own header type's values.
+///
+/// ```
+/// use instrument_metrics::exposition::join_header_values;
+/// assert_eq!(join_header_values(["text/plain", "*/*;q=0.1"].into_iter()).as_deref(), Some("text/plain, */*;q=0.1"));
+/// assert_eq!(join_header_values(std::iter::empty()), None);
+/// ```
+pub fn join_header_values<'a>(mut values: impl Iterator<Item = &'a str>) -> Option<Cow<'a, str>> {
+    let first = values.next()?;
+    match values.next() {
+        None => Some(Cow::Borrowed(first)),
+        Some(second) => {
+            let mut all = format!("{first}, {second}");
+            for more in values {
+                all.push_str(", ");
+                all.push_str(more);
+            }
+            Some(Cow::Owned(all))
+        }
+    }
 }
 
 /// A ready response body for one scrape.

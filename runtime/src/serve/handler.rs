@@ -1,5 +1,6 @@
 //! One request: routing, credentials, the scrape limit, and the response.
 
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -83,8 +84,9 @@ async fn metrics_path(shared: &Shared, request: &Request<Incoming>) -> Response<
             "Too many scrapes at once; try again later\n",
         );
     };
-    let accept = joined(request, &ACCEPT);
-    let accept_encoding = joined(request, &ACCEPT_ENCODING);
+    // Owned: they travel to the blocking pool.
+    let accept = joined(request, &ACCEPT).map(Cow::into_owned);
+    let accept_encoding = joined(request, &ACCEPT_ENCODING).map(Cow::into_owned);
     // Off the runtime's thread: a slow collector holds up its own scrape only. The permit
     // goes along, so the limit holds even when the client gives up before the render ends.
     let rendered = tokio::task::spawn_blocking(move || {
@@ -136,19 +138,14 @@ fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
 }
 
 /// All values of a header, comma-joined as HTTP allows; `None` when absent or not text.
-fn joined(request: &Request<Incoming>, name: &HeaderName) -> Option<String> {
-    let mut out: Option<String> = None;
-    for value in request.headers().get_all(name) {
-        let Ok(value) = value.to_str() else { continue };
-        match &mut out {
-            Some(s) => {
-                s.push_str(", ");
-                s.push_str(value);
-            }
-            None => out = Some(value.to_owned()),
-        }
-    }
-    out
+fn joined<'a>(request: &'a Request<Incoming>, name: &HeaderName) -> Option<Cow<'a, str>> {
+    exposition::join_header_values(
+        request
+            .headers()
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+    )
 }
 
 /// A response body in one piece that marks its connection idle once sent (or dropped).
