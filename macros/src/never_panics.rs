@@ -92,16 +92,7 @@ fn malformed_options_always_give_a_compile_error() {
         "#".into(),
         "[name]".into(),
     ];
-    for option in [
-        "name",
-        "buckets",
-        "in_flight",
-        "ok_if",
-        "error_if",
-        "labels",
-        "skip",
-        "crate",
-    ] {
+    for option in crate::options::NAMES {
         for value in WRONG_VALUES {
             let attr = format!("{option} = {value}");
             // A few of these are valid (`ok_if = ident`, `crate = ident`); judged below.

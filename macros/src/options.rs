@@ -8,6 +8,23 @@ use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned;
 use syn::{parenthesized, Expr, LitStr, Path, Token};
 
+/// Every option, in the order error messages list them.
+pub(crate) const NAMES: [&str; 8] = [
+    "name",
+    "buckets",
+    "in_flight",
+    "ok_if",
+    "error_if",
+    "labels",
+    "skip",
+    "crate",
+];
+
+/// `` `name`, `buckets`, … `` for error messages.
+fn valid_options() -> String {
+    NAMES.map(|n| format!("`{n}`")).join(", ")
+}
+
 mod kw {
     syn::custom_keyword!(name);
     syn::custom_keyword!(buckets);
@@ -17,9 +34,6 @@ mod kw {
     syn::custom_keyword!(labels);
     syn::custom_keyword!(skip);
 }
-
-pub(crate) const VALID: &str =
-    "`name`, `buckets`, `in_flight`, `ok_if`, `error_if`, `labels`, `skip`, `crate`";
 
 /// Prometheus' default histogram bounds, in seconds.
 pub(crate) const DEFAULT_BUCKETS: [f64; 14] = [
@@ -213,13 +227,19 @@ impl Parse for Options {
                     .map_or_else(String::new, |known| format!("did you mean `{known}`? "));
                 return Err(syn::Error::new(
                     ident.span(),
-                    format!("unknown option `{ident}`; {hint}valid options are {VALID}"),
+                    format!(
+                        "unknown option `{ident}`; {hint}valid options are {}",
+                        valid_options()
+                    ),
                 ));
             } else {
                 let _ = lookahead;
                 return Err(syn::Error::new(
                     next_span(input),
-                    format!("expected an option name; valid options are {VALID}"),
+                    format!(
+                        "expected an option name; valid options are {}",
+                        valid_options()
+                    ),
                 ));
             }
             if input.is_empty() {
@@ -236,17 +256,6 @@ impl Parse for Options {
         Ok(o)
     }
 }
-
-const NAMES: [&str; 8] = [
-    "name",
-    "buckets",
-    "in_flight",
-    "ok_if",
-    "error_if",
-    "labels",
-    "skip",
-    "crate",
-];
 
 /// The known option closest to a misspelling, if it is close (at most two edits).
 fn did_you_mean(unknown: &str) -> Option<&'static str> {

@@ -113,7 +113,9 @@ impl Collector for FunctionCollector {
                 let mut g = Gauge::default();
                 #[allow(clippy::cast_precision_loss)]
                 g.set_value(r.in_flight.max(0) as f64);
-                in_flight.push(Metric::from_gauge(g).with_labels(labels(s, None)));
+                let mut m = Metric::from_gauge(g);
+                m.set_label(labels(s, None));
+                in_flight.push(m);
             }
         }
         let mut families = vec![
@@ -139,17 +141,6 @@ impl Collector for FunctionCollector {
             ));
         }
         families
-    }
-}
-
-trait WithLabels {
-    fn with_labels(self, labels: Vec<LabelPair>) -> Self;
-}
-
-impl WithLabels for Metric {
-    fn with_labels(mut self, labels: Vec<LabelPair>) -> Self {
-        self.set_label(labels);
-        self
     }
 }
 

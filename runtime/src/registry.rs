@@ -50,11 +50,12 @@ fn is_default(registry: &Registry) -> bool {
     std::ptr::eq(registry, prometheus::default_registry())
 }
 
-fn choose(registry: &'static Registry) -> Chosen {
+/// Picks `registry`; the error says why the function families could not join it.
+fn choose(registry: &'static Registry) -> (Chosen, Option<prometheus::Error>) {
     crate::clock::warm_up();
     let attached = ATTACHED_TO_DEFAULT.load(Ordering::Acquire);
-    let collector_registered = if is_default(registry) && attached {
-        true
+    let registration = if is_default(registry) && attached {
+        Ok(())
     } else {
         if attached {
             // Moving to another registry: leave the default one.
@@ -62,17 +63,16 @@ fn choose(registry: &'static Registry) -> Chosen {
                 let _ = prometheus::default_registry().unregister(Box::new(c));
             }
         }
-        FunctionCollector::new()
-            .and_then(|c| registry.register(Box::new(c)))
-            .is_ok()
+        FunctionCollector::new().and_then(|c| registry.register(Box::new(c)))
     };
     let decorations = decorations_of(registry);
     crate::process::register(registry);
-    Chosen {
+    let chosen = Chosen {
         registry,
-        collector_registered,
+        collector_registered: registration.is_ok(),
         decorations,
-    }
+    };
+    (chosen, registration.err())
 }
 
 /// Learns a registry's name prefix and constant labels by gathering one probe gauge.
@@ -119,7 +119,7 @@ fn decorations_of(registry: &Registry) -> Decorations {
 /// ```
 pub fn registry() -> &'static Registry {
     CHOSEN
-        .get_or_init(|| choose(prometheus::default_registry()))
+        .get_or_init(|| choose(prometheus::default_registry()).0)
         .registry
 }
 
@@ -141,23 +141,13 @@ pub fn registry() -> &'static Registry {
 /// already holds metrics with those names). The choice is made either way: `registry` is
 /// served, without the function metrics in the second case.
 pub fn use_registry(registry: &'static Registry) -> Result<(), Error> {
-    let mut ours = false;
-    let chosen = CHOSEN.get_or_init(|| {
-        ours = true;
-        choose(registry)
+    let mut outcome = Err(Error::RegistryAlreadyChosen);
+    CHOSEN.get_or_init(|| {
+        let (chosen, failure) = choose(registry);
+        outcome = failure.map_or(Ok(()), |e| Err(Error::Prometheus(e)));
+        chosen
     });
-    if !ours {
-        return Err(Error::RegistryAlreadyChosen);
-    }
-    if chosen.collector_registered {
-        Ok(())
-    } else {
-        // Say why, with prometheus's own words.
-        Err(FunctionCollector::new()
-            .and_then(|c| registry.register(Box::new(c)))
-            .err()
-            .map_or(Error::RegistryAlreadyChosen, Error::Prometheus))
-    }
+    outcome
 }
 
 /// False only if the chosen registry already had metrics with the function family names.
