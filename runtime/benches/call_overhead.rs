@@ -3,11 +3,14 @@
 //!
 //! `cargo bench -p instrument-metrics --bench call_overhead`
 
+mod common;
+
 use std::hint::black_box;
 use std::sync::{Barrier, LazyLock};
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion};
+
 use instrument_metrics::instrument_metrics;
 use instrument_metrics::prometheus::{Histogram, HistogramOpts, IntCounter, Registry};
 
@@ -127,30 +130,8 @@ fn benches(c: &mut Criterion) {
     two.finish();
 }
 
-fn median_ns(group: &str, bench: &str) -> Option<f64> {
-    let path = format!(
-        "{}/criterion/{group}/{bench}/new/estimates.json",
-        target_dir()
-    );
-    let text = std::fs::read_to_string(path).ok()?;
-    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
-    json["median"]["point_estimate"].as_f64()
-}
-
-fn target_dir() -> String {
-    std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| {
-        // benches run from the package directory; the workspace target is one level up.
-        let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        here.parent()
-            .unwrap_or(here)
-            .join("target")
-            .display()
-            .to_string()
-    })
-}
-
 fn report() {
-    let get = |g: &str, b: &str| median_ns(g, b);
+    let get = common::median_ns;
     let (Some(bare), Some(clock), Some(prom), Some(ours)) = (
         get("one_thread", "bare"),
         get("one_thread", "clock_pair"),

@@ -3,10 +3,13 @@
 //!
 //! `cargo bench -p instrument-metrics --bench render`
 
+mod common;
+
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::Criterion;
+
 use instrument_metrics::prometheus::{
     Encoder as _, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
 };
@@ -87,23 +90,6 @@ fn prometheus_gather_and_encode(registry: &Registry) -> Vec<u8> {
     out
 }
 
-fn median_ns(bench: &str) -> Option<f64> {
-    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| {
-        let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        here.parent()
-            .unwrap_or(here)
-            .join("target")
-            .display()
-            .to_string()
-    });
-    let text = std::fs::read_to_string(format!(
-        "{target}/criterion/render_1000_functions/{bench}/new/estimates.json"
-    ))
-    .ok()?;
-    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
-    json["median"]["point_estimate"].as_f64()
-}
-
 fn main() {
     // Function metrics on both sides (plus process metrics on ours).
     let ours: &'static Registry = Box::leak(Box::new(Registry::new()));
@@ -146,8 +132,8 @@ fn main() {
     group.finish();
     c.final_summary();
     if let (Some(theirs), Some(ours)) = (
-        median_ns("prometheus_gather_text_encoder"),
-        median_ns("instrument_metrics_render"),
+        common::median_ns("render_1000_functions", "prometheus_gather_text_encoder"),
+        common::median_ns("render_1000_functions", "instrument_metrics_render"),
     ) {
         println!(
             "\nmedians: prometheus gather()+TextEncoder {:.2} ms, instrument_metrics::render() {:.2} ms, ratio {:.2} (target <= 0.5)",
