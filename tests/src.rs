@@ -96,12 +96,12 @@ fn parse_value(v: &str) -> Option<f64> {
     }
 }
 
-/// The value of the one sample named `name` whose labels include all of `labels`.
-/// Panics if there is none or more than one.
+/// The value of the sample named `name` whose labels include all of `labels`, if there is
+/// one. Panics if more than one matches: the labels given must pick a single series.
 #[must_use]
-pub fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
-    let found: Vec<Sample> = parse(text)
-        .into_iter()
+pub fn find_value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    let found: Vec<&Sample> = samples
+        .iter()
         .filter(|s| {
             s.name == name
                 && labels
@@ -109,12 +109,19 @@ pub fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
                     .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
         })
         .collect();
-    assert_eq!(
-        found.len(),
-        1,
-        "expected exactly one {name} with {labels:?}, found {found:?}"
+    assert!(
+        found.len() <= 1,
+        "more than one {name} with {labels:?}: {found:?}"
     );
-    found[0].value
+    found.first().map(|s| s.value)
+}
+
+/// The value of the one sample named `name` whose labels include all of `labels`.
+/// Panics if there is none or more than one.
+#[must_use]
+pub fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    find_value(&parse(text), name, labels)
+        .unwrap_or_else(|| panic!("no {name} with {labels:?} in:\n{text}"))
 }
 
 /// Calls by result for `function`, in the order ok, error, panic, cancelled.

@@ -16,7 +16,8 @@ use instrument_metrics::instrument_metrics;
 use instrument_metrics::prometheus::{register_int_gauge_with_registry, IntGauge};
 use instrument_metrics::push::{PushError, Pusher};
 use instrument_metrics::Error;
-use instrument_metrics_tests::{parse, Sample};
+use instrument_metrics_tests::http_client::request;
+use instrument_metrics_tests::{find_value as value, parse, Sample};
 
 /// User `batch`, password `s3cret-push`; bcrypt cost 10 (made with libxcrypt's `crypt(3)`).
 const USER: &str = "batch";
@@ -144,7 +145,10 @@ impl Gateway {
             if let Ok(Some(_status)) = self.child.try_wait() {
                 return false;
             }
-            if http(self.addr, "GET", "/-/ready", None).is_ok_and(|(status, _)| status > 0) {
+            // Listening means it answers; only then a real request.
+            if TcpStream::connect_timeout(&self.addr, Duration::from_millis(200)).is_ok()
+                && request(self.addr, "GET", "/-/ready", &[]).status > 0
+            {
                 return true;
             }
             std::thread::sleep(Duration::from_millis(25));
@@ -158,8 +162,9 @@ impl Gateway {
 
     /// The samples the gateway exposes for the group with these exact `job` and labels.
     fn group(&self, job: &str, grouping: &[(&str, &str)]) -> Vec<Sample> {
-        let (status, body) = http(self.addr, "GET", "/metrics", None).expect("GET /metrics");
-        assert_eq!(status, 200, "GET /metrics: {body}");
+        let reply = request(self.addr, "GET", "/metrics", &[]);
+        let body = reply.text();
+        assert_eq!(reply.status, 200, "GET /metrics: {body}");
         parse(&body)
             .into_iter()
             .filter(|s| {
@@ -178,73 +183,6 @@ impl Drop for Gateway {
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-/// A minimal HTTP/1.1 exchange (one request, `Connection: close`), to read the gateway back
-/// without trusting the client under test.
-fn http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    auth: Option<&str>,
-) -> std::io::Result<(u16, String)> {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let auth = auth.map_or(String::new(), |a| format!("Authorization: {a}\r\n"));
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n"
-    )?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("not an HTTP response: {text:?}")))?;
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_owned()
-    };
-    Ok((status, body))
-}
-
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
-        if n == 0 || rest.len() < n {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        body = rest[n..].trim_start_matches("\r\n");
-    }
-    out
-}
-
-fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    let found: Vec<&Sample> = samples
-        .iter()
-        .filter(|s| {
-            s.name == name
-                && labels
-                    .iter()
-                    .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
-        })
-        .collect();
-    assert!(
-        found.len() <= 1,
-        "more than one {name} with {labels:?}: {found:?}"
-    );
-    found.first().map(|s| s.value)
 }
 
 fn calls(samples: &[Sample], function: &str, result: &str) -> Option<f64> {
@@ -444,9 +382,9 @@ fn basic_auth_is_required_and_sent() {
     authed.push_add().unwrap();
 
     let token = "Basic YmF0Y2g6czNjcmV0LXB1c2g="; // batch:s3cret-push
-    let (status, body) = http(gw.addr, "GET", "/metrics", Some(token)).unwrap();
-    assert_eq!(status, 200);
-    let group: Vec<Sample> = parse(&body)
+    let reply = request(gw.addr, "GET", "/metrics", &[("Authorization", token)]);
+    assert_eq!(reply.status, 200);
+    let group: Vec<Sample> = parse(&reply.text())
         .into_iter()
         .filter(|s| s.labels.get("job").map(String::as_str) == Some("secured"))
         .collect();
