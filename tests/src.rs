@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 pub mod http_client;
+pub mod metrics_endpoint;
 
 /// One sample line of the text exposition.
 #[derive(Debug, Clone, PartialEq)]
@@ -122,6 +123,20 @@ pub fn find_value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> Op
 pub fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
     find_value(&parse(text), name, labels)
         .unwrap_or_else(|| panic!("no {name} with {labels:?} in:\n{text}"))
+}
+
+/// Polls [`calls`] until `function` has recorded something, for at most `timeout`; returns
+/// what it saw last (all zeros if nothing came).
+#[must_use]
+pub fn calls_once_recorded(function: &str, timeout: std::time::Duration) -> [u64; 4] {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let counts = calls(function);
+        if counts != [0, 0, 0, 0] || std::time::Instant::now() > deadline {
+            return counts;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 /// Calls by result for `function`, in the order ok, error, panic, cancelled.

@@ -3,14 +3,14 @@
 
 use std::net::SocketAddr;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, App, Either, HttpResponse, HttpServer, Responder};
-use instrument_metrics::exposition::{OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
 use instrument_metrics::instrument_metrics;
 use instrument_metrics_tests::http_client::{connect, request, send, Reply};
-use instrument_metrics_tests::{calls, value};
+use instrument_metrics_tests::metrics_endpoint::assert_serves_metrics;
+use instrument_metrics_tests::{calls, calls_once_recorded};
 
 // ---- handlers -------------------------------------------------------------------------------
 
@@ -61,6 +61,12 @@ async fn ac_probe() -> HttpResponse {
     HttpResponse::NoContent().finish()
 }
 
+/// Routed, never requested: must be exported at 0 all the same.
+#[instrument_metrics]
+async fn ac_never() -> HttpResponse {
+    HttpResponse::Ok().finish()
+}
+
 // ---- one server for the whole file, on its own actix system ----------------------------------
 
 fn server() -> SocketAddr {
@@ -78,6 +84,7 @@ fn server() -> SocketAddr {
                         .route("/either/{code}", web::get().to(ac_either))
                         .route("/slow", web::get().to(ac_slow))
                         .route("/probe", web::get().to(ac_probe))
+                        .route("/never", web::get().to(ac_never))
                         .route(
                             "/metrics",
                             web::get().to(instrument_metrics::actix::metrics),
@@ -157,80 +164,13 @@ fn client_going_away_still_runs_the_handler() {
     std::thread::sleep(Duration::from_millis(100));
     drop(stream);
 
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let counts = loop {
-        let counts = calls("ac_slow");
-        if counts != [0, 0, 0, 0] || Instant::now() > deadline {
-            break counts;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let counts = calls_once_recorded("ac_slow", Duration::from_secs(10));
     assert_eq!(counts, [1, 0, 0, 0], "one call, run to completion");
 }
 
 // ---- the /metrics handler --------------------------------------------------------------------
 
-const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
-
 #[test]
-fn metrics_plain_text() {
-    let reply = get_path("/metrics");
-    assert_eq!(reply.status, 200);
-    assert_eq!(reply.header("content-type"), Some(TEXT_CONTENT_TYPE));
-    assert_eq!(reply.header("content-encoding"), None);
-    assert_eq!(reply.header("vary"), Some("Accept, Accept-Encoding"));
-    let text = reply.text();
-    assert!(!text.contains("# EOF"));
-    for result in ["ok", "error", "panic", "cancelled"] {
-        let labels = [("function", "ac_either"), ("result", result)];
-        assert!(value(&text, "function_calls_total", &labels) >= 0.0);
-    }
-    let again = get_path("/metrics").text();
-    assert!(
-        value(
-            &again,
-            "instrument_metrics_scrapes_total",
-            &[("code", "200")]
-        ) >= 1.0
-    );
-}
-
-#[test]
-fn metrics_openmetrics_for_prometheus() {
-    let reply = get_with("/metrics", &[("Accept", PROMETHEUS_ACCEPT)]);
-    assert_eq!(reply.status, 200);
-    assert_eq!(reply.header("content-type"), Some(OPENMETRICS_CONTENT_TYPE));
-    let text = reply.text();
-    assert!(text.ends_with("# EOF\n"), "{text}");
-    assert!(text.contains("# TYPE function_calls counter\n"));
-    assert!(text.contains(r#"function_calls_total{function="ac_probe","#));
-}
-
-#[test]
-fn metrics_gzip_when_asked() {
-    for _ in 0..3 {
-        assert_eq!(get_path("/probe").status, 204);
-    }
-    let probe_ok = [("function", "ac_probe"), ("result", "ok")];
-
-    let zipped = get_with("/metrics", &[("Accept-Encoding", "gzip, deflate")]);
-    assert_eq!(zipped.status, 200);
-    assert_eq!(zipped.header("content-encoding"), Some("gzip"));
-    assert_eq!(zipped.header("content-type"), Some(TEXT_CONTENT_TYPE));
-    let text = zipped.gunzip();
-    let plain = get_path("/metrics").text();
-    let zipped_value = value(&text, "function_calls_total", &probe_ok);
-    assert!((zipped_value - 3.0).abs() < f64::EPSILON, "{zipped_value}");
-    assert!((value(&plain, "function_calls_total", &probe_ok) - zipped_value).abs() < f64::EPSILON);
-
-    let om = get_with(
-        "/metrics",
-        &[("Accept", PROMETHEUS_ACCEPT), ("Accept-Encoding", "gzip")],
-    );
-    assert_eq!(om.header("content-encoding"), Some("gzip"));
-    assert_eq!(om.header("content-type"), Some(OPENMETRICS_CONTENT_TYPE));
-    assert!(om.gunzip().ends_with("# EOF\n"));
-
-    let refused = get_with("/metrics", &[("Accept-Encoding", "identity")]);
-    assert_eq!(refused.header("content-encoding"), None);
+fn metrics_endpoint_in_every_format() {
+    assert_serves_metrics(server(), "/probe", "ac_probe", "ac_never");
 }

@@ -4,17 +4,18 @@
 
 use std::net::SocketAddr;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use instrument_metrics::exposition::{OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
+use instrument_metrics::exposition::TEXT_CONTENT_TYPE;
 use instrument_metrics::instrument_metrics;
 use instrument_metrics_tests::http_client::{connect, request, send, Reply};
-use instrument_metrics_tests::{calls, value};
+use instrument_metrics_tests::metrics_endpoint::assert_serves_metrics;
+use instrument_metrics_tests::{calls, calls_once_recorded};
 
 // ---- handlers -------------------------------------------------------------------------------
 
@@ -86,6 +87,12 @@ async fn ax_gzip_probe() -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
+/// Routed, never requested: must be exported at 0 all the same.
+#[instrument_metrics]
+async fn ax_never() -> StatusCode {
+    StatusCode::OK
+}
+
 // ---- one server for the whole file, on its own runtime ---------------------------------------
 
 fn server() -> SocketAddr {
@@ -101,6 +108,7 @@ fn server() -> SocketAddr {
             .route("/impl/{code}", get(ax_impl))
             .route("/slow", get(ax_slow))
             .route("/probe", get(ax_gzip_probe))
+            .route("/never", get(ax_never))
             .route("/metrics", get(instrument_metrics::axum::metrics));
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -193,14 +201,7 @@ fn client_going_away_is_cancelled() {
     std::thread::sleep(Duration::from_millis(100));
     drop(stream);
 
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let counts = loop {
-        let counts = calls("ax_slow");
-        if counts != [0, 0, 0, 0] || Instant::now() > deadline {
-            break counts;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let counts = calls_once_recorded("ax_slow", Duration::from_secs(10));
     assert_eq!(
         counts,
         [0, 0, 0, 1],
@@ -210,102 +211,15 @@ fn client_going_away_is_cancelled() {
 
 // ---- the /metrics handler --------------------------------------------------------------------
 
-const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
-
-#[test]
-fn metrics_plain_text() {
-    let reply = get_path("/metrics");
-    assert_eq!(reply.status, 200);
-    assert_eq!(reply.header("content-type"), Some(TEXT_CONTENT_TYPE));
-    assert_eq!(reply.header("content-encoding"), None);
-    assert_eq!(reply.header("vary"), Some("Accept, Accept-Encoding"));
-    let text = reply.text();
-    assert!(!text.contains("# EOF"));
-    // Every instrumented handler is there from the start, called or not.
-    for result in ["ok", "error", "panic", "cancelled"] {
-        let labels = [("function", "ax_json"), ("result", result)];
-        assert!(value(&text, "function_calls_total", &labels) >= 0.0);
-    }
-    // The scrapes are counted; this one is counted once it is served.
-    let again = get_path("/metrics").text();
-    assert!(
-        value(
-            &again,
-            "instrument_metrics_scrapes_total",
-            &[("code", "200")]
-        ) >= 1.0
-    );
-}
-
-#[test]
-fn metrics_openmetrics_for_prometheus() {
-    let reply = request(
-        server(),
-        "GET",
-        "/metrics",
-        &[("Accept", PROMETHEUS_ACCEPT)],
-    );
-    assert_eq!(reply.status, 200);
-    assert_eq!(reply.header("content-type"), Some(OPENMETRICS_CONTENT_TYPE));
-    let text = reply.text();
-    assert!(text.ends_with("# EOF\n"), "{text}");
-    assert!(text.contains("# TYPE function_calls counter\n"));
-    assert!(text.contains(r#"function_calls_total{function="ax_gzip_probe","#));
-}
-
-#[test]
-fn metrics_gzip_when_asked() {
-    for _ in 0..3 {
-        assert_eq!(get_path("/probe").status, 204);
-    }
-    let probe_ok = [("function", "ax_gzip_probe"), ("result", "ok")];
-
-    let zipped = request(
-        server(),
-        "GET",
-        "/metrics",
-        &[("Accept-Encoding", "br, gzip;q=0.9")],
-    );
-    assert_eq!(zipped.status, 200);
-    assert_eq!(zipped.header("content-encoding"), Some("gzip"));
-    assert_eq!(zipped.header("content-type"), Some(TEXT_CONTENT_TYPE));
-    let text = zipped.gunzip();
-    let plain = get_path("/metrics").text();
-    let zipped_value = value(&text, "function_calls_total", &probe_ok);
-    assert!((zipped_value - 3.0).abs() < f64::EPSILON, "{zipped_value}");
-    assert!((value(&plain, "function_calls_total", &probe_ok) - zipped_value).abs() < f64::EPSILON);
-    assert!(
-        value(
-            &text,
-            "function_calls_duration_seconds_count",
-            &[("function", "ax_gzip_probe")]
-        ) >= 3.0
-    );
-
-    let om = request(
-        server(),
-        "GET",
-        "/metrics",
-        &[("Accept", PROMETHEUS_ACCEPT), ("Accept-Encoding", "gzip")],
-    );
-    assert_eq!(om.header("content-encoding"), Some("gzip"));
-    assert_eq!(om.header("content-type"), Some(OPENMETRICS_CONTENT_TYPE));
-    let text = om.gunzip();
-    assert!(text.ends_with("# EOF\n"));
-
-    let refused = request(
-        server(),
-        "GET",
-        "/metrics",
-        &[("Accept-Encoding", "gzip;q=0, identity")],
-    );
-    assert_eq!(refused.header("content-encoding"), None);
-}
-
 #[test]
 fn metrics_head() {
     let reply = request(server(), "HEAD", "/metrics", &[]);
     assert_eq!(reply.status, 200);
     assert_eq!(reply.header("content-type"), Some(TEXT_CONTENT_TYPE));
     assert!(reply.body.is_empty());
+}
+
+#[test]
+fn metrics_endpoint_in_every_format() {
+    assert_serves_metrics(server(), "/probe", "ax_gzip_probe", "ax_never");
 }

@@ -15,10 +15,9 @@ use instrument_metrics::prometheus::proto::MetricFamily;
 use instrument_metrics::prometheus::IntGauge;
 use instrument_metrics::{instrument_metrics, serve, Error, Exporter};
 use instrument_metrics_tests::http_client::{self, connect, read_reply, send, Reply};
+use instrument_metrics_tests::metrics_endpoint::{PROMETHEUS_2_ACCEPT, PROMETHEUS_3_ACCEPT};
 use instrument_metrics_tests::{parse, value, Sample};
 
-const PROMETHEUS_2_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
-const PROMETHEUS_3_ACCEPT: &str = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
 const ERROR_CONTENT_TYPE: &str = "text/plain; charset=utf-8";
 
 static SERIAL: Mutex<()> = Mutex::new(());
