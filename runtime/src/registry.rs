@@ -65,7 +65,12 @@ fn choose(registry: &'static Registry) -> (Chosen, Option<prometheus::Error>) {
         }
         FunctionCollector::new().and_then(|c| registry.register(Box::new(c)))
     };
-    let decorations = decorations_of(registry);
+    // The default registry has neither prefix nor labels: no need to probe it.
+    let decorations = if is_default(registry) {
+        Decorations::default()
+    } else {
+        decorations_of(registry)
+    };
     crate::process::register(registry);
     let chosen = Chosen {
         registry,
