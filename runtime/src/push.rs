@@ -330,32 +330,33 @@ impl Pusher {
     }
 
     fn send_metrics(&self, method: &str) -> Result<(), Error> {
-        let body = crate::render();
-        if let Some(why) = self.label_conflict(&body) {
+        // The gathered families name every label of every series; no need to re-parse text.
+        let families = crate::registry().gather();
+        let labels = families.iter().flat_map(|f| {
+            f.get_metric()
+                .iter()
+                .flat_map(move |m| m.get_label().iter().map(move |l| (f.name(), l.name())))
+        });
+        if let Some(why) = self.label_conflict(labels) {
             return Err(invalid(why));
         }
-        self.send(method, Some(body))
+        self.send(method, Some(crate::render()))
     }
 
     /// The gateway sets `job` and the grouping labels on every metric of the group, silently
     /// replacing values the metrics carry: refuse, as the Go client does.
-    fn label_conflict(&self, body: &str) -> Option<String> {
-        let reserved = std::iter::once("job").chain(self.grouping.iter().map(|(n, _)| n.as_str()));
-        for line in body.lines() {
-            if line.starts_with('#') {
-                continue;
-            }
-            for label in label_names(line) {
-                if let Some(r) = reserved.clone().find(|r| *r == label) {
-                    let metric = line.split(['{', ' ']).next().unwrap_or(line);
-                    return Some(format!(
-                        "metric {metric} already has the label {r:?}, which the push sets for the whole group; \
-                         choose another grouping label"
-                    ));
-                }
-            }
-        }
-        None
+    fn label_conflict<'a>(
+        &self,
+        labels: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Option<String> {
+        let reserved =
+            |label: &str| label == "job" || self.grouping.iter().any(|(n, _)| n == label);
+        labels.into_iter().find(|(_, label)| reserved(label)).map(|(metric, label)| {
+            format!(
+                "metric {metric} already has the label {label:?}, which the push sets for the whole group; \
+                 choose another grouping label"
+            )
+        })
     }
 
     fn send(&self, method: &str, body: Option<String>) -> Result<(), Error> {
@@ -477,64 +478,9 @@ fn push_segment(url: &mut String, name: &str, value: &str) {
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
-/// The label names of one sample line of text format 0.0.4 (none if it has no `{…}`).
-fn label_names(line: &str) -> Vec<&str> {
-    let mut names = Vec::new();
-    let Some(open) = line.find('{') else {
-        return names;
-    };
-    // Only a `{` before the first space opens the labels; later ones are in the value.
-    if line[..open].contains(' ') {
-        return names;
-    }
-    let mut rest = &line[open + 1..];
-    loop {
-        rest = rest.trim_start_matches([' ', ',']);
-        if rest.is_empty() || rest.starts_with('}') {
-            return names;
-        }
-        let Some(eq) = rest.find('=') else {
-            return names;
-        };
-        names.push(rest[..eq].trim());
-        rest = &rest[eq + 1..];
-        let Some(after_quote) = rest.trim_start().strip_prefix('"') else {
-            return names;
-        };
-        // Skip the quoted value, honouring `\"` and `\\`.
-        let mut escaped = false;
-        let mut end = None;
-        for (i, c) in after_quote.char_indices() {
-            match c {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' => {
-                    end = Some(i);
-                    break;
-                }
-                _ => {}
-            }
-        }
-        let Some(end) = end else {
-            return names;
-        };
-        rest = &after_quote[end + 1..];
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn label_names_of_sample_lines() {
-        assert_eq!(label_names("up 1"), Vec::<&str>::new());
-        assert_eq!(
-            label_names(r#"a_total{function="x",module="m\"}{job=",result="ok"} 3"#),
-            ["function", "module", "result"]
-        );
-        assert_eq!(label_names("a{} 1"), Vec::<&str>::new());
-    }
 
     #[test]
     fn segments() {
@@ -552,12 +498,9 @@ mod tests {
             .unwrap()
             .grouping("module", "m")
             .unwrap();
-        assert!(p
-            .label_conflict("x_total{function=\"f\",module=\"m\"} 1\n")
-            .is_some_and(|why| why.contains("x_total") && why.contains("\"module\"")));
-        assert!(p
-            .label_conflict("# HELP x job=\"a\"\nx{a=\"job\"} 1\n")
-            .is_none());
-        assert!(p.label_conflict("x{job=\"a\"} 1\n").is_some());
+        let why = p.label_conflict([("x_total", "function"), ("x_total", "module")]);
+        assert!(why.is_some_and(|why| why.contains("x_total") && why.contains("\"module\"")));
+        assert!(p.label_conflict([("x", "a"), ("y", "jobs")]).is_none());
+        assert!(p.label_conflict([("x", "job")]).is_some());
     }
 }
