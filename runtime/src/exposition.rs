@@ -15,8 +15,18 @@ use crate::encode::{encode_functions, Dialect};
 use crate::registry::{function_families_registered, registry};
 
 /// `Content-Type` of text format 0.0.4.
+///
+/// ```
+/// use instrument_metrics::exposition::{Format, TEXT_CONTENT_TYPE};
+/// assert_eq!(Format::PrometheusText.content_type(), TEXT_CONTENT_TYPE);
+/// ```
 pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// `Content-Type` of OpenMetrics 1.0 text.
+///
+/// ```
+/// use instrument_metrics::exposition::{Format, OPENMETRICS_CONTENT_TYPE};
+/// assert_eq!(Format::OpenMetrics.content_type(), OPENMETRICS_CONTENT_TYPE);
+/// ```
 pub const OPENMETRICS_CONTENT_TYPE: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
@@ -157,7 +167,14 @@ pub fn join_header_values<'a>(mut values: impl Iterator<Item = &'a str>) -> Opti
     }
 }
 
-/// A ready response body for one scrape.
+/// A ready response body for one scrape: what a handler for any framework sends back.
+///
+/// ```
+/// let s = instrument_metrics::exposition::scrape(Some("text/plain"), Some("identity"));
+/// assert!(!s.gzip);
+/// let text = String::from_utf8(s.body).unwrap();
+/// assert!(!text.contains("# EOF"));
+/// ```
 #[derive(Clone, Debug)]
 pub struct Scrape {
     /// The format the body is in.

@@ -24,6 +24,11 @@ pub enum Outcome {
 
 impl Outcome {
     /// Every outcome, in the order the exposition lists them.
+    ///
+    /// ```
+    /// let results: Vec<&str> = instrument_metrics::Outcome::ALL.iter().map(|o| o.as_str()).collect();
+    /// assert_eq!(results, ["ok", "error", "panic", "cancelled"]);
+    /// ```
     pub const ALL: [Outcome; 4] = [
         Outcome::Ok,
         Outcome::Error,

@@ -41,6 +41,10 @@ use crate::error::Error;
 use crate::exposition::TEXT_CONTENT_TYPE;
 
 /// How long a request may take when [`Pusher::timeout`] is not called.
+///
+/// ```
+/// assert_eq!(instrument_metrics::push::DEFAULT_TIMEOUT, std::time::Duration::from_secs(10));
+/// ```
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The most of a gateway's error message that is kept in [`PushError::Status`].
