@@ -2,10 +2,10 @@
 
 pub use linkme;
 
-pub use crate::build_info::register_build_info;
-pub use crate::outcome::probe::{Probe, ViaAnything, ViaClassify, ViaResult};
-pub use crate::outcome::Outcome;
-pub use crate::site::{CallSite, Cells, Guard, Site, SiteMeta, SITES};
+pub use crate::expose::build_info::register_build_info;
+pub use crate::record::outcome::probe::{Probe, ViaAnything, ViaClassify, ViaResult};
+pub use crate::record::outcome::Outcome;
+pub use crate::record::site::{CallSite, Cells, Guard, Site, SiteMeta, SITES};
 
 /// Runs a sync body as a closure, so `return` and `?` keep meaning what they meant.
 #[inline(always)]

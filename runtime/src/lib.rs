@@ -18,39 +18,31 @@
 //! `ok`, `error`, `panic` or `cancelled`), `function_calls_duration_seconds{function,module}`
 //! and, with `in_flight`, `function_calls_in_flight{function,module}`.
 //!
-//! Modules, one job each:
-//! - call sites and recording: `site`, `clock`, `outcome`;
-//! - what is exposed: `catalog` (series), `encode` (text 0.0.4), [`exposition`] (OpenMetrics,
-//!   content negotiation, gzip), `collect` (the `prometheus` collector), `registry`;
-//! - serving: [`serve`](mod@serve) (standalone exporter), [`axum`](mod@axum) and
-//!   [`actix`](mod@actix) handlers, `self_metrics` (scrape counts), `build_info`, `process`;
+//! Modules, by concern (data flows one way, from `record` outwards):
+//! - `record`: the caller's side: call sites, clock, outcomes;
+//! - `expose`: the scraper's side: series catalog, registry, encoders ([`exposition`]:
+//!   OpenMetrics, content negotiation, gzip), self, process and build-info metrics;
+//! - [`serve`](mod@serve): the standalone exporter;
+//! - `http`: status outcomes, [`axum`](mod@axum) and [`actix`](mod@actix) handlers;
 //! - [`push`](mod@push): Pushgateway client for batch jobs.
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod build_info;
-mod catalog;
-mod clock;
-mod collect;
-mod encode;
 mod error;
-pub mod exposition;
-#[cfg(feature = "http")]
-mod http_outcome;
-mod outcome;
-mod process;
-mod registry;
-mod self_metrics;
-mod site;
+mod expose;
+mod http;
+mod record;
 
-#[cfg(feature = "actix-web")]
-pub mod actix;
-#[cfg(feature = "axum")]
-pub mod axum;
 #[cfg(feature = "push")]
 pub mod push;
 #[cfg(feature = "exporter")]
 pub mod serve;
+
+pub use expose::exposition;
+#[cfg(feature = "actix-web")]
+pub use http::actix;
+#[cfg(feature = "axum")]
+pub use http::axum;
 
 #[doc(hidden)]
 pub mod __private;
@@ -113,8 +105,8 @@ pub use instrument_metrics_macros::instrument_metrics;
 pub use prometheus;
 
 pub use error::Error;
+pub use expose::registry::{registry, render, use_registry};
 pub use exposition::render_openmetrics;
-pub use outcome::{ClassifyOutcome, Outcome};
-pub use registry::{registry, render, use_registry};
+pub use record::outcome::{ClassifyOutcome, Outcome};
 #[cfg(feature = "exporter")]
 pub use serve::{serve, Exporter};

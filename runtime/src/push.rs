@@ -38,7 +38,7 @@ use std::time::Duration;
 use base64::Engine as _;
 
 use crate::error::Error;
-use crate::exposition::TEXT_CONTENT_TYPE;
+use crate::expose::exposition::TEXT_CONTENT_TYPE;
 
 /// How long a request may take when [`Pusher::timeout`] is not called.
 ///

@@ -16,8 +16,8 @@ use tokio::sync::{Notify, Semaphore};
 
 use super::auth::Auth;
 use super::server::{Config, ConnState};
-use crate::exposition::{self, Scrape};
-use crate::self_metrics;
+use crate::expose::exposition::{self, Scrape};
+use crate::expose::self_metrics;
 
 /// What every connection of one exporter shares.
 pub(super) struct Shared {

@@ -35,7 +35,7 @@
 
 use std::borrow::Cow;
 
-use crate::exposition::join_header_values;
+use crate::expose::exposition::join_header_values;
 
 use actix_web::http::header::{
     HeaderMap, HeaderName, HeaderValue, ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE,
@@ -45,9 +45,9 @@ use actix_web::http::StatusCode;
 use actix_web::web::{Bytes, Html, Json};
 use actix_web::{Either, HttpRequest, HttpResponse};
 
-use crate::exposition::scrape;
-use crate::http_outcome::status_outcome;
-use crate::self_metrics::{scrape_served, scrape_started};
+use crate::expose::exposition::scrape;
+use crate::expose::self_metrics::{scrape_served, scrape_started};
+use crate::http::outcome::status_outcome;
 use crate::{ClassifyOutcome, Outcome};
 
 /// Serves the registry in the format the scraper asked for: an actix-web handler for

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::OnceLock;
 
-use crate::site::{Reading, ReadingSlot, Site, SITES};
+use crate::record::site::{Reading, ReadingSlot, Site, SITES};
 
 /// One labelled series of the function families, fed by one or more call sites.
 pub(crate) struct Series {

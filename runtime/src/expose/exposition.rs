@@ -9,10 +9,10 @@ use std::io::Write as _;
 
 use prometheus::proto::{MetricFamily, MetricType};
 
-use crate::catalog::{canonical_float, escape_label_value};
-use crate::collect::without_function_families;
-use crate::encode::{encode_functions, Dialect};
-use crate::registry::{function_families_registered, registry};
+use crate::expose::catalog::{canonical_float, escape_label_value};
+use crate::expose::collect::without_function_families;
+use crate::expose::encode::{encode_functions, Dialect};
+use crate::expose::registry::{function_families_registered, registry};
 
 /// `Content-Type` of text format 0.0.4.
 ///

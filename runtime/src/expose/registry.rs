@@ -9,9 +9,9 @@ use std::sync::OnceLock;
 
 use prometheus::{Encoder as _, IntGauge, Registry, TextEncoder};
 
-use crate::catalog::escape_label_value;
-use crate::collect::{without_function_families, FunctionCollector};
 use crate::error::Error;
+use crate::expose::catalog::escape_label_value;
+use crate::expose::collect::{without_function_families, FunctionCollector};
 
 struct Chosen {
     registry: &'static Registry,
@@ -52,7 +52,7 @@ fn is_default(registry: &Registry) -> bool {
 
 /// Picks `registry`; the error says why the function families could not join it.
 fn choose(registry: &'static Registry) -> (Chosen, Option<prometheus::Error>) {
-    crate::clock::warm_up();
+    crate::record::clock::warm_up();
     let attached = ATTACHED_TO_DEFAULT.load(Ordering::Acquire);
     let registration = if is_default(registry) && attached {
         Ok(())
@@ -71,7 +71,7 @@ fn choose(registry: &'static Registry) -> (Chosen, Option<prometheus::Error>) {
     } else {
         decorations_of(registry)
     };
-    crate::process::register(registry);
+    crate::expose::process::register(registry);
     let chosen = Chosen {
         registry,
         collector_registered: registration.is_ok(),
@@ -188,7 +188,7 @@ pub fn render() -> String {
     let registry = registry();
     let mut out = String::with_capacity(16 * 1024);
     if function_families_registered() {
-        crate::encode::encode_text(&mut out);
+        crate::expose::encode::encode_text(&mut out);
     }
     let others = without_function_families(|| registry.gather());
     // Encoding only fails on malformed families, which gather() never yields.

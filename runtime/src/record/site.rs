@@ -9,8 +9,8 @@
 use std::cell::Cell;
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering::Relaxed};
 
-use crate::clock;
-use crate::outcome::Outcome;
+use crate::record::clock;
+use crate::record::outcome::Outcome;
 
 /// Shards per site. A power of two at least as large as the core counts that matter here;
 /// threads beyond it share shards, which stays correct (every write is an atomic add).

@@ -27,15 +27,15 @@
 
 use std::borrow::Cow;
 
-use crate::exposition::join_header_values;
+use crate::expose::exposition::join_header_values;
 
 use axum::body::Body;
 use axum::http::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, VARY};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 
-use crate::exposition::scrape;
-use crate::self_metrics::{scrape_served, scrape_started};
+use crate::expose::exposition::scrape;
+use crate::expose::self_metrics::{scrape_served, scrape_started};
 
 /// Serves the registry in the format the scraper asked for: an axum handler for `GET /metrics`.
 ///

@@ -3,10 +3,10 @@
 
 use std::fmt::Write as _;
 
-use crate::catalog::{catalog, Series};
-use crate::outcome::Outcome;
-use crate::registry::{decorations, Decorations};
-use crate::site::Reading;
+use crate::expose::catalog::{catalog, Series};
+use crate::expose::registry::{decorations, Decorations};
+use crate::record::outcome::Outcome;
+use crate::record::site::Reading;
 
 pub(crate) const CALLS: &str = "function_calls_total";
 pub(crate) const CALLS_FAMILY: &str = "function_calls";

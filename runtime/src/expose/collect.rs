@@ -8,9 +8,9 @@ use prometheus::proto::{
     Bucket, Counter, Gauge, Histogram, LabelPair, Metric, MetricFamily, MetricType,
 };
 
-use crate::catalog::{catalog, Series};
-use crate::encode::{self, nanos_to_seconds};
-use crate::outcome::Outcome;
+use crate::expose::catalog::{catalog, Series};
+use crate::expose::encode::{self, nanos_to_seconds};
+use crate::record::outcome::Outcome;
 
 thread_local! {
     /// Set while `render()` gathers the registry: it writes these families itself, faster.

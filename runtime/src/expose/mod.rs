@@ -1,0 +1,17 @@
+//! The scraper's side: reads the call sites and writes them out.
+//!
+//! - `catalog`: the series, built once from the call sites (merging coinciding labels);
+//! - `registry`: the registry everything is served from, and `render()`;
+//! - `encode`: text 0.0.4 for the function families; [`exposition`]: OpenMetrics, content
+//!   negotiation, gzip;
+//! - `collect`: the function families as a `prometheus` collector;
+//! - `self_metrics` (scrape counts), `process` (CPU, memory, fds), `build_info`.
+
+pub(crate) mod build_info;
+pub(crate) mod catalog;
+pub(crate) mod collect;
+pub(crate) mod encode;
+pub mod exposition;
+pub(crate) mod process;
+pub(crate) mod registry;
+pub(crate) mod self_metrics;
