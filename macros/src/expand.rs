@@ -11,7 +11,7 @@ use proc_macro2::{Ident, Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{
-    Expr, ExprAsync, GenericArgument, PathArguments, ReturnType, Stmt, Type, TypeParamBound,
+    Expr, GenericArgument, PathArguments, ReturnType, Stmt, Type, TypeParamBound,
 };
 
 use crate::options::{Options, Rule};
@@ -54,7 +54,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
                 );
             }
             let label = f.sig.ident.unraw().to_string();
-            match instrument_fn(&options, f, &label) {
+            match instrument_fn(&options, f, &label, None) {
                 Ok(tokens) => tokens,
                 Err(e) => with_error(item, &e),
             }
@@ -68,7 +68,15 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
                 format!("`#[instrument_metrics]` cannot be put on {what}; it applies to functions, methods and impl blocks: {hint}"),
             ),
         ),
-        Target::Unparsed => item,
+        // Syntax syn does not know yet (rustc may): leave it alone, but say it is not measured.
+        Target::Unparsed => quote! {
+            #item
+            const _: () = {
+                #[deprecated(note = "#[instrument_metrics] could not parse this item, so it is not instrumented; if rustc accepts it, please report it")]
+                const fn instrument_metrics_not_applied() {}
+                instrument_metrics_not_applied();
+            };
+        },
     }
 }
 
@@ -88,16 +96,19 @@ impl Unraw for Ident {
     }
 }
 
-/// Instruments one function, labelled `label` unless `name` says otherwise.
+/// Instruments one function, labelled `label` unless `name` says otherwise. `outer` are the
+/// generics of the enclosing impl block, if the attribute came from there.
 pub(crate) fn instrument_fn(
     options: &Options,
     f: MaybeFn,
     label: &str,
+    outer: Option<&syn::Generics>,
 ) -> syn::Result<TokenStream> {
     let MaybeFn {
         attrs,
         vis,
-        sig,
+        defaultness,
+        mut sig,
         body,
         semi,
     } = f;
@@ -129,85 +140,110 @@ pub(crate) fn instrument_fn(
         .as_ref()
         .map_or_else(|| label.to_owned(), syn::LitStr::value);
     let site = site(options, &name, &krate, sig.ident.span());
-    let guard = Ident::new("instrument_metrics_guard", Span::mixed_site());
-    let value = Ident::new("instrument_metrics_value", Span::mixed_site());
-    let outcome = outcome(options, &krate, &value);
+    let p = quote!(#krate::__private);
+    let (inner_attrs, statements) = crate::body::split_inner_attributes(body.stream());
 
     if sig.asyncness.is_some() {
+        let warning = generic_warning_for(&sig, outer, options);
+        let rebind = crate::body::rebind_parameters(&mut sig);
         let output = match &sig.output {
             ReturnType::Default => Some(quote!(())),
-            ReturnType::Type(_, ty) if !contains_impl(ty) => Some(ty.to_token_stream()),
-            ReturnType::Type(..) => None,
+            ReturnType::Type(_, ty) => Some(erase_impl(ty)),
         };
         let edge = fake_return_edge(output.as_ref(), return_span(&sig));
-        // The body's statements, not the block: a nested `{ … }` would trip `unused_braces`.
-        // Inner attributes (`#![…]`) must open a block, so such a body stays one.
-        let statements = if starts_with_inner_attribute(&body.stream()) {
-            body.to_token_stream()
-        } else {
-            body.stream()
-        };
+        let classify = classify(options, &p, matches!(sig.output, ReturnType::Default));
         return Ok(quote! {
-            #(#attrs)* #vis #sig {
-                let #guard = #site;
-                #[allow(clippy::let_unit_value)]
-                let #value = async move { #edge #statements }.await;
-                #guard.finish(#outcome);
-                #value
+            #(#attrs)* #vis #defaultness #sig {
+                #inner_attrs
+                #warning
+                #p::instrument(#site, async move { #edge #rebind #statements }, #classify).await
             }
         });
     }
 
-    // A body that builds a future and returns it: measure the future.
-    if let Ok(mut block) = syn::parse2::<syn::Block>(body.to_token_stream()) {
-        if let Some(future) = tail_future(&mut block) {
-            let output = future_output(&sig.output).filter(|t| !contains_impl(t));
-            let edge = fake_return_edge(
-                output.map(ToTokens::to_token_stream).as_ref(),
-                return_span(&sig),
-            );
+    // A body that builds a future and returns it: measure the future, not its construction.
+    // Its own async block keeps capturing what it captured, so nothing else changes.
+    if let Ok(mut block) = syn::parse2::<syn::Block>(quote!({ #statements })) {
+        let tail = tail_future(&mut block);
+        if let Some((Expr::Async(future), tail)) = tail.map(|t| (t.clone(), t)) {
+            let output = future_output(&sig.output).map(erase_impl);
+            let edge = fake_return_edge(output.as_ref(), return_span(&sig));
+            let warning = future_output(&sig.output)
+                .and_then(|t| generic_warning(t, &sig, outer, options));
+            let classify = classify(options, &p, output.as_ref().is_some_and(is_unit));
             let capture = future.capture;
+            let (outer_async, inner_async): (Vec<_>, Vec<_>) = future
+                .attrs
+                .iter()
+                .cloned()
+                .partition(|a| matches!(a.style, syn::AttrStyle::Outer));
             let inner_statements = &future.block.stmts;
-            let attrs_async = &future.attrs;
-            let instrumented: ExprAsync = syn::parse_quote! {
-                #(#attrs_async)*
-                async #capture {
-                    let #guard = #site;
-                    #[allow(clippy::let_unit_value)]
-                    let #value = async #capture { #edge #(#inner_statements)* }.await;
-                    #guard.finish(#outcome);
-                    #value
-                }
+            let instrumented: Expr = syn::parse_quote! {
+                #p::instrument(
+                    #site,
+                    #(#outer_async)* async #capture { #(#inner_async)* #edge #(#inner_statements)* },
+                    #classify,
+                )
             };
-            *future = instrumented;
-            return Ok(quote!(#(#attrs)* #vis #sig #block));
+            *tail = instrumented;
+            let stmts = &block.stmts;
+            return Ok(quote! {
+                #(#attrs)* #vis #defaultness #sig { #inner_attrs #warning #(#stmts)* }
+            });
         }
     }
 
-    if matches!(&sig.output, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_))) {
-        // Never returns: only a panic can end it, and the guard's drop records that.
-        let guard = Ident::new("_instrument_metrics_guard", Span::mixed_site());
-        return Ok(quote! {
-            #(#attrs)* #vis #sig {
-                let #guard = #site;
-                #krate::__private::call_once(move || -> ! #body)
-            }
-        });
-    }
+    let warning = generic_warning_for(&sig, outer, options);
+    let rebind = crate::body::rebind_parameters(&mut sig);
 
-    let annotation = match &sig.output {
-        ReturnType::Type(arrow, ty) if !contains_impl(ty) => quote!(#arrow #ty),
-        _ => TokenStream::new(),
+    let call = match &sig.output {
+        // `FnOnce()` gives a diverging body (`loop {}`, `todo!()`) the type `()`, as the fn has.
+        ReturnType::Default => quote!(#p::run_unit(#site, move || { #rebind #statements })),
+        // Never returns: only a panic can end it, and the guard's drop records that.
+        ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)) => quote! {
+            #p::run_never(#site, move || -> ::core::convert::Infallible { #rebind #statements })
+        },
+        ReturnType::Type(arrow, ty) => {
+            let ty = erase_impl(ty);
+            let classify = classify(options, &p, false);
+            quote!(#p::run(#site, move || #arrow #ty { #rebind #statements }, #classify))
+        }
     };
     Ok(quote! {
-        #(#attrs)* #vis #sig {
-            let #guard = #site;
-            #[allow(clippy::let_unit_value)]
-            let #value = #krate::__private::call_once(move || #annotation #body);
-            #guard.finish(#outcome);
-            #value
-        }
+        #(#attrs)* #vis #defaultness #sig { #inner_attrs #warning #call }
     })
+}
+
+/// The warning about a generic return type, for a sync or `async` fn.
+fn generic_warning_for(
+    sig: &syn::Signature,
+    outer: Option<&syn::Generics>,
+    options: &Options,
+) -> Option<TokenStream> {
+    match &sig.output {
+        ReturnType::Type(_, ty) => generic_warning(ty, sig, outer, options),
+        ReturnType::Default => None,
+    }
+}
+
+fn generic_warning(
+    ty: &Type,
+    sig: &syn::Signature,
+    outer: Option<&syn::Generics>,
+    options: &Options,
+) -> Option<TokenStream> {
+    // `ok_if` / `error_if` decide from the value whatever its type.
+    if options.rule.is_some() {
+        return None;
+    }
+    let mut generics = vec![&sig.generics];
+    generics.extend(outer);
+    let output = ReturnType::Type(syn::token::RArrow::default(), Box::new(ty.clone()));
+    crate::generic_return::warning(&output, &generics)
+}
+
+fn is_unit(ty: &TokenStream) -> bool {
+    ty.to_string() == "()"
 }
 
 /// The statics of one call site, registered with the linker, and the call that enters it.
@@ -246,29 +282,29 @@ fn site(options: &Options, name: &str, krate: &TokenStream, span: Span) -> Token
             #[#krate::__private::linkme::distributed_slice(#krate::__private::SITES)]
             #[linkme(crate = #krate::__private::linkme)]
             static __IM_REGISTERED: &'static dyn #krate::__private::Site = &__IM_SITE;
-            __IM_SITE.enter()
+            &__IM_SITE
         }
     }
 }
 
-/// The expression deciding the outcome from `&value`.
-fn outcome(options: &Options, krate: &TokenStream, value: &Ident) -> TokenStream {
-    let (ok, err) = (
-        quote!(#krate::__private::Outcome::Ok),
-        quote!(#krate::__private::Outcome::Error),
-    );
+/// The closure deciding the outcome from `&value`: `ok_if`/`error_if`, or the autoref probe,
+/// which sees the concrete type because the closure's argument type comes from the body's.
+fn classify(options: &Options, p: &TokenStream, unit: bool) -> TokenStream {
+    let value = Ident::new("instrument_metrics_value", Span::mixed_site());
+    let (ok, err) = (quote!(#p::Outcome::Ok), quote!(#p::Outcome::Error));
     match &options.rule {
         Some(Rule::OkIf(pred)) => quote! {
-            if #krate::__private::judge(&#value, #pred) { #ok } else { #err }
+            |#value: &_| if #p::judge(#value, #pred) { #ok } else { #err }
         },
         Some(Rule::ErrorIf(pred)) => quote! {
-            if #krate::__private::judge(&#value, #pred) { #err } else { #ok }
+            |#value: &_| if #p::judge(#value, #pred) { #err } else { #ok }
         },
+        None if unit => quote!(|_: &()| #ok),
         None => quote! {
-            {
+            |#value: &_| {
                 #[allow(unused_imports)]
-                use #krate::__private::{ViaAnything as _, ViaClassify as _, ViaResult as _};
-                (&&&#krate::__private::Probe(&#value)).__im_outcome()
+                use #p::{ViaAnything as _, ViaBoth as _, ViaClassify as _, ViaErr as _, ViaOk as _, ViaResult as _};
+                (&&&&&#p::Probe(#value)).__im_outcome()
             }
         },
     }
@@ -310,40 +346,36 @@ fn return_span(sig: &syn::Signature) -> Span {
     }
 }
 
-fn starts_with_inner_attribute(tokens: &TokenStream) -> bool {
-    let mut it = tokens.clone().into_iter();
-    matches!(
-        (it.next(), it.next()),
-        (Some(proc_macro2::TokenTree::Punct(a)), Some(proc_macro2::TokenTree::Punct(b)))
-            if a.as_char() == '#' && b.as_char() == '!'
-    )
-}
-
-/// `impl Trait` cannot be named in a `let` or closure signature.
-fn contains_impl(ty: &Type) -> bool {
-    ty.to_token_stream()
-        .into_iter()
-        .any(|tt| contains_impl_token(&tt))
-}
-
-fn contains_impl_token(tt: &proc_macro2::TokenTree) -> bool {
-    match tt {
-        proc_macro2::TokenTree::Ident(i) => i == "impl",
-        proc_macro2::TokenTree::Group(g) => g.stream().into_iter().any(|t| contains_impl_token(&t)),
-        _ => false,
+/// `impl Trait` cannot be named in a `let` or closure signature: each `impl …` becomes `_`,
+/// so the rest of the type (`Result<_, MyError>`) still guides inference.
+fn erase_impl(ty: &Type) -> TokenStream {
+    struct Erase;
+    impl syn::visit_mut::VisitMut for Erase {
+        fn visit_type_mut(&mut self, ty: &mut Type) {
+            if let Type::ImplTrait(t) = ty {
+                *ty = Type::Infer(syn::TypeInfer {
+                    underscore_token: syn::Token![_](t.impl_token.span),
+                });
+                return;
+            }
+            syn::visit_mut::visit_type_mut(self, ty);
+        }
     }
+    let mut ty = ty.clone();
+    syn::visit_mut::VisitMut::visit_type_mut(&mut Erase, &mut ty);
+    ty.into_token_stream()
 }
 
 /// The async block a body ends with, bare or inside `Box::pin(…)`.
-fn tail_future(block: &mut syn::Block) -> Option<&mut ExprAsync> {
+fn tail_future(block: &mut syn::Block) -> Option<&mut Expr> {
     let Some(Stmt::Expr(tail, None)) = block.stmts.last_mut() else {
         return None;
     };
     match tail {
-        Expr::Async(a) => Some(a),
+        Expr::Async(_) => Some(tail),
         Expr::Call(call) if call.args.len() == 1 && is_pin_call(&call.func) => {
             match call.args.first_mut() {
-                Some(Expr::Async(a)) => Some(a),
+                Some(a @ Expr::Async(_)) => Some(a),
                 _ => None,
             }
         }

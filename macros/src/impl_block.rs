@@ -93,15 +93,13 @@ pub(crate) fn expand(options: &Options, mut block: ItemImpl) -> TokenStream {
         let maybe = MaybeFn {
             attrs: f.attrs.clone(),
             vis: f.vis.clone(),
+            defaultness: f.defaultness,
             sig: f.sig.clone(),
             body: syn::parse2::<proc_macro2::Group>(f.block.to_token_stream()).ok(),
             semi: None,
         };
-        let defaultness = f.defaultness;
-        match instrument_fn(&method_options, maybe, &label) {
-            Ok(tokens) => block
-                .items
-                .push(ImplItem::Verbatim(quote!(#defaultness #tokens))),
+        match instrument_fn(&method_options, maybe, &label, Some(&block.generics)) {
+            Ok(tokens) => block.items.push(ImplItem::Verbatim(tokens)),
             Err(e) => {
                 errors.extend(e.to_compile_error());
                 block.items.push(ImplItem::Fn(f));

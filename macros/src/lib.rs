@@ -6,10 +6,14 @@
 //! - `buckets`: histogram bucket lists (`[…]`, `linear(…)`, `exponential(…)`);
 //! - `target`: what the attribute was put on, parsed speculatively;
 //! - `expand`: the rewrite of one function;
+//! - `body`: what moves when a body is wrapped (inner attributes, parameters);
+//! - `generic_return`: the warning for return types whose outcome cannot be seen;
 //! - `impl_block`: the rewrite of every method of an `impl` block.
 
+mod body;
 mod buckets;
 mod expand;
+mod generic_return;
 mod impl_block;
 mod options;
 mod target;

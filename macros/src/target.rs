@@ -10,6 +10,8 @@ use syn::{Attribute, Item, ItemImpl, Signature, Token, Visibility};
 pub(crate) struct MaybeFn {
     pub attrs: Vec<Attribute>,
     pub vis: Visibility,
+    /// `default` (specialization), between the visibility and the signature.
+    pub defaultness: Option<Token![default]>,
     pub sig: Signature,
     /// The brace-delimited body, untouched.
     pub body: Option<proc_macro2::Group>,
@@ -20,12 +22,19 @@ impl Parse for MaybeFn {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let attrs = input.call(Attribute::parse_outer)?;
         let vis: Visibility = input.parse()?;
+        let defaultness: Option<Token![default]> =
+            if input.peek(Token![default]) && !input.peek2(Token![!]) {
+                Some(input.parse()?)
+            } else {
+                None
+            };
         let sig: Signature = input.parse()?;
         if input.peek(Token![;]) {
             let semi: Token![;] = input.parse()?;
             return Ok(MaybeFn {
                 attrs,
                 vis,
+                defaultness,
                 sig,
                 body: None,
                 semi: Some(semi),
@@ -38,6 +47,7 @@ impl Parse for MaybeFn {
         Ok(MaybeFn {
             attrs,
             vis,
+            defaultness,
             sig,
             body: Some(body),
             semi: None,

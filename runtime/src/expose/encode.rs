@@ -129,13 +129,13 @@ fn push_u64(out: &mut String, n: u64) {
     out.push('\n');
 }
 
-pub(crate) fn nanos_to_seconds(nanos: u64) -> f64 {
+pub(crate) fn nanos_to_seconds(nanos: u128) -> f64 {
     #[allow(clippy::cast_precision_loss)] // exact below 2^53 ns (104 days of summed time)
     let n = nanos as f64;
     n / 1e9
 }
 
-fn push_seconds(out: &mut String, nanos: u64) {
+fn push_seconds(out: &mut String, nanos: u128) {
     let mut buf = ryu::Buffer::new();
     out.push_str(buf.format(nanos_to_seconds(nanos)));
     out.push('\n');

@@ -52,7 +52,6 @@ fn is_default(registry: &Registry) -> bool {
 
 /// Picks `registry`; the error says why the function families could not join it.
 fn choose(registry: &'static Registry) -> (Chosen, Option<prometheus::Error>) {
-    crate::record::clock::warm_up();
     let attached = ATTACHED_TO_DEFAULT.load(Ordering::Acquire);
     let registration = if is_default(registry) && attached {
         Ok(())

@@ -1,11 +1,23 @@
 //! The caller's side: what one instrumented call touches.
 //!
 //! - `site`: one static call site per function, its sharded counters and the guard that records;
+//! - `call`: the generic code a call runs through (sync bodies, futures);
+//! - `slots`: which shard a thread writes;
 //! - `clock`: the raw clock read at both ends of a call;
 //! - `outcome`: how a call ended, and how a returned value says so.
 //!
 //! Nothing here knows about exposition, serving or HTTP: data flows out of this module only.
 
+pub(crate) mod call;
 pub(crate) mod clock;
 pub(crate) mod outcome;
 pub(crate) mod site;
+pub(crate) mod slots;
+
+// Before `main`: start the clock's calibration on its own thread and allocate every call
+// site's shards, so that no call waits for either.
+#[ctor::ctor(unsafe)]
+fn prepare() {
+    clock::start();
+    site::allocate_all();
+}

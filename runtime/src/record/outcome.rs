@@ -61,6 +61,23 @@ impl Outcome {
         !matches!(self, Outcome::Ok)
     }
 
+    /// The outcome of an HTTP response with this status: `error` from 500 on, `ok` below (4xx
+    /// included: a client's mistake is the server working, as OpenTelemetry counts it).
+    ///
+    /// ```
+    /// use instrument_metrics::Outcome;
+    /// assert_eq!(Outcome::from_http_status(503), Outcome::Error);
+    /// assert_eq!(Outcome::from_http_status(404), Outcome::Ok);
+    /// ```
+    #[must_use]
+    pub const fn from_http_status(status: u16) -> Outcome {
+        if status >= 500 {
+            Outcome::Error
+        } else {
+            Outcome::Ok
+        }
+    }
+
     pub(crate) const fn index(self) -> usize {
         self as usize
     }
@@ -69,8 +86,50 @@ impl Outcome {
 /// Lets a returned value of your own type say whether the call failed.
 ///
 /// `#[instrument_metrics]` looks at the concrete value a body returns. `Result::Err` is an
-/// error and anything else is ok, unless the type implements this trait; a `Result` whose `Ok`
-/// type implements it asks that value too.
+/// error and anything else is ok, unless the type implements this trait. A `Result` asks the
+/// side it holds when that side's type implements it: `Ok(v)` asks `v` (an `Ok` response with a
+/// 503 status is an error), and `Err(e)` asks `e`, so an application error that answers
+/// 404 Not Found is `ok`, as the OpenTelemetry HTTP conventions count a client's mistake; an
+/// `Err` whose type does not implement it is always `error`.
+///
+/// The `http` feature implements it for `http::StatusCode`, `http::Response<B>` (axum's
+/// `Response`) and `(StatusCode, …)` tuples: 5xx is `error`, anything else `ok`. For an error
+/// type of your own that maps to a status, implement it with [`Outcome::from_http_status`]:
+///
+/// ```
+/// use instrument_metrics::{instrument_metrics, ClassifyOutcome, Outcome};
+///
+/// enum AppError { NotFound, Database }
+///
+/// impl AppError {
+///     fn status(&self) -> u16 {
+///         match self { AppError::NotFound => 404, AppError::Database => 500 }
+///     }
+/// }
+///
+/// impl ClassifyOutcome for AppError {
+///     fn outcome(&self) -> Outcome {
+///         Outcome::from_http_status(self.status())
+///     }
+/// }
+///
+/// #[instrument_metrics]
+/// fn find_user(id: u32) -> Result<String, AppError> {
+///     match id {
+///         0 => Err(AppError::Database),
+///         1 => Err(AppError::NotFound),
+///         _ => Ok(format!("user {id}")),
+///     }
+/// }
+///
+/// for id in 0..3 { let _ = find_user(id); }
+/// let text = instrument_metrics::render();
+/// let line = |r: &str| format!("function_calls_total{{function=\"find_user\",module=\"rust_out\",result=\"{r}\"}}");
+/// assert!(text.contains(&format!("{} 1\n", line("error")))); // the database failure
+/// assert!(text.contains(&format!("{} 2\n", line("ok"))));    // the user, and the 404
+/// ```
+///
+/// Another example, a reply type of your own:
 ///
 /// ```
 /// use instrument_metrics::{instrument_metrics, ClassifyOutcome, Outcome};
@@ -125,27 +184,81 @@ impl<T: ClassifyOutcome + ?Sized> ClassifyOutcome for Box<T> {
     }
 }
 
-/// Autoref specialization: the macro calls `(&&&Probe(&value)).__im_outcome()`, and method
-/// resolution picks the most specific of these impls that applies to the concrete type.
+/// Autoref specialization: the macro calls `(&&&&&Probe(&value)).__im_outcome()`, and method
+/// resolution picks the impl with the most references that applies to the concrete type:
+///
+/// | refs | type | outcome |
+/// |---|---|---|
+/// | 4 | `Result<T, E>`, both `ClassifyOutcome` | `Ok(t)`: `t`'s, `Err(e)`: `e`'s |
+/// | 3 | `Result<T, E>`, `T: ClassifyOutcome` | `Ok(t)`: `t`'s, `Err(_)`: error |
+/// | 2 | `Result<T, E>`, `E: ClassifyOutcome` | `Ok(_)`: ok, `Err(e)`: `e`'s |
+/// | 1 | `T: ClassifyOutcome` | its own |
+/// | 1 | any other `Result` | `Err(_)`: error |
+/// | 0 | anything else | ok |
 pub mod probe {
     use super::{ClassifyOutcome, Outcome};
 
     /// Wraps the returned value for classification.
     pub struct Probe<'a, T: ?Sized>(pub &'a T);
 
-    /// First choice: the type classifies itself.
+    /// A `Result` whose both sides classify themselves.
+    pub trait ViaBoth {
+        /// The outcome of the wrapped value.
+        fn __im_outcome(&self) -> Outcome;
+    }
+    impl<T: ClassifyOutcome, E: ClassifyOutcome> ViaBoth for &&&&Probe<'_, Result<T, E>> {
+        #[inline]
+        fn __im_outcome(&self) -> Outcome {
+            match self.0 {
+                Ok(t) => t.outcome(),
+                Err(e) => e.outcome(),
+            }
+        }
+    }
+
+    /// A `Result` whose `Ok` classifies itself.
+    pub trait ViaOk {
+        /// The outcome of the wrapped value.
+        fn __im_outcome(&self) -> Outcome;
+    }
+    impl<T: ClassifyOutcome, E> ViaOk for &&&Probe<'_, Result<T, E>> {
+        #[inline]
+        fn __im_outcome(&self) -> Outcome {
+            match self.0 {
+                Ok(t) => t.outcome(),
+                Err(_) => Outcome::Error,
+            }
+        }
+    }
+
+    /// A `Result` whose `Err` classifies itself (an error carrying an HTTP status).
+    pub trait ViaErr {
+        /// The outcome of the wrapped value.
+        fn __im_outcome(&self) -> Outcome;
+    }
+    impl<T, E: ClassifyOutcome> ViaErr for &&Probe<'_, Result<T, E>> {
+        #[inline]
+        fn __im_outcome(&self) -> Outcome {
+            match self.0 {
+                Ok(_) => Outcome::Ok,
+                Err(e) => e.outcome(),
+            }
+        }
+    }
+
+    /// The type classifies itself.
     pub trait ViaClassify {
         /// The outcome of the wrapped value.
         fn __im_outcome(&self) -> Outcome;
     }
-    impl<T: ClassifyOutcome + ?Sized> ViaClassify for &&Probe<'_, T> {
+    impl<T: ClassifyOutcome + ?Sized> ViaClassify for &Probe<'_, T> {
         #[inline]
         fn __im_outcome(&self) -> Outcome {
             self.0.outcome()
         }
     }
 
-    /// Second choice: any `Result`.
+    /// Any other `Result`.
     pub trait ViaResult {
         /// The outcome of the wrapped value.
         fn __im_outcome(&self) -> Outcome;

@@ -1,0 +1,134 @@
+//! A return type the outcome cannot be read from: a type parameter (`-> R`) or a projection on
+//! one (`-> T::Output`). Classification picks its rule on the type the function body produces,
+//! and for those that type is only known to each caller, so the generated code would count
+//! every call `ok`, even an `Err`. The fix is the user's (`error_if`/`ok_if`, or a
+//! `ClassifyOutcome` bound); the macro's part is to say so at compile time, as a warning
+//! spanned on the return type that `#[allow(deprecated)]` silences.
+
+use proc_macro2::TokenStream;
+use quote::{quote_spanned, ToTokens};
+use syn::spanned::Spanned;
+use syn::{GenericArgument, GenericParam, Generics, PathArguments, ReturnType, Type, TypeParamBound, WherePredicate};
+
+/// The warning to emit inside the function body, if its return type is generic.
+pub(crate) fn warning(output: &ReturnType, generics: &[&Generics]) -> Option<TokenStream> {
+    let ReturnType::Type(_, ty) = output else {
+        return None;
+    };
+    let params = unclassified_parameters(generics);
+    let generic = peel(ty).filter(|t| is_generic(t, &params))?;
+    let shown = generic.to_token_stream().to_string().replace(" :: ", "::");
+    let note = format!(
+        "#[instrument_metrics] cannot see whether a `{shown}` is an error: it is a generic \
+         type, only known where the function is called, so every call counts `ok`. Say how to \
+         classify it with `error_if = |value| …` or `ok_if = |value| …`, or bound the type with \
+         `instrument_metrics::ClassifyOutcome`; `#[allow(deprecated)]` on the function accepts `ok`"
+    );
+    let span = ty.span();
+    Some(quote_spanned! {span=>
+        {
+            #[deprecated(note = #note)]
+            const fn instrument_metrics_generic_return_counts_ok() {}
+            instrument_metrics_generic_return_counts_ok();
+        }
+    })
+}
+
+/// `&T`, `Box<T>`, `(T)`: the outcome would be `T`'s.
+fn peel(ty: &Type) -> Option<&Type> {
+    match ty {
+        Type::Reference(r) => peel(&r.elem),
+        Type::Paren(p) => peel(&p.elem),
+        Type::Group(g) => peel(&g.elem),
+        Type::Path(p) if p.qself.is_none() && p.path.segments.len() == 1 => {
+            let segment = &p.path.segments[0];
+            match &segment.arguments {
+                PathArguments::AngleBracketed(args) if segment.ident == "Box" => {
+                    match args.args.first() {
+                        Some(GenericArgument::Type(inner)) if args.args.len() == 1 => peel(inner),
+                        _ => Some(ty),
+                    }
+                }
+                _ => Some(ty),
+            }
+        }
+        other => Some(other),
+    }
+}
+
+/// `R`, `T::Output`, `<T as Trait>::Output`, where `T` is a type parameter.
+fn is_generic(ty: &Type, params: &[String]) -> bool {
+    let Type::Path(p) = ty else {
+        return false;
+    };
+    if let Some(qself) = &p.qself {
+        return mentions(&qself.ty, params);
+    }
+    let Some(first) = p.path.segments.first() else {
+        return false;
+    };
+    p.path.leading_colon.is_none()
+        && first.arguments.is_empty()
+        && params.iter().any(|n| first.ident == n)
+}
+
+fn mentions(ty: &Type, params: &[String]) -> bool {
+    ty.to_token_stream()
+        .into_iter()
+        .any(|tt| matches!(tt, proc_macro2::TokenTree::Ident(i) if params.iter().any(|n| i == n)))
+}
+
+/// Type parameters in scope, except those bounded by `ClassifyOutcome` (which classify).
+fn unclassified_parameters(generics: &[&Generics]) -> Vec<String> {
+    let classifies = |mut bounds: syn::punctuated::Iter<'_, TypeParamBound>| {
+        bounds.any(|b| {
+            matches!(b, TypeParamBound::Trait(t)
+                if t.path.segments.last().is_some_and(|s| s.ident == "ClassifyOutcome"))
+        })
+    };
+    let mut names = Vec::new();
+    for g in generics {
+        for param in &g.params {
+            let GenericParam::Type(t) = param else { continue };
+            let bounded_inline = classifies(t.bounds.iter());
+            let bounded_where = g.where_clause.as_ref().is_some_and(|w| {
+                w.predicates.iter().any(|p| match p {
+                    WherePredicate::Type(pt) => {
+                        matches!(&pt.bounded_ty, Type::Path(tp) if tp.path.is_ident(&t.ident))
+                            && classifies(pt.bounds.iter())
+                    }
+                    _ => false,
+                })
+            });
+            if !bounded_inline && !bounded_where {
+                names.push(t.ident.to_string());
+            }
+        }
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn warns(sig: &str) -> bool {
+        let sig: syn::Signature = syn::parse_str(sig).unwrap();
+        warning(&sig.output, &[&sig.generics]).is_some()
+    }
+
+    #[test]
+    fn generic_returns_are_told_apart_from_concrete_ones() {
+        assert!(warns("fn f<R>(g: impl FnOnce() -> R) -> R"));
+        assert!(warns("fn f<T: Tr>(t: T) -> T::Output"));
+        assert!(warns("fn f<T>(t: T) -> <T as Tr>::Output"));
+        assert!(warns("fn f<'a, R>(r: &'a R) -> &'a R"));
+        assert!(warns("fn f<R>() -> Box<R>"));
+        assert!(!warns("fn f<R>() -> Result<R, E>"));
+        assert!(!warns("fn f<R>() -> Option<R>"));
+        assert!(!warns("fn f<R: ClassifyOutcome>() -> R"));
+        assert!(!warns("fn f<R>() -> R where R: instrument_metrics::ClassifyOutcome"));
+        assert!(!warns("fn f() -> Response"));
+        assert!(!warns("fn f<T>() -> Self::Output"));
+    }
+}
