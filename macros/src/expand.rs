@@ -434,3 +434,34 @@ fn find_output(ty: &Type) -> Option<&Type> {
         _ => None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::expand;
+    use proc_macro2::TokenStream;
+
+    fn expanded(attr: &str, item: &str) -> String {
+        let attr: TokenStream = attr.parse().unwrap();
+        let item: TokenStream = item.parse().unwrap();
+        expand(attr, item).to_string()
+    }
+
+    #[test]
+    fn default_comes_after_attributes_and_visibility() {
+        let out = expanded(
+            "",
+            "impl<T> Tr for T { #[inline] pub default fn f(&self) -> u8 { 1 } }",
+        );
+        assert!(out.contains("# [inline] pub default fn f"), "{out}");
+        assert!(!out.contains("default # [inline]"), "{out}");
+    }
+
+    #[test]
+    fn an_item_that_does_not_parse_is_kept_with_a_warning() {
+        // An `impl` syn cannot read (a body that is not a list of items).
+        let out = expanded("", "impl X { 1 + 1 }");
+        assert!(out.starts_with("impl X { 1 + 1 }"), "{out}");
+        assert!(out.contains("deprecated"), "{out}");
+        assert!(out.contains("instrument_metrics_not_applied"), "{out}");
+    }
+}

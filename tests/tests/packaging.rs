@@ -8,7 +8,7 @@ fn dependency_line(manifest: &str, name: &str) -> Option<String> {
     manifest
         .lines()
         .map(str::trim)
-        .find(|l| l.starts_with(&format!("{name} ")) || l.starts_with(&format!("{name}=")))
+        .find(|l| [" ", "=", "."].iter().any(|s| l.starts_with(&format!("{name}{s}"))))
         .map(str::to_owned)
 }
 
