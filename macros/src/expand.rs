@@ -250,15 +250,24 @@ fn is_unit(ty: &TokenStream) -> bool {
 fn site(options: &Options, name: &str, krate: &TokenStream, span: Span) -> TokenStream {
     let bounds = options.buckets();
     let b = bounds.len() + 1;
-    let seconds = bounds
-        .iter()
-        .map(|s| proc_macro2::Literal::f64_suffixed(*s));
-    let nanos = bounds.iter().map(|s| {
-        // Saturating: bounds past 584 years all mean "everything".
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let n = (s * 1e9).round().min(u64::MAX as f64) as u64;
-        proc_macro2::Literal::u64_suffixed(n)
-    });
+    // The default bounds are the runtime's constants: 28 fewer literals per function.
+    let (nanos, seconds) = if options.buckets.is_none() {
+        (
+            quote!(#krate::__private::DEFAULT_BOUNDS_NANOS),
+            quote!(#krate::__private::DEFAULT_BOUNDS_SECONDS),
+        )
+    } else {
+        let seconds = bounds
+            .iter()
+            .map(|s| proc_macro2::Literal::f64_suffixed(*s));
+        let nanos = bounds.iter().map(|s| {
+            // Saturating: bounds past 584 years all mean "everything".
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let n = (s * 1e9).round().min(u64::MAX as f64) as u64;
+            proc_macro2::Literal::u64_suffixed(n)
+        });
+        (quote!(&[#(#nanos),*]), quote!(&[#(#seconds),*]))
+    };
     let label_keys = options.labels.iter().map(|(k, _)| k);
     let label_values = options.labels.iter().map(|(_, v)| v);
     let in_flight = options.in_flight;
@@ -271,8 +280,8 @@ fn site(options: &Options, name: &str, krate: &TokenStream, span: Span) -> Token
                     name: #name,
                     module: ::core::module_path!(),
                     labels: &[#((#label_keys, #label_values)),*],
-                    bounds_nanos: &[#(#nanos),*],
-                    bounds_seconds: &[#(#seconds),*],
+                    bounds_nanos: #nanos,
+                    bounds_seconds: #seconds,
                     in_flight: #in_flight,
                     file: ::core::file!(),
                     line: #line,

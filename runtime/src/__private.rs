@@ -10,6 +10,29 @@ pub use crate::record::outcome::probe::{
 pub use crate::record::outcome::Outcome;
 pub use crate::record::site::{CallSite, Cells, Guard, Site, SiteMeta, SITES};
 
+/// Prometheus' default histogram bounds, in seconds (the macro's default `buckets`).
+pub const DEFAULT_BOUNDS_SECONDS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
+
+/// The same bounds in nanoseconds.
+pub const DEFAULT_BOUNDS_NANOS: &[u64] = &[
+    5_000_000,
+    10_000_000,
+    25_000_000,
+    50_000_000,
+    75_000_000,
+    100_000_000,
+    250_000_000,
+    500_000_000,
+    750_000_000,
+    1_000_000_000,
+    2_500_000_000,
+    5_000_000_000,
+    7_500_000_000,
+    10_000_000_000,
+];
+
 /// Applies an `ok_if` / `error_if` predicate; the bound lets closures infer `&R`.
 #[inline(always)]
 pub fn judge<R: ?Sized>(value: &R, predicate: impl FnOnce(&R) -> bool) -> bool {
@@ -20,4 +43,17 @@ pub fn judge<R: ?Sized>(value: &R, predicate: impl FnOnce(&R) -> bool) -> bool {
 #[must_use]
 pub fn clock_calibrated() -> bool {
     crate::record::clock::calibrated()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn default_bounds_agree_in_both_units() {
+        assert_eq!(super::DEFAULT_BOUNDS_SECONDS.len(), super::DEFAULT_BOUNDS_NANOS.len());
+        for (s, n) in super::DEFAULT_BOUNDS_SECONDS.iter().zip(super::DEFAULT_BOUNDS_NANOS) {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let from_seconds = (s * 1e9).round() as u64;
+            assert_eq!(from_seconds, *n);
+        }
+    }
 }

@@ -172,6 +172,18 @@ impl<T: ClassifyOutcome, E> ClassifyOutcome for Result<T, E> {
     }
 }
 
+/// An `Outcome` returned is the outcome.
+///
+/// ```
+/// use instrument_metrics::{ClassifyOutcome, Outcome};
+/// assert_eq!(Outcome::Cancelled.outcome(), Outcome::Cancelled);
+/// ```
+impl ClassifyOutcome for Outcome {
+    fn outcome(&self) -> Outcome {
+        *self
+    }
+}
+
 impl<T: ClassifyOutcome + ?Sized> ClassifyOutcome for &T {
     fn outcome(&self) -> Outcome {
         (**self).outcome()
