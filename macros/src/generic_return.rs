@@ -16,7 +16,9 @@ pub(crate) fn warning(output: &ReturnType, generics: &[&Generics]) -> Option<Tok
         return None;
     };
     let params = unclassified_parameters(generics);
-    let generic = peel(ty).filter(|t| is_generic(t, &params))?;
+    let generic = peel(ty)
+        .filter(|t| is_generic(t, &params))
+        .filter(|t| !is_pinned_projection(t, generics))?;
     let shown = generic.to_token_stream().to_string().replace(" :: ", "::");
     let note = format!(
         "#[instrument_metrics] cannot see whether the returned `{shown}` is an error: the type \
@@ -71,6 +73,44 @@ fn is_generic(ty: &Type, params: &[String]) -> bool {
     p.path.leading_colon.is_none()
         && first.arguments.is_empty()
         && params.iter().any(|n| first.ident == n)
+}
+
+/// `F::Output` with `F: FnOnce() -> X`, `I::Item` with `I: Iterator<Item = X>`: the bound fixes
+/// the projection to a concrete type, which the classification sees.
+fn is_pinned_projection(ty: &Type, generics: &[&Generics]) -> bool {
+    let Type::Path(p) = ty else { return false };
+    if p.qself.is_some() || p.path.segments.len() != 2 {
+        return false;
+    }
+    let (param, assoc) = (&p.path.segments[0].ident, &p.path.segments[1].ident);
+    let fixes = |bound: &TypeParamBound| {
+        let TypeParamBound::Trait(t) = bound else { return false };
+        t.path.segments.iter().any(|seg| match &seg.arguments {
+            PathArguments::Parenthesized(args) => {
+                assoc == "Output" && !matches!(args.output, ReturnType::Default)
+            }
+            PathArguments::AngleBracketed(args) => args
+                .args
+                .iter()
+                .any(|a| matches!(a, GenericArgument::AssocType(at) if at.ident == *assoc)),
+            PathArguments::None => false,
+        })
+    };
+    generics.iter().any(|g| {
+        let inline = g.params.iter().any(|gp| {
+            matches!(gp, GenericParam::Type(t) if t.ident == *param && t.bounds.iter().any(fixes))
+        });
+        let in_where = g.where_clause.as_ref().is_some_and(|w| {
+            w.predicates.iter().any(|pred| match pred {
+                WherePredicate::Type(pt) => {
+                    matches!(&pt.bounded_ty, Type::Path(tp) if tp.path.is_ident(param))
+                        && pt.bounds.iter().any(fixes)
+                }
+                _ => false,
+            })
+        });
+        inline || in_where
+    })
 }
 
 fn mentions(ty: &Type, params: &[String]) -> bool {
@@ -131,5 +171,8 @@ mod tests {
         assert!(!warns("fn f<R>() -> R where R: instrument_metrics::ClassifyOutcome"));
         assert!(!warns("fn f() -> Response"));
         assert!(!warns("fn f<T>() -> Self::Output"));
+        assert!(!warns("fn f<F: FnOnce() -> Result<u8, String>>(f: F) -> F::Output"));
+        assert!(!warns("fn f<I>(i: I) -> I::Item where I: Iterator<Item = Result<u8, E>>"));
+        assert!(warns("fn f<I: Iterator>(i: I) -> I::Item"));
     }
 }

@@ -125,6 +125,7 @@ fn inner_attribute_tail() -> impl Future<Output = u32> {
     async move {
         #![allow(unused_mut)]
         let mut three = 3 + 0;
+        three += 0;
         three
     }
 }
