@@ -291,6 +291,8 @@ fn generic_return_bounded_by_classify_outcome() {
     assert_counts(MODULE, "retry_classified", [1, 1, 0, 0]);
 }
 
+/// `F::Output` is generic in form only: the bound pins it to a `Result`, which the body's
+/// concrete type shows, so no warning is due and an `Err` counts `error`.
 #[instrument_metrics]
 fn apply<F: FnOnce() -> Result<u8, String>>(f: F) -> F::Output {
     f()
@@ -303,20 +305,22 @@ fn projection_return_pinned_to_a_result() {
     assert_counts(MODULE, "apply", [1, 1, 0, 0]);
 }
 
-/// The default, no option: `R` is a `Result` only at the call site. DESIGN: "classify
-/// correctly if possible, else warn at compile time and name `ok_if`/`error_if`". This row
-/// asks for the first; if the implementation settles for the warning, this row changes to
-/// `[2, 0, 0, 0]` plus a UI test of the warning.
+/// The default, no option: `R` is a `Result` only at each call site, so the attribute cannot
+/// see the `Err` (DESIGN: "classify correctly if possible, else warn at compile time and name
+/// `ok_if`/`error_if`"). The macro's warning is a deprecation on the return type, which
+/// `#[allow(deprecated)]` accepts; accepted, every call counts `ok`, an `Err` too. (Whether the
+/// warning appears is for a UI test; this row pins what accepting it means.)
+#[allow(deprecated)]
 #[instrument_metrics]
 fn retry<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
 #[test]
-fn generic_return_by_default() {
+fn generic_return_by_default_counts_ok() {
     assert_eq!(retry(|| Err::<u8, _>("no")), Err("no"));
     assert_eq!(retry(|| Ok::<u8, ()>(1)), Ok(1));
-    assert_counts(MODULE, "retry", [1, 1, 0, 0]);
+    assert_counts(MODULE, "retry", [2, 0, 0, 0]);
 }
 
 // ---- `Drop::drop` in an instrumented `impl Drop` ----

@@ -6,20 +6,23 @@
 //! module: its functions are labelled by kind (`free`, `by_ref`, `S::trait_block`…) and told
 //! apart from other rows by the `module` label.
 //!
-//! Kinds (the `function` label in brackets):
-//! - `sync`: free fn [`free`]; methods by `&self` [`by_ref`], `&mut self` [`by_mut`], `self`
+//! Kinds, in groups a row names in `kinds: […]` (the `function` label in brackets); `sync`
+//! is `sync_fns` + `sync_blocks`, `async` is `async_fns` + `futures` + `async_blocks`:
+//! - `sync_fns`: free fn [`free`]; methods by `&self` [`by_ref`], `&mut self` [`by_mut`], `self`
 //!   [`by_value`], `mut self` [`by_mut_value`], `self: Box<Self>` [`boxed`],
-//!   `self: Pin<&mut Self>` [`pinned`]; associated fn [`assoc`]; attribute on the impl block
-//!   of a generic type, method and associated fn [`G::generic_type`, `G::generic_assoc`];
-//!   trait default method [`trait_default`]; trait impl method with the attribute on the
-//!   method [`trait_method`] and on the impl block [`S::trait_block`]; generic fn (type and
-//!   const parameters) [`generic_fn`]; `unsafe fn` [`unsafe_fn`]; `extern "C-unwind" fn`
-//!   [`extern_fn`] (`extern "C"` aborts on a panic, so it has its own rows in kinds.rs);
-//! - `async`: `async fn` [`async_fn`]; `async fn` method [`async_method`]; `fn -> impl Future`
-//!   ending in `async move {}` [`impl_future`]; `fn -> Pin<Box<dyn Future>>` ending in
-//!   `Box::pin(async move {})` [`boxed_future`]; `#[async_trait]` impl with the attribute on
-//!   the method [`async_trait_method`] and on the block, outside `#[async_trait]`
-//!   [`S::async_trait_block`].
+//!   `self: Pin<&mut Self>` [`pinned`]; associated fn [`assoc`]; trait default method
+//!   [`trait_default`]; trait impl method with the attribute on the method [`trait_method`];
+//!   generic fn (type and const parameters) [`generic_fn`]; `unsafe fn` [`unsafe_fn`];
+//!   `extern "C-unwind" fn` [`extern_fn`] (`extern "C"` aborts on a panic, so it has its own
+//!   rows in kinds.rs);
+//! - `sync_blocks`, the attribute on the impl block: of a generic type, method and associated
+//!   fn [`G::generic_type`, `G::generic_assoc`]; of a trait impl [`S::trait_block`];
+//! - `async_fns`: `async fn` [`async_fn`]; `async fn` method [`async_method`];
+//!   `#[async_trait]` impl with the attribute on the method [`async_trait_method`];
+//! - `futures`: `fn -> impl Future` ending in `async move {}` [`impl_future`];
+//!   `fn -> Pin<Box<dyn Future>>` ending in `Box::pin(async move {})` [`boxed_future`];
+//! - `async_blocks`: `#[async_trait]` impl with the attribute on the block, outside
+//!   `#[async_trait]` [`S::async_trait_block`].
 //!
 //! A row:
 //! ```ignore
@@ -66,8 +69,9 @@ macro_rules! shape_table {
         use instrument_metrics::instrument_metrics;
 
         /// The receiver of the method kinds.
+        #[allow(dead_code)]
         pub struct S;
-        /// A generic type whose impl block carries the attribute (sync kinds).
+        /// A generic type whose impl block carries the attribute (`sync_blocks`).
         #[allow(dead_code)]
         pub struct G<T>(pub T);
 
@@ -80,8 +84,6 @@ macro_rules! shape_table {
         $(shape_table!(@items $group $sig $ty $n $inner $body);)+
 
         mod kinds {
-            #[allow(unused_imports)]
-            use std::pin::Pin;
             $(shape_table!(@tests $group $mode);)+
         }
     };
@@ -108,7 +110,17 @@ macro_rules! shape_table {
         )
     };
 
-    (@items sync [$($sig:tt)*] [$($ty:tt)*] $n:ident { $($inner:tt)* } { $($body:tt)* }) => {
+    (@items sync $($rest:tt)*) => {
+        shape_table!(@items sync_fns $($rest)*);
+        shape_table!(@items sync_blocks $($rest)*);
+    };
+    (@items async $($rest:tt)*) => {
+        shape_table!(@items async_fns $($rest)*);
+        shape_table!(@items futures $($rest)*);
+        shape_table!(@items async_blocks $($rest)*);
+    };
+
+    (@items sync_fns [$($sig:tt)*] [$($ty:tt)*] $n:ident { $($inner:tt)* } { $($body:tt)* }) => {
         #[instrument_metrics]
         pub fn free($n: u32) $($sig)* { $($inner)* $($body)* }
 
@@ -138,13 +150,6 @@ macro_rules! shape_table {
             pub fn assoc($n: u32) $($sig)* { $($inner)* $($body)* }
         }
 
-        #[instrument_metrics]
-        impl<T: Copy> G<T> {
-            pub fn generic_type(&self, $n: u32) $($sig)* { $($inner)* $($body)* }
-
-            pub fn generic_assoc($n: u32) $($sig)* { $($inner)* $($body)* }
-        }
-
         pub trait Defaults {
             #[instrument_metrics]
             fn trait_default(&self, $n: u32) $($sig)* { $($inner)* $($body)* }
@@ -157,14 +162,6 @@ macro_rules! shape_table {
         impl OnMethod for S {
             #[instrument_metrics]
             fn trait_method(&self, $n: u32) $($sig)* { $($inner)* $($body)* }
-        }
-
-        pub trait OnBlock {
-            fn trait_block(&self, $n: u32) $($sig)*;
-        }
-        #[instrument_metrics]
-        impl OnBlock for S {
-            fn trait_block(&self, $n: u32) $($sig)* { $($inner)* $($body)* }
         }
 
         #[instrument_metrics]
@@ -180,7 +177,24 @@ macro_rules! shape_table {
         pub extern "C-unwind" fn extern_fn($n: u32) $($sig)* { $($inner)* $($body)* }
     };
 
-    (@items async [$($sig:tt)*] [$($ty:tt)*] $n:ident { $($inner:tt)* } { $($body:tt)* }) => {
+    (@items sync_blocks [$($sig:tt)*] [$($ty:tt)*] $n:ident { $($inner:tt)* } { $($body:tt)* }) => {
+        #[instrument_metrics]
+        impl<T: Copy> G<T> {
+            pub fn generic_type(&self, $n: u32) $($sig)* { $($inner)* $($body)* }
+
+            pub fn generic_assoc($n: u32) $($sig)* { $($inner)* $($body)* }
+        }
+
+        pub trait OnBlock {
+            fn trait_block(&self, $n: u32) $($sig)*;
+        }
+        #[instrument_metrics]
+        impl OnBlock for S {
+            fn trait_block(&self, $n: u32) $($sig)* { $($inner)* $($body)* }
+        }
+    };
+
+    (@items async_fns [$($sig:tt)*] [$($ty:tt)*] $n:ident { $($inner:tt)* } { $($body:tt)* }) => {
         #[instrument_metrics]
         pub async fn async_fn($n: u32) $($sig)* { $($inner)* $($body)* }
 
@@ -189,6 +203,18 @@ macro_rules! shape_table {
             pub async fn async_method(&self, $n: u32) $($sig)* { $($inner)* $($body)* }
         }
 
+        #[async_trait::async_trait]
+        pub trait AsyncTraitMethod {
+            async fn async_trait_method(&self, $n: u32) $($sig)*;
+        }
+        #[async_trait::async_trait]
+        impl AsyncTraitMethod for S {
+            #[instrument_metrics]
+            async fn async_trait_method(&self, $n: u32) $($sig)* { $($inner)* $($body)* }
+        }
+    };
+
+    (@items futures [$($sig:tt)*] [$($ty:tt)*] $n:ident { $($inner:tt)* } { $($body:tt)* }) => {
         #[instrument_metrics]
         pub fn impl_future($n: u32) -> impl std::future::Future<Output = $($ty)*> {
             $($inner)*
@@ -202,17 +228,9 @@ macro_rules! shape_table {
             $($inner)*
             Box::pin(async move { $($body)* })
         }
+    };
 
-        #[async_trait::async_trait]
-        pub trait AsyncTraitMethod {
-            async fn async_trait_method(&self, $n: u32) $($sig)*;
-        }
-        #[async_trait::async_trait]
-        impl AsyncTraitMethod for S {
-            #[instrument_metrics]
-            async fn async_trait_method(&self, $n: u32) $($sig)* { $($inner)* $($body)* }
-        }
-
+    (@items async_blocks [$($sig:tt)*] [$($ty:tt)*] $n:ident { $($inner:tt)* } { $($body:tt)* }) => {
         #[async_trait::async_trait]
         pub trait AsyncTraitBlock {
             async fn async_trait_block(&self, $n: u32) $($sig)*;
@@ -225,6 +243,16 @@ macro_rules! shape_table {
     };
 
     (@tests sync $mode:tt) => {
+        shape_table!(@tests sync_fns $mode);
+        shape_table!(@tests sync_blocks $mode);
+    };
+    (@tests async $mode:tt) => {
+        shape_table!(@tests async_fns $mode);
+        shape_table!(@tests futures $mode);
+        shape_table!(@tests async_blocks $mode);
+    };
+
+    (@tests sync_fns $mode:tt) => {
         #[test]
         fn free() {
             shape_table!(@check $mode free, "free", |n| super::free(n));
@@ -253,20 +281,12 @@ macro_rules! shape_table {
         fn pinned() {
             shape_table!(@check $mode pinned, "pinned", |n| {
                 let mut s = super::S;
-                Pin::new(&mut s).pinned(n)
+                std::pin::Pin::new(&mut s).pinned(n)
             });
         }
         #[test]
         fn assoc() {
             shape_table!(@check $mode assoc, "assoc", super::S::assoc);
-        }
-        #[test]
-        fn generic_type() {
-            shape_table!(@check $mode generic_type, "G::generic_type", |n| super::G('g').generic_type(n));
-        }
-        #[test]
-        fn generic_assoc() {
-            shape_table!(@check $mode generic_assoc, "G::generic_assoc", super::G::<u8>::generic_assoc);
         }
         #[test]
         fn trait_default() {
@@ -277,11 +297,6 @@ macro_rules! shape_table {
         fn trait_method() {
             use super::OnMethod as _;
             shape_table!(@check $mode trait_method, "trait_method", |n| super::S.trait_method(n));
-        }
-        #[test]
-        fn trait_block() {
-            use super::OnBlock as _;
-            shape_table!(@check $mode trait_block, "S::trait_block", |n| super::S.trait_block(n));
         }
         #[test]
         fn generic_fn() {
@@ -298,7 +313,23 @@ macro_rules! shape_table {
         }
     };
 
-    (@tests async $mode:tt) => {
+    (@tests sync_blocks $mode:tt) => {
+        #[test]
+        fn generic_type() {
+            shape_table!(@check $mode generic_type, "G::generic_type", |n| super::G('g').generic_type(n));
+        }
+        #[test]
+        fn generic_assoc() {
+            shape_table!(@check $mode generic_assoc, "G::generic_assoc", super::G::<u8>::generic_assoc);
+        }
+        #[test]
+        fn trait_block() {
+            use super::OnBlock as _;
+            shape_table!(@check $mode trait_block, "S::trait_block", |n| super::S.trait_block(n));
+        }
+    };
+
+    (@tests async_fns $mode:tt) => {
         #[test]
         fn async_fn() {
             shape_table!(@check $mode async_fn, "async_fn", |n| crate::support::block_on(super::async_fn(n)));
@@ -308,6 +339,14 @@ macro_rules! shape_table {
             shape_table!(@check $mode async_method, "async_method", |n| crate::support::block_on(super::S.async_method(n)));
         }
         #[test]
+        fn async_trait_method() {
+            use super::AsyncTraitMethod as _;
+            shape_table!(@check $mode async_trait_method, "async_trait_method", |n| crate::support::block_on(super::S.async_trait_method(n)));
+        }
+    };
+
+    (@tests futures $mode:tt) => {
+        #[test]
         fn impl_future() {
             shape_table!(@check $mode impl_future, "impl_future", |n| crate::support::block_on(super::impl_future(n)));
         }
@@ -315,11 +354,9 @@ macro_rules! shape_table {
         fn boxed_future() {
             shape_table!(@check $mode boxed_future, "boxed_future", |n| crate::support::block_on(super::boxed_future(n)));
         }
-        #[test]
-        fn async_trait_method() {
-            use super::AsyncTraitMethod as _;
-            shape_table!(@check $mode async_trait_method, "async_trait_method", |n| crate::support::block_on(super::S.async_trait_method(n)));
-        }
+    };
+
+    (@tests async_blocks $mode:tt) => {
         #[test]
         fn async_trait_block() {
             use super::AsyncTraitBlock as _;
