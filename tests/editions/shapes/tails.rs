@@ -1,5 +1,5 @@
 //! The table: each module is one body tail, stamped into every kind of function by
-//! `shape_table!` (see table.rs for the kinds and their labels). Rows whose code does not
+//! `shape_table!` (see table.rs for the kinds and their labels). Cells whose code does not
 //! compile today are in pending.rs, written the same way.
 
 /// `?` material: `Err(&str)`, converted by `?` into the function's `String`.
@@ -237,7 +237,7 @@ mod worker_loop_return {
 /// A unit fn whose whole body is `panic!`.
 mod panic_unit {
     shape_table! {
-        kinds: [async], // sync kinds: pending.rs
+        kinds: [sync, async],
         fn (n),
         inner: {},
         body: { panic!("unit boom {}", n) },
@@ -249,7 +249,7 @@ mod panic_unit {
 /// A unit fn whose body is `todo!()`.
 mod todo_unit {
     shape_table! {
-        kinds: [async], // sync kinds: pending.rs
+        kinds: [sync, async],
         fn (_n),
         inner: {},
         body: { todo!() },
@@ -261,7 +261,7 @@ mod todo_unit {
 /// A unit fn whose body is `unimplemented!()`.
 mod unimplemented_unit {
     shape_table! {
-        kinds: [async], // sync kinds: pending.rs
+        kinds: [sync, async],
         fn (_n),
         inner: {},
         body: { unimplemented!() },
@@ -273,10 +273,41 @@ mod unimplemented_unit {
 /// A unit fn whose body is `std::process::exit`: run in a child process.
 mod exit_unit {
     shape_table! {
-        kinds: [async], // sync kinds: pending.rs
+        kinds: [sync, async],
         fn (n),
         inner: {},
         body: { std::process::exit(if n == 7 { 7 } else { 1 }) },
         exits: 7,
+    }
+}
+
+/// Inner attributes and an inner doc comment opening the body: still valid, still applied
+/// (clippy's `identity_op` would fire on `n * 1` otherwise).
+mod inner_attributes {
+    shape_table! {
+        kinds: [sync_fns, async_fns, futures], // the impl-block kinds: pending.rs
+        fn (n) -> [u32],
+        inner: {
+            #![allow(clippy::identity_op)]
+            //! An inner doc comment of the body.
+        },
+        body: { n * 1 },
+        calls: [(3, Ok(3))],
+        counts: [1, 0, 0, 0],
+    }
+}
+
+/// The same in a unit fn.
+mod inner_attributes_unit {
+    shape_table! {
+        kinds: [sync_fns, async_fns, futures], // the impl-block kinds: pending.rs
+        fn (n),
+        inner: {
+            #![allow(clippy::identity_op)]
+            //! An inner doc comment of the body.
+        },
+        body: { assert_eq!(n * 1, n) },
+        calls: [(3, Ok(()))],
+        counts: [1, 0, 0, 0],
     }
 }
