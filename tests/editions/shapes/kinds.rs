@@ -440,3 +440,108 @@ fn inner_attribute_inside_the_returned_async_block() {
     assert_eq!(block_on(inner_attribute_in_async_block(3)), 3);
     assert_counts(MODULE, "inner_attribute_in_async_block", [1, 0, 0, 0]);
 }
+
+// ---- a `Drop::drop` whose whole body panics (a diverging unit body) ----
+
+pub struct AlwaysPanics;
+
+#[instrument_metrics]
+impl Drop for AlwaysPanics {
+    fn drop(&mut self) {
+        panic!("always boom")
+    }
+}
+
+#[test]
+fn drop_whose_body_always_panics() {
+    let caught = catch_unwind(|| drop(AlwaysPanics));
+    assert_eq!(
+        crate::support::message(&*caught.unwrap_err()),
+        "always boom"
+    );
+    assert_counts(MODULE, "AlwaysPanics::drop", [0, 0, 1, 0]);
+}
+
+// ---- syntax newer editions care about, valid in all three ----
+
+/// Precise capturing (`use<…>`, Rust 1.82): the returned closure captures `T` but no lifetime.
+#[instrument_metrics]
+fn len_getter<T: AsRef<[u8]>>(t: &T) -> impl Fn() -> usize + use<T> {
+    let n = t.as_ref().len();
+    move || n
+}
+
+/// `use<'_>`: the iterator borrows the slice.
+#[instrument_metrics]
+fn firsts(v: &[u32]) -> impl Iterator<Item = u32> + use<'_> {
+    v.iter().copied().take(2)
+}
+
+/// An unsafe operation in its own `unsafe {}` block, as 2024 wants (`unsafe_op_in_unsafe_fn`).
+///
+/// # Safety
+/// `p` must be valid for reads.
+#[instrument_metrics]
+unsafe fn read_raw(p: *const u32) -> u32 {
+    // SAFETY: the caller promises `p` is valid.
+    unsafe { *p }
+}
+
+/// `gen` is reserved from 2024 on and `async` from 2018 on: raw identifiers, labelled unraw.
+#[instrument_metrics]
+fn r#gen(n: u32) -> u32 {
+    n + 1
+}
+
+#[instrument_metrics]
+fn r#async(n: u32) -> Result<u32, String> {
+    if n == 0 {
+        Err("zero".to_owned())
+    } else {
+        Ok(n)
+    }
+}
+
+#[test]
+fn newer_syntax_and_raw_identifiers() {
+    let get = len_getter(&vec![1_u8, 2, 3]);
+    assert_eq!(get(), 3);
+    assert_counts(MODULE, "len_getter", [1, 0, 0, 0]);
+    assert_eq!(firsts(&[5, 6, 7]).collect::<Vec<_>>(), [5, 6]);
+    assert_counts(MODULE, "firsts", [1, 0, 0, 0]);
+    let x = 9_u32;
+    // SAFETY: `x` is alive and aligned.
+    assert_eq!(unsafe { read_raw(&x) }, 9);
+    assert_counts(MODULE, "read_raw", [1, 0, 0, 0]);
+    assert_eq!(r#gen(1), 2);
+    assert_counts(MODULE, "gen", [1, 0, 0, 0]);
+    assert_eq!(r#async(0), Err("zero".to_owned()));
+    assert_counts(MODULE, "async", [0, 1, 0, 0]);
+}
+
+// ---- fns stamped out by `macro_rules!` with `expr` and `ty` fragments ----
+//
+// Fragments reach the attribute wrapped in invisible groups (unlike the `tt`s of the table);
+// `expr` matches more from 2024 on (`const {}`, `_`), which the table's `tt`s never see. A
+// `block` fragment as the whole body is in pending.rs.
+
+macro_rules! fragments {
+    ($name:ident($n:ident) -> $ret:ty, $body:expr) => {
+        #[instrument_metrics]
+        fn $name($n: u32) -> $ret {
+            $body
+        }
+    };
+}
+
+fragments!(from_expr(n) -> Result<u32, String>, n.checked_sub(1).ok_or_else(|| "zero".to_owned()));
+fragments!(from_const_block_expr(n) -> u32, n + const { 2 });
+
+#[test]
+fn macro_rules_fragments() {
+    assert_eq!(from_expr(0), Err("zero".to_owned()));
+    assert_eq!(from_expr(2), Ok(1));
+    assert_counts(MODULE, "from_expr", [1, 1, 0, 0]);
+    assert_eq!(from_const_block_expr(1), 3);
+    assert_counts(MODULE, "from_const_block_expr", [1, 0, 0, 0]);
+}
