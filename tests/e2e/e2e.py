@@ -27,7 +27,10 @@ import urllib.parse
 import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-EXAMPLES = os.path.join(ROOT, "target", "debug", "examples")
+# Where cargo builds (CARGO_TARGET_DIR or the workspace's target/), as cargo itself says.
+TARGET = json.loads(subprocess.run(["cargo", "metadata", "--format-version", "1", "--no-deps"],
+                                   cwd=ROOT, check=True, capture_output=True).stdout)["target_directory"]
+EXAMPLES = os.path.join(TARGET, "debug", "examples")
 PROM_DIR = os.path.join(ROOT, "examples", "prometheus")
 PROCESSES = []
 CHECKS = {"passed": 0, "failed": 0}
@@ -60,13 +63,17 @@ def start(name, args, log_dir):
 
 
 def stop_all():
+    """Stops what start() started, and nothing else: each by its own process group id."""
     for name, p in reversed(PROCESSES):
         if p.poll() is None:
             try:
                 os.killpg(p.pid, signal.SIGTERM)
                 p.wait(timeout=10)
-            except Exception:
+            except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+            except ProcessLookupError:
+                pass
 
 
 def wait_for(what, fn, timeout=60.0, interval=0.2):
@@ -111,7 +118,8 @@ def main():
         if shutil.which(tool) is None:
             raise SystemExit(f"[e2e] {tool} is not installed (Debian packages prometheus, prometheus-pushgateway)")
     log("building the examples")
-    subprocess.run(["cargo", "build", "-q", "-p", "instrument-metrics-examples", "--examples"], cwd=ROOT, check=True)
+    # --workspace: the features `cargo test --workspace` resolved, so its build is reused as is.
+    subprocess.run(["cargo", "build", "-q", "--workspace", "--examples"], cwd=ROOT, check=True)
 
     release_build_exports_uncalled_functions()
 
@@ -134,7 +142,7 @@ def release_build_exports_uncalled_functions():
     log("building the quickstart example in release mode")
     subprocess.run(["cargo", "build", "-q", "--release", "-p", "instrument-metrics-examples", "--example", "quickstart"],
                    cwd=ROOT, check=True)
-    out = subprocess.run([os.path.join(ROOT, "target", "release", "examples", "quickstart")],
+    out = subprocess.run([os.path.join(TARGET, "release", "examples", "quickstart")],
                          capture_output=True, text=True, check=True).stdout
     samples = {}
     for line in out.splitlines():
@@ -317,4 +325,6 @@ def run(work):
 
 
 if __name__ == "__main__":
+    # A SIGTERM (a CI timeout) unwinds like an error, so the finally in main() stops the servers.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sys.exit(main())
