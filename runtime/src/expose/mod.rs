@@ -5,13 +5,15 @@
 //! - `encode`: text 0.0.4 for the function families; [`exposition`]: OpenMetrics, content
 //!   negotiation, gzip;
 //! - `collect`: the function families as a `prometheus` collector;
-//! - `self_metrics` (scrape counts), `process` (CPU, memory, fds), `build_info`.
+//! - `self_metrics` (scrape counts), `process` (CPU, memory, fds), `build_info`;
+//! - `off_thread`: runs the framework handlers' renders on a thread of their own.
 
 pub(crate) mod build_info;
 pub(crate) mod catalog;
 pub(crate) mod collect;
 pub(crate) mod encode;
 pub mod exposition;
+pub(crate) mod off_thread;
 pub(crate) mod process;
 pub(crate) mod registry;
 pub(crate) mod self_metrics;

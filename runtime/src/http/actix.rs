@@ -46,6 +46,7 @@ use actix_web::web::{Bytes, Html, Json};
 use actix_web::{Either, HttpRequest, HttpResponse};
 
 use crate::expose::exposition::scrape;
+use crate::expose::off_thread;
 use crate::expose::self_metrics::{scrape_served, scrape_started};
 use crate::http::outcome::status_outcome;
 use crate::{ClassifyOutcome, Outcome};
@@ -57,6 +58,10 @@ use crate::{ClassifyOutcome, Outcome};
 /// (actix-web's `Compress` middleware then leaves it alone), and `Vary: Accept,
 /// Accept-Encoding`. Each scrape is counted in `instrument_metrics_scrapes_total{code="200"}`.
 /// `web::get()` matches only `GET`; add `web::head()` to the same resource for `HEAD`.
+///
+/// The registry is gathered and encoded on a thread of its own (started at the first scrape),
+/// not on the worker's: a slow collector delays scrapes, never the other requests of that
+/// worker. A collector that panics makes it a `500` (`code="500"`).
 ///
 /// ```
 /// use actix_web::{http::header, test::TestRequest, web, App};
@@ -76,13 +81,24 @@ use crate::{ClassifyOutcome, Outcome};
 ///     "application/openmetrics-text; version=1.0.0; charset=utf-8"
 /// );
 /// ```
-#[allow(clippy::unused_async)] // actix-web handlers are async fns
 pub async fn metrics(req: HttpRequest) -> HttpResponse {
     let _in_flight = scrape_started();
     let headers = req.headers();
-    let accept = joined(headers, &ACCEPT);
-    let accept_encoding = joined(headers, &ACCEPT_ENCODING);
-    let scrape = scrape(accept.as_deref(), accept_encoding.as_deref());
+    // Owned: they travel to the render thread.
+    let accept = joined(headers, &ACCEPT).map(Cow::into_owned);
+    let accept_encoding = joined(headers, &ACCEPT_ENCODING).map(Cow::into_owned);
+    let rendered =
+        off_thread::run(move || scrape(accept.as_deref(), accept_encoding.as_deref())).await;
+    let Some(scrape) = rendered else {
+        // A collector panicked.
+        scrape_served(500);
+        return HttpResponse::InternalServerError()
+            .insert_header((
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            ))
+            .body("Gathering the metrics failed\n");
+    };
 
     let mut response = HttpResponse::Ok();
     response.insert_header((

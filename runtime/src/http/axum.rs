@@ -35,6 +35,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 
 use crate::expose::exposition::scrape;
+use crate::expose::off_thread;
 use crate::expose::self_metrics::{scrape_served, scrape_started};
 
 /// Serves the registry in the format the scraper asked for: an axum handler for `GET /metrics`.
@@ -43,6 +44,10 @@ use crate::expose::self_metrics::{scrape_served, scrape_started};
 /// and `Vary: Accept, Accept-Encoding`. Each scrape is counted in
 /// `instrument_metrics_scrapes_total{code="200"}`. It works in a router with any state, and
 /// axum answers `HEAD` on a `get` route with it too.
+///
+/// The registry is gathered and encoded on a thread of its own (started at the first scrape),
+/// not on the executor's: a slow collector delays scrapes, never the other tasks of the
+/// runtime. A collector that panics makes it a `500` (`code="500"`).
 ///
 /// ```
 /// use axum::http::{header, HeaderMap, HeaderValue};
@@ -64,12 +69,24 @@ use crate::expose::self_metrics::{scrape_served, scrape_started};
 /// );
 /// # });
 /// ```
-#[allow(clippy::unused_async)] // axum handlers are async fns
 pub async fn metrics(headers: HeaderMap) -> Response {
     let _in_flight = scrape_started();
-    let accept = joined(&headers, &ACCEPT);
-    let accept_encoding = joined(&headers, &ACCEPT_ENCODING);
-    let scrape = scrape(accept.as_deref(), accept_encoding.as_deref());
+    // Owned: they travel to the render thread.
+    let accept = joined(&headers, &ACCEPT).map(Cow::into_owned);
+    let accept_encoding = joined(&headers, &ACCEPT_ENCODING).map(Cow::into_owned);
+    let rendered =
+        off_thread::run(move || scrape(accept.as_deref(), accept_encoding.as_deref())).await;
+    let Some(scrape) = rendered else {
+        // A collector panicked.
+        let mut response = Response::new(Body::from("Gathering the metrics failed\n"));
+        *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        response.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        scrape_served(500);
+        return response;
+    };
 
     let mut response = Response::new(Body::from(scrape.body));
     let response_headers = response.headers_mut();
