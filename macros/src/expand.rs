@@ -142,6 +142,20 @@ pub(crate) fn instrument_fn(
     let site = site(options, &name, &krate, sig.ident.span());
     let p = quote!(#krate::__private);
     let (inner_attrs, statements) = crate::body::split_inner_attributes(body.stream());
+    // The body's own braces (its span carries the user's edition, which decides when tail
+    // temporaries drop), evaluated into a local so that those temporaries drop before the
+    // rebound parameters, as a function's do.
+    let mut user_block = proc_macro2::Group::new(proc_macro2::Delimiter::Brace, statements.clone());
+    user_block.set_span(body.span());
+    let ret = Ident::new("instrument_metrics_return", Span::mixed_site());
+    // Typed, so that a mismatch is reported on the body's tail expression, as without us.
+    let body_value = |ty: &TokenStream| {
+        quote! {
+            #[allow(clippy::let_and_return)]
+            let #ret: #ty = #user_block;
+            #ret
+        }
+    };
 
     if sig.asyncness.is_some() {
         let warning = generic_warning_for(&sig, outer, options);
@@ -151,12 +165,22 @@ pub(crate) fn instrument_fn(
             ReturnType::Type(_, ty) => Some(erase_impl(ty)),
         };
         let edge = fake_return_edge(output.as_ref(), return_span(&sig));
-        let classify = classify(options, &p, matches!(sig.output, ReturnType::Default));
+        let body_value = body_value(output.as_ref().unwrap_or(&quote!(_)));
+        let guard = Ident::new("instrument_metrics_guard", Span::mixed_site());
+        let value = Ident::new("instrument_metrics_value", Span::mixed_site());
+        let outcome = if matches!(sig.output, ReturnType::Default) {
+            quote!(#p::Outcome::Ok)
+        } else {
+            outcome(options, &p, &value)
+        };
         return Ok(quote! {
             #(#attrs)* #vis #defaultness #sig {
                 #inner_attrs
                 #warning
-                #p::instrument(#site, async move { #edge #rebind #statements }, #classify).await
+                let (#guard, #value) =
+                    #p::instrument(#site, async move { #edge #rebind #body_value }).await;
+                #guard.finish(#outcome);
+                #value
             }
         });
     }
@@ -170,7 +194,6 @@ pub(crate) fn instrument_fn(
             let edge = fake_return_edge(output.as_ref(), return_span(&sig));
             let warning = future_output(&sig.output)
                 .and_then(|t| generic_warning(t, &sig, outer, options));
-            let classify = classify(options, &p, output.as_ref().is_some_and(is_unit));
             let capture = future.capture;
             let (outer_async, inner_async): (Vec<_>, Vec<_>) = future
                 .attrs
@@ -178,12 +201,18 @@ pub(crate) fn instrument_fn(
                 .cloned()
                 .partition(|a| matches!(a.style, syn::AttrStyle::Outer));
             let inner_statements = &future.block.stmts;
+            let guard = Ident::new("instrument_metrics_guard", Span::mixed_site());
+            let value = Ident::new("instrument_metrics_value", Span::mixed_site());
+            let outcome = outcome(options, &p, &value);
             let instrumented: Expr = syn::parse_quote! {
-                #p::instrument(
-                    #site,
-                    #(#outer_async)* async #capture { #(#inner_async)* #edge #(#inner_statements)* },
-                    #classify,
-                )
+                #(#outer_async)* async #capture {
+                    let (#guard, #value) = #p::instrument(
+                        #site,
+                        async #capture { #(#inner_async)* #edge #(#inner_statements)* },
+                    ).await;
+                    #guard.finish(#outcome);
+                    #value
+                }
             };
             *tail = instrumented;
             let stmts = &block.stmts;
@@ -196,22 +225,56 @@ pub(crate) fn instrument_fn(
     let warning = generic_warning_for(&sig, outer, options);
     let rebind = crate::body::rebind_parameters(&mut sig);
 
-    let call = match &sig.output {
+    // Sync bodies: straight-line code around a closure (cheaper to compile than handing both
+    // closures to a generic function). The guard records `panic` if the closure unwinds.
+    let guard = Ident::new("instrument_metrics_guard", Span::mixed_site());
+    let value = Ident::new("instrument_metrics_value", Span::mixed_site());
+    let tail = match &sig.output {
         // `FnOnce()` gives a diverging body (`loop {}`, `todo!()`) the type `()`, as the fn has.
-        ReturnType::Default => quote!(#p::run_unit(#site, move || { #rebind #statements })),
+        ReturnType::Default => quote! {
+            #p::call_unit(move || { #rebind #user_block; });
+            #guard.finish(#p::Outcome::Ok);
+        },
         // Never returns: only a panic can end it, and the guard's drop records that.
         ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)) => quote! {
-            #p::run_never(#site, move || -> ::core::convert::Infallible { #rebind #statements })
+            match #p::call_once(move || -> ::core::convert::Infallible { #rebind #user_block }) {}
         },
         ReturnType::Type(arrow, ty) => {
             let ty = erase_impl(ty);
-            let classify = classify(options, &p, false);
-            quote!(#p::run(#site, move || #arrow #ty { #rebind #statements }, #classify))
+            let outcome = outcome(options, &p, &value);
+            let body_value = body_value(&ty);
+            quote! {
+                let #value = #p::call_once(move || #arrow #ty { #rebind #body_value });
+                #guard.finish(#outcome);
+                #value
+            }
         }
     };
     Ok(quote! {
-        #(#attrs)* #vis #defaultness #sig { #inner_attrs #warning #call }
+        #(#attrs)* #vis #defaultness #sig {
+            #inner_attrs
+            #warning
+            let #guard = #site.enter();
+            #tail
+        }
     })
+}
+
+/// The outcome of `&value`, in place: `ok_if`/`error_if`, or the autoref probe on the concrete
+/// type.
+fn outcome(options: &Options, p: &TokenStream, value: &Ident) -> TokenStream {
+    let (ok, err) = (quote!(#p::Outcome::Ok), quote!(#p::Outcome::Error));
+    match &options.rule {
+        Some(Rule::OkIf(pred)) => quote!(if #p::judge(&#value, #pred) { #ok } else { #err }),
+        Some(Rule::ErrorIf(pred)) => quote!(if #p::judge(&#value, #pred) { #err } else { #ok }),
+        None => quote! {
+            {
+                #[allow(unused_imports)]
+                use #p::{ViaAnything as _, ViaBoth as _, ViaClassify as _, ViaErr as _, ViaOk as _, ViaResult as _};
+                (&&&&&#p::Probe(&#value)).__im_outcome()
+            }
+        },
+    }
 }
 
 /// The warning about a generic return type, for a sync or `async` fn.
@@ -242,10 +305,6 @@ fn generic_warning(
     crate::generic_return::warning(&output, &generics)
 }
 
-fn is_unit(ty: &TokenStream) -> bool {
-    ty.to_string() == "()"
-}
-
 /// The statics of one call site, registered with the linker, and the call that enters it.
 fn site(options: &Options, name: &str, krate: &TokenStream, span: Span) -> TokenStream {
     let bounds = options.buckets();
@@ -268,54 +327,34 @@ fn site(options: &Options, name: &str, krate: &TokenStream, span: Span) -> Token
         });
         (quote!(&[#(#nanos),*]), quote!(&[#(#seconds),*]))
     };
-    let label_keys = options.labels.iter().map(|(k, _)| k);
-    let label_values = options.labels.iter().map(|(_, v)| v);
-    let in_flight = options.in_flight;
     let line = quote_spanned!(span=> ::core::line!());
+    let meta = if options.buckets.is_none() && options.labels.is_empty() && !options.in_flight {
+        quote! {
+            #krate::__private::SiteMeta::plain(#name, ::core::module_path!(), ::core::file!(), #line)
+        }
+    } else {
+        let label_keys = options.labels.iter().map(|(k, _)| k);
+        let label_values = options.labels.iter().map(|(_, v)| v);
+        let in_flight = options.in_flight;
+        quote! {
+            #krate::__private::SiteMeta {
+                name: #name,
+                module: ::core::module_path!(),
+                labels: &[#((#label_keys, #label_values)),*],
+                bounds_nanos: #nanos,
+                bounds_seconds: #seconds,
+                in_flight: #in_flight,
+                file: ::core::file!(),
+                line: #line,
+            }
+        }
+    };
     quote! {
         {
-            static __IM_CELLS: #krate::__private::Cells<#b> = #krate::__private::Cells::new();
-            static __IM_SITE: #krate::__private::CallSite<#b> = #krate::__private::CallSite::new(
-                #krate::__private::SiteMeta {
-                    name: #name,
-                    module: ::core::module_path!(),
-                    labels: &[#((#label_keys, #label_values)),*],
-                    bounds_nanos: #nanos,
-                    bounds_seconds: #seconds,
-                    in_flight: #in_flight,
-                    file: ::core::file!(),
-                    line: #line,
-                },
-                &__IM_CELLS,
-            );
-            #[#krate::__private::linkme::distributed_slice(#krate::__private::SITES)]
-            #[linkme(crate = #krate::__private::linkme)]
-            static __IM_REGISTERED: &'static dyn #krate::__private::Site = &__IM_SITE;
+            static __IM_SITE: #krate::__private::CallSite<#b> = #krate::__private::CallSite::new(#meta);
+            #krate::__private::register_site!(__IM_SITE);
             &__IM_SITE
         }
-    }
-}
-
-/// The closure deciding the outcome from `&value`: `ok_if`/`error_if`, or the autoref probe,
-/// which sees the concrete type because the closure's argument type comes from the body's.
-fn classify(options: &Options, p: &TokenStream, unit: bool) -> TokenStream {
-    let value = Ident::new("instrument_metrics_value", Span::mixed_site());
-    let (ok, err) = (quote!(#p::Outcome::Ok), quote!(#p::Outcome::Error));
-    match &options.rule {
-        Some(Rule::OkIf(pred)) => quote! {
-            |#value: &_| if #p::judge(#value, #pred) { #ok } else { #err }
-        },
-        Some(Rule::ErrorIf(pred)) => quote! {
-            |#value: &_| if #p::judge(#value, #pred) { #err } else { #ok }
-        },
-        None if unit => quote!(|_: &()| #ok),
-        None => quote! {
-            |#value: &_| {
-                #[allow(unused_imports)]
-                use #p::{ViaAnything as _, ViaBoth as _, ViaClassify as _, ViaErr as _, ViaOk as _, ViaResult as _};
-                (&&&&&#p::Probe(#value)).__im_outcome()
-            }
-        },
     }
 }
 

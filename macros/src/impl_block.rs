@@ -90,12 +90,28 @@ pub(crate) fn expand(options: &Options, mut block: ItemImpl) -> TokenStream {
             Some(n) => n.value(),
             None => format!("{type_name}::{}", syn::ext::IdentExt::unraw(&f.sig.ident)),
         };
+        // syn keeps a body's inner attributes with the outer ones; they go back into the body.
+        let (outer, inner): (Vec<Attribute>, Vec<Attribute>) = f
+            .attrs
+            .iter()
+            .cloned()
+            .partition(|a| matches!(a.style, syn::AttrStyle::Outer));
+        let body = syn::parse2::<proc_macro2::Group>(f.block.to_token_stream())
+            .ok()
+            .map(|g| {
+                let mut with_inner = proc_macro2::Group::new(g.delimiter(), quote!(#(#inner)* ));
+                let mut stream = with_inner.stream();
+                stream.extend(g.stream());
+                with_inner = proc_macro2::Group::new(g.delimiter(), stream);
+                with_inner.set_span(g.span());
+                with_inner
+            });
         let maybe = MaybeFn {
-            attrs: f.attrs.clone(),
+            attrs: outer,
             vis: f.vis.clone(),
             defaultness: f.defaultness,
             sig: f.sig.clone(),
-            body: syn::parse2::<proc_macro2::Group>(f.block.to_token_stream()).ok(),
+            body,
             semi: None,
         };
         match instrument_fn(&method_options, maybe, &label, Some(&block.generics)) {

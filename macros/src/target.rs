@@ -42,6 +42,15 @@ impl Parse for MaybeFn {
         }
         let body = match input.parse::<TokenTree>()? {
             TokenTree::Group(g) if g.delimiter() == Delimiter::Brace => g,
+            // A `$body:block` from `macro_rules!` arrives wrapped in an invisible group.
+            TokenTree::Group(g) if g.delimiter() == Delimiter::None => {
+                match g.stream().into_iter().collect::<Vec<_>>().as_slice() {
+                    [TokenTree::Group(inner)] if inner.delimiter() == Delimiter::Brace => {
+                        inner.clone()
+                    }
+                    _ => return Err(syn::Error::new(g.span(), "expected a function body")),
+                }
+            }
             other => return Err(syn::Error::new(other.span(), "expected a function body")),
         };
         Ok(MaybeFn {

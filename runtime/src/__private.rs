@@ -3,12 +3,13 @@
 pub use linkme;
 
 pub use crate::expose::build_info::register_build_info;
-pub use crate::record::call::{instrument, run, run_never, run_unit, Instrumented};
+pub use crate::record::call::{call_once, call_unit, instrument, Instrumented};
 pub use crate::record::outcome::probe::{
     Probe, ViaAnything, ViaBoth, ViaClassify, ViaErr, ViaOk, ViaResult,
 };
 pub use crate::record::outcome::Outcome;
-pub use crate::record::site::{CallSite, Cells, Guard, Site, SiteMeta, SITES};
+pub use crate::record::site::{CallSite, Guard, Site, SiteMeta, SITES};
+pub use crate::__instrument_metrics_register_site as register_site;
 
 /// Prometheus' default histogram bounds, in seconds (the macro's default `buckets`).
 pub const DEFAULT_BOUNDS_SECONDS: &[f64] = &[

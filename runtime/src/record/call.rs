@@ -1,8 +1,9 @@
 //! One call, measured: the generic code every instrumented function calls into, so the macro
 //! emits little more than a call site and a closure.
 //!
-//! - [`run`], [`run_unit`], [`run_never`]: a sync body, as a closure (so `return` and `?` keep
-//!   their meaning). If the closure unwinds, the guard records `panic`.
+//! - [`call_once`], [`call_unit`]: a sync body, as a closure (so `return` and `?` keep their
+//!   meaning), between [`CallSite::enter`] and [`Guard::finish`]. If the closure unwinds, the
+//!   guard records `panic`.
 //! - [`instrument`]: a future (an `async fn` body, or the future a function returns). Timing
 //!   starts at its first poll. Dropped unfinished, it records `panic` if its own `poll` was
 //!   unwinding, and `cancelled` otherwise, even while some other panic unwinds the thread (a
@@ -15,95 +16,74 @@ use std::task::{Context, Poll};
 use crate::record::outcome::Outcome;
 use crate::record::site::{CallSite, Guard};
 
-/// Runs a sync body that returns a value, classified by `classify`.
+/// Runs a sync body as a closure, so `return` and `?` keep meaning what they meant.
 #[inline(always)]
-pub fn run<const B: usize, R>(
-    site: &'static CallSite<B>,
-    body: impl FnOnce() -> R,
-    classify: impl FnOnce(&R) -> Outcome,
-) -> R {
-    let guard = site.enter();
-    let value = body();
-    guard.finish(classify(&value));
-    value
+pub fn call_once<R>(body: impl FnOnce() -> R) -> R {
+    body()
 }
 
-/// Runs a sync body returning `()`: always `ok` unless it unwinds. The `FnOnce()` bound gives
-/// a diverging body (`loop {}`, `panic!()`, `process::exit`) the type `()`, as rustc does for
-/// the function itself.
+/// The same for a body of a unit fn: the `FnOnce()` bound gives a diverging body (`loop {}`,
+/// `panic!()`, `process::exit`) the type `()`, as rustc does for the function itself.
 #[inline(always)]
-pub fn run_unit<const B: usize>(site: &'static CallSite<B>, body: impl FnOnce()) {
-    let guard = site.enter();
+pub fn call_unit(body: impl FnOnce()) {
     body();
-    guard.finish(Outcome::Ok);
-}
-
-/// Runs a body that never returns (`-> !`): only unwinding ends it, and the guard records that.
-#[inline(always)]
-pub fn run_never<const B: usize>(
-    site: &'static CallSite<B>,
-    body: impl FnOnce() -> std::convert::Infallible,
-) -> ! {
-    let _guard = site.enter();
-    match body() {}
 }
 
 /// Measures `future`: see [`Instrumented`].
 #[inline(always)]
-pub fn instrument<const B: usize, F: Future, C: FnOnce(&F::Output) -> Outcome>(
+pub fn instrument<const B: usize, F: Future>(
     site: &'static CallSite<B>,
     future: F,
-    classify: C,
-) -> Instrumented<B, F, C> {
+) -> Instrumented<B, F> {
     Instrumented {
         future,
         site,
         guard: None,
-        classify: Some(classify),
         polling: false,
     }
 }
 
-/// A future measured from its first poll to its output, or to its drop.
+/// A future measured from its first poll to its output, or to its drop. Its output is the
+/// inner future's, with the guard: the caller classifies the value (on its concrete type) and
+/// finishes the guard at once.
 #[must_use = "futures do nothing unless polled"]
-pub struct Instrumented<const B: usize, F, C> {
+pub struct Instrumented<const B: usize, F> {
     future: F,
     site: &'static CallSite<B>,
     /// Set at the first poll.
     guard: Option<Guard<B>>,
-    classify: Option<C>,
     /// True while `future.poll` runs: still true at drop time only if that poll unwound.
     polling: bool,
 }
 
-impl<const B: usize, F: Future, C: FnOnce(&F::Output) -> Outcome> Future
-    for Instrumented<B, F, C>
-{
-    type Output = F::Output;
+impl<const B: usize, F: Future> Future for Instrumented<B, F> {
+    type Output = (Guard<B>, F::Output);
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // SAFETY: `future` is structurally pinned: it is never moved out of `self`, and `Drop`
         // below does not move it; the other fields are not pinned.
         let this = unsafe { self.get_unchecked_mut() };
-        if this.guard.is_none() {
-            this.guard = Some(this.site.enter());
-        }
+        let guard = match this.guard.take() {
+            Some(guard) => guard,
+            None => this.site.enter(),
+        };
         this.polling = true;
+        this.guard = Some(guard);
         // SAFETY: see above.
         let polled = unsafe { Pin::new_unchecked(&mut this.future) }.poll(cx);
         this.polling = false;
-        let value = match polled {
-            Poll::Ready(value) => value,
-            Poll::Pending => return Poll::Pending,
-        };
-        if let (Some(guard), Some(classify)) = (this.guard.take(), this.classify.take()) {
-            guard.finish(classify(&value));
+        match polled {
+            Poll::Ready(value) => match this.guard.take() {
+                Some(guard) => Poll::Ready((guard, value)),
+                // Polled again after it finished: a fresh guard, the inner future decides.
+                None => Poll::Ready((this.site.enter(), value)),
+            },
+            Poll::Pending => Poll::Pending,
         }
-        Poll::Ready(value)
     }
 }
 
-impl<const B: usize, F, C> Drop for Instrumented<B, F, C> {
+impl<const B: usize, F> Drop for Instrumented<B, F> {
     fn drop(&mut self) {
         if let Some(guard) = self.guard.take() {
             if self.polling {
