@@ -150,10 +150,14 @@ pub(crate) fn instrument_fn(
     let ret = Ident::new("instrument_metrics_return", Span::mixed_site());
     // Typed, so that a mismatch is reported on the body's tail expression, as without us.
     let body_value = |ty: &TokenStream| {
+        // A statement, so the lint attribute is allowed: after a diverging body (`todo!()`),
+        // reading the local is unreachable code the user did not write.
+        // (clippy sees a diverging body as a diverging sub-expression of that `let`.)
         quote! {
-            #[allow(clippy::let_and_return)]
+            #[allow(clippy::diverging_sub_expression)]
             let #ret: #ty = #user_block;
-            #ret
+            #[allow(unreachable_code, clippy::needless_return)]
+            return #ret;
         }
     };
 
