@@ -21,7 +21,10 @@ pub(crate) fn split_inner_attributes(body: TokenStream) -> (TokenStream, TokenSt
         i += 3;
     }
     let (inner, rest) = tokens.split_at(i);
-    (inner.iter().cloned().collect(), rest.iter().cloned().collect())
+    (
+        inner.iter().cloned().collect(),
+        rest.iter().cloned().collect(),
+    )
 }
 
 /// Rewrites the parameters so the wrapped body can take each of them over, in order, and
@@ -56,7 +59,8 @@ pub(crate) fn rebind_parameters(sig: &mut Signature) -> TokenStream {
                 statements.extend(quote!(let #mutability #ident = #ident;));
             }
             pat => {
-                let hidden = format_ident!("__instrument_metrics_arg{}", i, span = Span::mixed_site());
+                let hidden =
+                    format_ident!("__instrument_metrics_arg{}", i, span = Span::mixed_site());
                 let original = std::mem::replace(pat, hidden_pattern(&hidden));
                 statements.extend(quote!(let #hidden = #hidden;));
                 if !matches!(original, Pat::Wild(_)) {
@@ -84,9 +88,10 @@ mod tests {
 
     #[test]
     fn inner_attributes_and_doc_comments_come_off_the_front() {
-        let body: TokenStream = "#![allow(unused)] #![doc = \"x\"] let a = 1; #[inline] fn g() {} a"
-            .parse()
-            .unwrap();
+        let body: TokenStream =
+            "#![allow(unused)] #![doc = \"x\"] let a = 1; #[inline] fn g() {} a"
+                .parse()
+                .unwrap();
         let (inner, rest) = split_inner_attributes(body);
         assert_eq!(inner.to_string(), "#! [allow (unused)] #! [doc = \"x\"]");
         assert_eq!(rest.to_string(), "let a = 1 ; # [inline] fn g () { } a");

@@ -10,9 +10,7 @@
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
-use syn::{
-    Expr, GenericArgument, PathArguments, ReturnType, Stmt, Type, TypeParamBound,
-};
+use syn::{Expr, GenericArgument, PathArguments, ReturnType, Stmt, Type, TypeParamBound};
 
 use crate::options::{Options, Rule};
 use crate::target::{MaybeFn, Target};
@@ -196,8 +194,8 @@ pub(crate) fn instrument_fn(
         if let Some((Expr::Async(future), tail)) = tail.map(|t| (t.clone(), t)) {
             let output = future_output(&sig.output).map(erase_impl);
             let edge = fake_return_edge(output.as_ref(), return_span(&sig));
-            let warning = future_output(&sig.output)
-                .and_then(|t| generic_warning(t, &sig, outer, options));
+            let warning =
+                future_output(&sig.output).and_then(|t| generic_warning(t, &sig, outer, options));
             let capture = future.capture;
             let (outer_async, inner_async): (Vec<_>, Vec<_>) = future
                 .attrs

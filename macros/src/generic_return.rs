@@ -8,7 +8,10 @@
 use proc_macro2::TokenStream;
 use quote::{quote_spanned, ToTokens};
 use syn::spanned::Spanned;
-use syn::{GenericArgument, GenericParam, Generics, PathArguments, ReturnType, Type, TypeParamBound, WherePredicate};
+use syn::{
+    GenericArgument, GenericParam, Generics, PathArguments, ReturnType, Type, TypeParamBound,
+    WherePredicate,
+};
 
 /// The warning to emit inside the function body, if its return type is generic.
 pub(crate) fn warning(output: &ReturnType, generics: &[&Generics]) -> Option<TokenStream> {
@@ -84,7 +87,9 @@ fn is_pinned_projection(ty: &Type, generics: &[&Generics]) -> bool {
     }
     let (param, assoc) = (&p.path.segments[0].ident, &p.path.segments[1].ident);
     let fixes = |bound: &TypeParamBound| {
-        let TypeParamBound::Trait(t) = bound else { return false };
+        let TypeParamBound::Trait(t) = bound else {
+            return false;
+        };
         t.path.segments.iter().any(|seg| match &seg.arguments {
             PathArguments::Parenthesized(args) => {
                 assoc == "Output" && !matches!(args.output, ReturnType::Default)
@@ -130,7 +135,9 @@ fn unclassified_parameters(generics: &[&Generics]) -> Vec<String> {
     let mut names = Vec::new();
     for g in generics {
         for param in &g.params {
-            let GenericParam::Type(t) = param else { continue };
+            let GenericParam::Type(t) = param else {
+                continue;
+            };
             let bounded_inline = classifies(t.bounds.iter());
             let bounded_where = g.where_clause.as_ref().is_some_and(|w| {
                 w.predicates.iter().any(|p| match p {
@@ -168,11 +175,17 @@ mod tests {
         assert!(!warns("fn f<R>() -> Result<R, E>"));
         assert!(!warns("fn f<R>() -> Option<R>"));
         assert!(!warns("fn f<R: ClassifyOutcome>() -> R"));
-        assert!(!warns("fn f<R>() -> R where R: instrument_metrics::ClassifyOutcome"));
+        assert!(!warns(
+            "fn f<R>() -> R where R: instrument_metrics::ClassifyOutcome"
+        ));
         assert!(!warns("fn f() -> Response"));
         assert!(!warns("fn f<T>() -> Self::Output"));
-        assert!(!warns("fn f<F: FnOnce() -> Result<u8, String>>(f: F) -> F::Output"));
-        assert!(!warns("fn f<I>(i: I) -> I::Item where I: Iterator<Item = Result<u8, E>>"));
+        assert!(!warns(
+            "fn f<F: FnOnce() -> Result<u8, String>>(f: F) -> F::Output"
+        ));
+        assert!(!warns(
+            "fn f<I>(i: I) -> I::Item where I: Iterator<Item = Result<u8, E>>"
+        ));
         assert!(warns("fn f<I: Iterator>(i: I) -> I::Item"));
     }
 }

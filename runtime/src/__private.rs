@@ -2,6 +2,7 @@
 
 pub use linkme;
 
+pub use crate::__instrument_metrics_register_site as register_site;
 pub use crate::expose::build_info::register_build_info;
 pub use crate::record::call::{call_once, call_unit, instrument, Instrumented};
 pub use crate::record::outcome::probe::{
@@ -9,7 +10,6 @@ pub use crate::record::outcome::probe::{
 };
 pub use crate::record::outcome::Outcome;
 pub use crate::record::site::{CallSite, Guard, Site, SiteMeta, SITES};
-pub use crate::__instrument_metrics_register_site as register_site;
 
 /// Prometheus' default histogram bounds, in seconds (the macro's default `buckets`).
 pub const DEFAULT_BOUNDS_SECONDS: &[f64] = &[
@@ -50,8 +50,14 @@ pub fn clock_calibrated() -> bool {
 mod tests {
     #[test]
     fn default_bounds_agree_in_both_units() {
-        assert_eq!(super::DEFAULT_BOUNDS_SECONDS.len(), super::DEFAULT_BOUNDS_NANOS.len());
-        for (s, n) in super::DEFAULT_BOUNDS_SECONDS.iter().zip(super::DEFAULT_BOUNDS_NANOS) {
+        assert_eq!(
+            super::DEFAULT_BOUNDS_SECONDS.len(),
+            super::DEFAULT_BOUNDS_NANOS.len()
+        );
+        for (s, n) in super::DEFAULT_BOUNDS_SECONDS
+            .iter()
+            .zip(super::DEFAULT_BOUNDS_NANOS)
+        {
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             let from_seconds = (s * 1e9).round() as u64;
             assert_eq!(from_seconds, *n);

@@ -135,7 +135,11 @@ fn inner_attributes_stay_valid() {
     assert_eq!(inner_attribute(), 1);
     assert_eq!(block_on(inner_attribute_async()), 2);
     assert_eq!(block_on(inner_attribute_tail()), 3);
-    for f in ["inner_attribute", "inner_attribute_async", "inner_attribute_tail"] {
+    for f in [
+        "inner_attribute",
+        "inner_attribute_async",
+        "inner_attribute_tail",
+    ] {
         assert_eq!(calls(f), [1, 0, 0, 0], "{f}");
     }
 }

@@ -8,7 +8,11 @@ fn dependency_line(manifest: &str, name: &str) -> Option<String> {
     manifest
         .lines()
         .map(str::trim)
-        .find(|l| [" ", "=", "."].iter().any(|s| l.starts_with(&format!("{name}{s}"))))
+        .find(|l| {
+            [" ", "=", "."]
+                .iter()
+                .any(|s| l.starts_with(&format!("{name}{s}")))
+        })
         .map(str::to_owned)
 }
 

@@ -13,7 +13,9 @@
 //! are allocated before `main` for every site in the program, so a call never allocates (except
 //! one made before that, from another constructor: it allocates its site's shards itself).
 
-use std::sync::atomic::{AtomicI64, AtomicPtr, AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release};
+use std::sync::atomic::{
+    AtomicI64, AtomicPtr, AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release,
+};
 
 use crate::record::clock;
 use crate::record::outcome::Outcome;
@@ -48,7 +50,12 @@ impl SiteMeta {
     /// A site with every option at its default: default buckets, no extra labels, no in-flight
     /// gauge (fewer tokens for the macro to emit per function).
     #[must_use]
-    pub const fn plain(name: &'static str, module: &'static str, file: &'static str, line: u32) -> Self {
+    pub const fn plain(
+        name: &'static str,
+        module: &'static str,
+        file: &'static str,
+        line: u32,
+    ) -> Self {
         SiteMeta {
             name,
             module,
@@ -141,7 +148,10 @@ impl<const B: usize> Cells<B> {
             Err(theirs) => {
                 // SAFETY: `ptr` came from `Box::into_raw` just above and was never shared.
                 drop(unsafe {
-                    Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, slots::layout().total()))
+                    Box::from_raw(std::ptr::slice_from_raw_parts_mut(
+                        ptr,
+                        slots::layout().total(),
+                    ))
                 });
                 theirs
             }
@@ -346,24 +356,26 @@ mod tests {
     fn summed_nanoseconds_past_u64_never_panic_a_scrape() {
         use super::{CallSite, Reading, ReadingSlot, Site, SiteMeta};
         use std::sync::atomic::Ordering::Relaxed;
-        static SITE: CallSite<2> = CallSite::new(
-            SiteMeta {
-                name: "overflow",
-                module: "tests",
-                labels: &[],
-                bounds_nanos: &[1],
-                bounds_seconds: &[1e-9],
-                in_flight: false,
-                file: "site.rs",
-                line: 1,
-            },
-        );
+        static SITE: CallSite<2> = CallSite::new(SiteMeta {
+            name: "overflow",
+            module: "tests",
+            labels: &[],
+            bounds_nanos: &[1],
+            bounds_seconds: &[1e-9],
+            in_flight: false,
+            file: "site.rs",
+            line: 1,
+        });
         // Two threads' worth of time, each close to what one u64 of nanoseconds holds.
-        SITE.cells.for_each_shard(|_| unreachable!("not allocated yet"));
+        SITE.cells
+            .for_each_shard(|_| unreachable!("not allocated yet"));
         let (mine, _) = SITE.cells.shard(crate::record::slots::current());
         mine.sum_nanos.store(u64::MAX - 1, Relaxed);
         let shared = crate::record::slots::layout().owned;
-        let (other, _) = SITE.cells.shard(crate::record::slots::Slot { index: shared, owned: false });
+        let (other, _) = SITE.cells.shard(crate::record::slots::Slot {
+            index: shared,
+            owned: false,
+        });
         other.sum_nanos.store(u64::MAX - 1, Relaxed);
         let mut reading = Reading::for_buckets(1);
         SITE.add_to(&mut ReadingSlot(&mut reading));

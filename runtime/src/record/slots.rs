@@ -121,7 +121,9 @@ fn shared_raw() -> usize {
 
 fn release(index: usize) {
     // A poisoned lock only means another thread panicked while pushing; the list is intact.
-    let mut free = FREE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut free = FREE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     free.push(index);
 }
 
@@ -131,11 +133,41 @@ mod tests {
 
     #[test]
     fn sizes_follow_the_machine() {
-        assert_eq!(Layout::for_parallelism(1), Layout { owned: 4, shared: 2 });
-        assert_eq!(Layout::for_parallelism(2), Layout { owned: 4, shared: 2 });
-        assert_eq!(Layout::for_parallelism(16), Layout { owned: 32, shared: 16 });
-        assert_eq!(Layout::for_parallelism(64), Layout { owned: 128, shared: 64 });
-        assert_eq!(Layout::for_parallelism(512), Layout { owned: 256, shared: 64 });
+        assert_eq!(
+            Layout::for_parallelism(1),
+            Layout {
+                owned: 4,
+                shared: 2
+            }
+        );
+        assert_eq!(
+            Layout::for_parallelism(2),
+            Layout {
+                owned: 4,
+                shared: 2
+            }
+        );
+        assert_eq!(
+            Layout::for_parallelism(16),
+            Layout {
+                owned: 32,
+                shared: 16
+            }
+        );
+        assert_eq!(
+            Layout::for_parallelism(64),
+            Layout {
+                owned: 128,
+                shared: 64
+            }
+        );
+        assert_eq!(
+            Layout::for_parallelism(512),
+            Layout {
+                owned: 256,
+                shared: 64
+            }
+        );
     }
 
     #[test]
@@ -166,7 +198,11 @@ mod tests {
         let n = owned.len();
         owned.sort_unstable();
         owned.dedup();
-        assert_eq!(owned.len(), n, "an owned slot was handed to two live threads");
+        assert_eq!(
+            owned.len(),
+            n,
+            "an owned slot was handed to two live threads"
+        );
         assert!(live.iter().any(|s| !s.owned));
         let l = layout();
         assert!(live
