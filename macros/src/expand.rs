@@ -227,6 +227,19 @@ pub(crate) fn instrument_fn(
     let warning = generic_warning_for(&sig, outer, options);
     let rebind = crate::body::rebind_parameters(&mut sig);
 
+    // `-> impl Fn…`: the returned closure gets its signature only from the opaque return type,
+    // which a wrapping closure cannot pass on; such a body is measured in place.
+    if returns_impl_fn(&sig.output) {
+        let scope = Ident::new("instrument_metrics_scope", Span::mixed_site());
+        return Ok(quote! {
+            #(#attrs)* #vis #defaultness #sig {
+                #inner_attrs
+                let #scope = #site.scope();
+                #statements
+            }
+        });
+    }
+
     // Sync bodies: straight-line code around a closure (cheaper to compile than handing both
     // closures to a generic function). The guard records `panic` if the closure unwinds.
     let guard = Ident::new("instrument_metrics_guard", Span::mixed_site());
@@ -279,6 +292,21 @@ fn outcome(options: &Options, p: &TokenStream, value: &Ident) -> TokenStream {
     }
 }
 
+/// `-> impl Fn(…) -> …` (or `FnMut`, `FnOnce`), with any other bounds.
+fn returns_impl_fn(output: &ReturnType) -> bool {
+    let ReturnType::Type(_, ty) = output else {
+        return false;
+    };
+    let Type::ImplTrait(t) = &**ty else {
+        return false;
+    };
+    t.bounds.iter().any(|b| {
+        matches!(b, TypeParamBound::Trait(t) if t.path.segments.last().is_some_and(|s| {
+            matches!(s.arguments, PathArguments::Parenthesized(_))
+        }))
+    })
+}
+
 /// The warning about a generic return type, for a sync or `async` fn.
 fn generic_warning_for(
     sig: &syn::Signature,
@@ -298,7 +326,7 @@ fn generic_warning(
     options: &Options,
 ) -> Option<TokenStream> {
     // `ok_if` / `error_if` decide from the value whatever its type.
-    if options.rule.is_some() {
+    if options.rule.is_some() || options.quiet_generic_return {
         return None;
     }
     let mut generics = vec![&sig.generics];

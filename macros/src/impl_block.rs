@@ -70,6 +70,7 @@ pub(crate) fn expand(options: &Options, mut block: ItemImpl) -> TokenStream {
             block.items.push(ImplItem::Fn(f));
             continue;
         }
+        let swept = own.is_none();
         let own = own.unwrap_or_default();
         if own.skip.is_some() {
             block.items.push(ImplItem::Fn(f));
@@ -78,6 +79,7 @@ pub(crate) fn expand(options: &Options, mut block: ItemImpl) -> TokenStream {
         let explicit = own.name.is_some();
         let method_options = Options {
             name: None,
+            quiet_generic_return: swept,
             ..options.overridden_by(own.clone())
         };
         if f.sig.constness.is_some() && own.buckets.is_none() && own.labels.is_empty() && !explicit

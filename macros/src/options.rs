@@ -56,6 +56,10 @@ pub(crate) struct Options {
     pub labels: Vec<(String, LitStr)>,
     pub skip: Option<Span>,
     pub krate: Option<Path>,
+    /// Set (not parsed) for the methods of an impl block the attribute sweeps without their own
+    /// attribute: no warning about generic returns there (a generic container's every `-> T`
+    /// accessor would warn, and break `deny(warnings)` crates).
+    pub quiet_generic_return: bool,
 }
 
 impl Options {
@@ -74,6 +78,7 @@ impl Options {
             labels,
             skip: inner.skip,
             krate: inner.krate.or_else(|| self.krate.clone()),
+            quiet_generic_return: inner.quiet_generic_return,
         }
     }
 

@@ -9,7 +9,7 @@ pub use crate::record::outcome::probe::{
     Probe, ViaAnything, ViaBoth, ViaClassify, ViaErr, ViaOk, ViaResult,
 };
 pub use crate::record::outcome::Outcome;
-pub use crate::record::site::{CallSite, Guard, Site, SiteMeta, SITES};
+pub use crate::record::site::{CallSite, Guard, Scope, Site, SiteMeta, SITES};
 
 /// Prometheus' default histogram bounds, in seconds (the macro's default `buckets`).
 pub const DEFAULT_BOUNDS_SECONDS: &[f64] = &[

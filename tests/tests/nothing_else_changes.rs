@@ -349,3 +349,28 @@ fn an_err_answering_4xx_is_ok_and_5xx_is_an_error() {
     assert_eq!(calls("lookup"), [2, 1, 0, 0]);
     assert_eq!(calls("lookup_tuple"), [2, 1, 0, 0]);
 }
+
+// Found on published crates (tests/real-crates/FINDINGS.md): the declared return type still
+// drives coercions in the tail, and a returned closure still gets its signature from
+// `-> impl Fn(&T) -> U`.
+
+#[instrument_metrics]
+fn split_off(dst: &mut [u8]) -> Result<Option<(usize, &[u8])>, ()> {
+    Ok(Some((dst.len(), dst))) // `&mut [u8]` coerced to `&[u8]` by the return type
+}
+
+#[instrument_metrics]
+fn index_into<'a, K: Eq>(key: &'a K, keys: &'a [K]) -> impl Fn(&usize) -> bool + 'a {
+    move |&i| K::eq(key, &keys[i])
+}
+
+#[test]
+fn return_type_coercions_and_returned_closures_still_infer() {
+    let mut buf = [1u8, 2, 3];
+    assert_eq!(split_off(&mut buf), Ok(Some((3, &[1u8, 2, 3][..]))));
+    assert_eq!(calls("split_off"), [1, 0, 0, 0]);
+    let keys = [3, 4];
+    let is_four = index_into(&4, &keys);
+    assert!(is_four(&1) && !is_four(&0));
+    assert_eq!(calls("index_into"), [1, 0, 0, 0]);
+}

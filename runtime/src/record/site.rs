@@ -199,6 +199,18 @@ impl<const B: usize> CallSite<B> {
         }
     }
 
+    /// Starts one call measured in place, without its value: see [`Scope`].
+    #[inline]
+    pub fn scope(&'static self) -> Scope<B> {
+        let guard = self.enter();
+        let scope = Scope {
+            site: guard.site,
+            start: guard.start,
+        };
+        std::mem::forget(guard);
+        scope
+    }
+
     #[inline]
     fn record(&self, outcome: Outcome, start: u64) {
         let nanos = clock::nanos_since(start);
@@ -243,6 +255,27 @@ impl<const B: usize> Drop for Guard<B> {
     fn drop(&mut self) {
         // Only the unwinding of this call's own body drops a guard unfinished.
         self.site.record(Outcome::Panic, self.start);
+    }
+}
+
+/// A call measured in place, for a body that cannot move into a closure: a fn returning
+/// `impl Fn…`, whose closure gets its signature only from that return type. The value is not
+/// seen, so the call is `ok` unless it unwinds (told by `std::thread::panicking()`, the one
+/// signal left when the body is not wrapped).
+#[must_use = "a scope records the call when dropped"]
+pub struct Scope<const B: usize> {
+    site: &'static CallSite<B>,
+    start: u64,
+}
+
+impl<const B: usize> Drop for Scope<B> {
+    fn drop(&mut self) {
+        let outcome = if std::thread::panicking() {
+            Outcome::Panic
+        } else {
+            Outcome::Ok
+        };
+        self.site.record(outcome, self.start);
     }
 }
 
