@@ -378,6 +378,102 @@ mod if_let_scrutinee {
     }
 }
 
+/// A tail temporary in a unit fn (the tail's value is `()`): the same edition rule.
+mod unit_tail_temporary {
+    use super::*;
+    twins! {
+        item: {
+            pub fn f(a: Noisy) {
+                let local = Noisy("local");
+                let _ = &a;
+                assert_eq!(Noisy("temporary").len() + local.len(), 14)
+            }
+        }
+    }
+
+    #[test]
+    fn sync() {
+        same_drops!(|m| m::f(Noisy("a")));
+        assert_counts(instrumented::MODULE, "f", [1, 0, 0, 0]);
+    }
+}
+
+/// The same in an `async fn`.
+mod async_unit_tail_temporary {
+    use super::*;
+    twins! {
+        item: {
+            pub async fn f(a: Noisy) {
+                let local = Noisy("local");
+                crate::support::yield_once().await;
+                let _ = &a;
+                assert_eq!(Noisy("temporary").len() + local.len(), 14)
+            }
+        }
+    }
+
+    #[test]
+    fn async_fn() {
+        same_drops!(|m| block_on(m::f(Noisy("a"))));
+        assert_counts(instrumented::MODULE, "f", [1, 0, 0, 0]);
+    }
+}
+
+/// The `if let` scrutinee in an `async fn`.
+mod async_if_let_scrutinee {
+    use super::*;
+    twins! {
+        item: {
+            pub async fn f(a: Noisy) -> usize {
+                crate::support::yield_once().await;
+                let _ = &a;
+                if let Some(n) = Noisy("scrutinee").len().checked_sub(100) {
+                    n
+                } else {
+                    note("else");
+                    0
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn async_fn() {
+        same_drops!(|m| assert_eq!(block_on(m::f(Noisy("a"))), 0));
+        assert_counts(instrumented::MODULE, "f", [1, 0, 0, 0]);
+    }
+}
+
+/// The `if let` scrutinee as the tail of a unit fn, and of a method of an instrumented impl
+/// block.
+mod unit_if_let_scrutinee {
+    use super::*;
+    twins! {
+        prelude: {
+            pub struct Holder;
+        }
+        item: {
+            impl Holder {
+                pub fn f(&self, a: Noisy) {
+                    let _ = &a;
+                    if let Some(n) = Noisy("scrutinee").len().checked_sub(100) {
+                        let _ = n;
+                        note("then")
+                    } else {
+                        note("else")
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn sync() {
+        same_drops!(|m| m::Holder.f(Noisy("a")));
+        assert_counts(instrumented::MODULE, "Holder::f", [1, 0, 0, 0]);
+    }
+}
+
 /// A field used by the body: closures capture only that field from edition 2021 on, so a
 /// body moved into a closure would drop it apart from its sibling.
 mod disjoint_field {

@@ -522,8 +522,8 @@ fn newer_syntax_and_raw_identifiers() {
 // ---- fns stamped out by `macro_rules!` with `expr` and `ty` fragments ----
 //
 // Fragments reach the attribute wrapped in invisible groups (unlike the `tt`s of the table);
-// `expr` matches more from 2024 on (`const {}`, `_`), which the table's `tt`s never see. A
-// `block` fragment as the whole body is in pending.rs.
+// `expr` matches more from 2024 on (`const {}`, `_`), which the table's `tt`s never see; a
+// `block` fragment is the whole body, braces included, inside its invisible group.
 
 macro_rules! fragments {
     ($name:ident($n:ident) -> $ret:ty, $body:expr) => {
@@ -544,4 +544,59 @@ fn macro_rules_fragments() {
     assert_counts(MODULE, "from_expr", [1, 1, 0, 0]);
     assert_eq!(from_const_block_expr(1), 3);
     assert_counts(MODULE, "from_const_block_expr", [1, 0, 0, 0]);
+}
+
+macro_rules! block_fragments {
+    ($name:ident($n:ident) -> $ret:ty, $body:block) => {
+        #[instrument_metrics]
+        fn $name($n: u32) -> $ret $body
+    };
+    ($name:ident($n:ident), $body:block) => {
+        #[instrument_metrics]
+        fn $name($n: u32) $body
+    };
+    (async $name:ident($n:ident) -> $ret:ty, $body:block) => {
+        #[instrument_metrics]
+        async fn $name($n: u32) -> $ret $body
+    };
+    (impl $ty:ident { $name:ident($n:ident) -> $ret:ty, $body:block }) => {
+        #[instrument_metrics]
+        impl $ty {
+            fn $name($n: u32) -> $ret $body
+        }
+    };
+}
+
+block_fragments!(from_block(n) -> u32, { n * 3 });
+block_fragments!(from_block_result(n) -> Result<u32, String>, {
+    n.checked_sub(1).ok_or_else(|| "zero".to_owned())
+});
+block_fragments!(from_block_unit(n), { assert!(n < 10, "unit block boom") });
+block_fragments!(async from_block_async(n) -> Result<u32, String>, {
+    crate::support::yield_once().await;
+    n.checked_sub(1).ok_or_else(|| "zero".to_owned())
+});
+
+pub struct Blocks;
+block_fragments!(impl Blocks { from_block_method(n) -> Option<u32>, { n.checked_sub(1) } });
+
+#[test]
+fn macro_rules_block_fragment_as_the_body() {
+    assert_eq!(from_block(2), 6);
+    assert_counts(MODULE, "from_block", [1, 0, 0, 0]);
+    assert_eq!(from_block_result(0), Err("zero".to_owned()));
+    assert_eq!(from_block_result(2), Ok(1));
+    assert_counts(MODULE, "from_block_result", [1, 1, 0, 0]);
+    from_block_unit(1);
+    let caught = catch_unwind(|| from_block_unit(10));
+    assert_eq!(
+        crate::support::message(&*caught.unwrap_err()),
+        "unit block boom"
+    );
+    assert_counts(MODULE, "from_block_unit", [1, 0, 1, 0]);
+    assert_eq!(block_on(from_block_async(0)), Err("zero".to_owned()));
+    assert_eq!(block_on(from_block_async(1)), Ok(0));
+    assert_counts(MODULE, "from_block_async", [1, 1, 0, 0]);
+    assert_eq!(Blocks::from_block_method(0), None);
+    assert_counts(MODULE, "Blocks::from_block_method", [1, 0, 0, 0]);
 }

@@ -285,7 +285,7 @@ mod exit_unit {
 /// (clippy's `identity_op` would fire on `n * 1` otherwise).
 mod inner_attributes {
     shape_table! {
-        kinds: [sync_fns, async_fns, futures], // the impl-block kinds: pending.rs
+        kinds: [sync, async],
         fn (n) -> [u32],
         inner: {
             #![allow(clippy::identity_op)]
@@ -300,7 +300,7 @@ mod inner_attributes {
 /// The same in a unit fn.
 mod inner_attributes_unit {
     shape_table! {
-        kinds: [sync_fns, async_fns, futures], // the impl-block kinds: pending.rs
+        kinds: [sync, async],
         fn (n),
         inner: {
             #![allow(clippy::identity_op)]
