@@ -374,3 +374,16 @@ fn return_type_coercions_and_returned_closures_still_infer() {
     assert!(is_four(&1) && !is_four(&0));
     assert_eq!(calls("index_into"), [1, 0, 0, 0]);
 }
+
+// A `-> impl Fn…` body is measured in place: its parameters keep their `mut` and patterns.
+#[instrument_metrics]
+fn adder(mut base: u32, (a, b): (u32, u32)) -> impl Fn(u32) -> u32 {
+    base += a + b;
+    move |x| x + base
+}
+
+#[test]
+fn an_impl_fn_body_keeps_mut_and_pattern_parameters() {
+    assert_eq!(adder(1, (2, 3))(4), 10);
+    assert_eq!(calls("adder"), [1, 0, 0, 0]);
+}
