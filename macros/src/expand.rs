@@ -163,11 +163,11 @@ pub(crate) fn instrument_fn(
         let warning = generic_warning_for(&sig, outer, options);
         let rebind = crate::body::rebind_parameters(&mut sig);
         let output = match &sig.output {
-            ReturnType::Default => Some(quote!(())),
-            ReturnType::Type(_, ty) => Some(erase_impl(ty)),
+            ReturnType::Default => quote!(()),
+            ReturnType::Type(_, ty) => erase_impl(ty),
         };
-        let edge = fake_return_edge(output.as_ref(), return_span(&sig));
-        let body_value = body_value(output.as_ref().unwrap_or(&quote!(_)));
+        let edge = fake_return_edge(Some(&output), return_span(&sig));
+        let body_value = body_value(&output);
         let guard = Ident::new("instrument_metrics_guard", Span::mixed_site());
         let value = Ident::new("instrument_metrics_value", Span::mixed_site());
         let outcome = if matches!(sig.output, ReturnType::Default) {
@@ -224,9 +224,6 @@ pub(crate) fn instrument_fn(
         }
     }
 
-    let warning = generic_warning_for(&sig, outer, options);
-    let rebind = crate::body::rebind_parameters(&mut sig);
-
     // `-> impl Fn…`: the returned closure gets its signature only from the opaque return type,
     // which a wrapping closure cannot pass on; such a body is measured in place.
     if returns_impl_fn(&sig.output) {
@@ -239,6 +236,9 @@ pub(crate) fn instrument_fn(
             }
         });
     }
+
+    let warning = generic_warning_for(&sig, outer, options);
+    let rebind = crate::body::rebind_parameters(&mut sig);
 
     // Sync bodies: straight-line code around a closure (cheaper to compile than handing both
     // closures to a generic function). The guard records `panic` if the closure unwinds.
@@ -331,31 +331,31 @@ fn generic_warning(
     }
     let mut generics = vec![&sig.generics];
     generics.extend(outer);
-    let output = ReturnType::Type(syn::token::RArrow::default(), Box::new(ty.clone()));
-    crate::generic_return::warning(&output, &generics)
+    crate::generic_return::warning(ty, &generics)
 }
 
 /// The statics of one call site, registered with the linker, and the call that enters it.
 fn site(options: &Options, name: &str, krate: &TokenStream, span: Span) -> TokenStream {
-    let bounds = options.buckets();
-    let b = bounds.len() + 1;
-    // The default bounds are the runtime's constants: 28 fewer literals per function.
-    let (nanos, seconds) = if options.buckets.is_none() {
-        (
+    let b = options.bucket_count();
+    // The default bounds are the runtime's constants (a wrong count fails `CallSite::new`'s
+    // compile-time check), so the values are written once.
+    let (nanos, seconds) = match &options.buckets {
+        None => (
             quote!(#krate::__private::DEFAULT_BOUNDS_NANOS),
             quote!(#krate::__private::DEFAULT_BOUNDS_SECONDS),
-        )
-    } else {
-        let seconds = bounds
-            .iter()
-            .map(|s| proc_macro2::Literal::f64_suffixed(*s));
-        let nanos = bounds.iter().map(|s| {
-            // Saturating: bounds past 584 years all mean "everything".
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            let n = (s * 1e9).round().min(u64::MAX as f64) as u64;
-            proc_macro2::Literal::u64_suffixed(n)
-        });
-        (quote!(&[#(#nanos),*]), quote!(&[#(#seconds),*]))
+        ),
+        Some(bounds) => {
+            let seconds = bounds
+                .iter()
+                .map(|s| proc_macro2::Literal::f64_suffixed(*s));
+            let nanos = bounds.iter().map(|s| {
+                // Saturating: bounds past 584 years all mean "everything".
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let n = (s * 1e9).round().min(u64::MAX as f64) as u64;
+                proc_macro2::Literal::u64_suffixed(n)
+            });
+            (quote!(&[#(#nanos),*]), quote!(&[#(#seconds),*]))
+        }
     };
     let line = quote_spanned!(span=> ::core::line!());
     let meta = if options.buckets.is_none() && options.labels.is_empty() && !options.in_flight {
