@@ -14,10 +14,7 @@ use syn::{
 };
 
 /// The warning to emit inside the function body, if its return type is generic.
-pub(crate) fn warning(output: &ReturnType, generics: &[&Generics]) -> Option<TokenStream> {
-    let ReturnType::Type(_, ty) = output else {
-        return None;
-    };
+pub(crate) fn warning(ty: &Type, generics: &[&Generics]) -> Option<TokenStream> {
     let params = unclassified_parameters(generics);
     let generic = peel(ty)
         .filter(|t| is_generic(t, &params))
@@ -162,7 +159,10 @@ mod tests {
 
     fn warns(sig: &str) -> bool {
         let sig: syn::Signature = syn::parse_str(sig).unwrap();
-        warning(&sig.output, &[&sig.generics]).is_some()
+        let ReturnType::Type(_, ty) = &sig.output else {
+            return false;
+        };
+        warning(ty, &[&sig.generics]).is_some()
     }
 
     #[test]

@@ -35,10 +35,9 @@ mod kw {
     syn::custom_keyword!(skip);
 }
 
-/// Prometheus' default histogram bounds, in seconds.
-pub(crate) const DEFAULT_BUCKETS: [f64; 14] = [
-    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
-];
+/// How many bounds the runtime's default buckets have (Prometheus' defaults, 5 ms to 10 s;
+/// the values live in the runtime, `__private::DEFAULT_BOUNDS_SECONDS`, and only there).
+pub(crate) const DEFAULT_BUCKET_COUNT: usize = 14;
 
 /// How `ok_if` / `error_if` decide.
 #[derive(Clone)]
@@ -82,8 +81,9 @@ impl Options {
         }
     }
 
-    pub(crate) fn buckets(&self) -> &[f64] {
-        self.buckets.as_deref().unwrap_or(&DEFAULT_BUCKETS)
+    /// The number of histogram buckets, `+Inf` included.
+    pub(crate) fn bucket_count(&self) -> usize {
+        self.buckets.as_ref().map_or(DEFAULT_BUCKET_COUNT, Vec::len) + 1
     }
 }
 

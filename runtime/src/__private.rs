@@ -16,23 +16,22 @@ pub const DEFAULT_BOUNDS_SECONDS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
 ];
 
-/// The same bounds in nanoseconds.
-pub const DEFAULT_BOUNDS_NANOS: &[u64] = &[
-    5_000_000,
-    10_000_000,
-    25_000_000,
-    50_000_000,
-    75_000_000,
-    100_000_000,
-    250_000_000,
-    500_000_000,
-    750_000_000,
-    1_000_000_000,
-    2_500_000_000,
-    5_000_000_000,
-    7_500_000_000,
-    10_000_000_000,
-];
+/// The same bounds in nanoseconds, derived from the seconds at compile time.
+pub const DEFAULT_BOUNDS_NANOS: &[u64] = &DEFAULT_NANOS;
+
+const DEFAULT_NANOS: [u64; DEFAULT_BOUNDS_SECONDS.len()] = {
+    let mut nanos = [0; DEFAULT_BOUNDS_SECONDS.len()];
+    let mut i = 0;
+    while i < nanos.len() {
+        // Bounds here are small positive decimals: rounding to the nearest nanosecond is exact.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        {
+            nanos[i] = (DEFAULT_BOUNDS_SECONDS[i] * 1e9 + 0.5) as u64;
+        }
+        i += 1;
+    }
+    nanos
+};
 
 /// Applies an `ok_if` / `error_if` predicate; the bound lets closures infer `&R`.
 #[inline(always)]
