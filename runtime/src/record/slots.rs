@@ -133,41 +133,19 @@ mod tests {
 
     #[test]
     fn sizes_follow_the_machine() {
-        assert_eq!(
-            Layout::for_parallelism(1),
-            Layout {
-                owned: 4,
-                shared: 2
-            }
-        );
-        assert_eq!(
-            Layout::for_parallelism(2),
-            Layout {
-                owned: 4,
-                shared: 2
-            }
-        );
-        assert_eq!(
-            Layout::for_parallelism(16),
-            Layout {
-                owned: 32,
-                shared: 16
-            }
-        );
-        assert_eq!(
-            Layout::for_parallelism(64),
-            Layout {
-                owned: 128,
-                shared: 64
-            }
-        );
-        assert_eq!(
-            Layout::for_parallelism(512),
-            Layout {
-                owned: 256,
-                shared: 64
-            }
-        );
+        for (cores, owned, shared) in [
+            (1, 4, 2),
+            (2, 4, 2),
+            (16, 32, 16),
+            (64, 128, 64),
+            (512, 256, 64),
+        ] {
+            assert_eq!(
+                Layout::for_parallelism(cores),
+                Layout { owned, shared },
+                "{cores} cores"
+            );
+        }
     }
 
     #[test]
