@@ -2,9 +2,9 @@
 //! calibrated on a caller's path.
 //!
 //! On x86_64 with an invariant TSC (the CPU says so in CPUID leaf `0x8000_0007`), a reading is one
-//! `rdtsc` (about 10 ns on a KVM guest, against about 32 ns for `Instant::now()`). The TSC's rate
-//! is learnt on a background thread started before `main`: two (TSC, `Instant`) pairs some
-//! milliseconds apart. Until that is done, and on every other machine, readings come from the
+//! `rdtsc`, several times cheaper than `Instant::now()` (the call-overhead bench measures both).
+//! The TSC's rate is learnt on a background thread started before `main`: two (TSC, `Instant`)
+//! pairs some milliseconds apart. Until that is done, and on every other machine, readings come from the
 //! OS monotonic clock and carry [`OS_TAG`], so the end of a call is always read from the same
 //! clock as its start, even when calibration finishes in between.
 

@@ -336,7 +336,8 @@ impl Reading {
     }
 
     pub(crate) fn count(&self) -> u64 {
-        self.buckets.iter().sum()
+        // Wrapping, like the cells: a scrape never panics.
+        self.buckets.iter().fold(0, |a, b| a.wrapping_add(*b))
     }
 }
 
