@@ -50,6 +50,19 @@ pub enum Error {
     /// # }
     /// ```
     Io(io::Error),
+    /// A configuration the library refused, with what to change: bad buckets, an invalid or
+    /// reserved label name, a conflicting set of HTTP metrics.
+    ///
+    /// ```
+    /// # #[cfg(feature = "http")] {
+    /// let err = instrument_metrics::http::HttpMetrics::builder()
+    ///     .label("http_route", "x")
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert!(matches!(err, instrument_metrics::Error::InvalidConfig(_)));
+    /// # }
+    /// ```
+    InvalidConfig(String),
 }
 
 impl fmt::Display for Error {
@@ -63,6 +76,7 @@ impl fmt::Display for Error {
             Error::Push(e) => write!(f, "pushgateway: {e}"),
             Error::Bind { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
             Error::Io(e) => write!(f, "I/O: {e}"),
+            Error::InvalidConfig(why) => write!(f, "invalid configuration: {why}"),
         }
     }
 }
@@ -75,7 +89,7 @@ impl std::error::Error for Error {
             Error::Push(e) => Some(e),
             Error::Bind { source, .. } => Some(source),
             Error::Io(e) => Some(e),
-            Error::RegistryAlreadyChosen => None,
+            Error::RegistryAlreadyChosen | Error::InvalidConfig(_) => None,
         }
     }
 }

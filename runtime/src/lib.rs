@@ -30,7 +30,8 @@
 
 mod error;
 mod expose;
-mod http;
+#[cfg(feature = "http")]
+pub mod http;
 mod record;
 
 #[cfg(feature = "push")]

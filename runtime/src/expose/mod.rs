@@ -5,6 +5,7 @@
 //! - `encode`: text 0.0.4 for the function families; [`exposition`]: OpenMetrics, content
 //!   negotiation, gzip;
 //! - `collect`: the function families as a `prometheus` collector;
+//! - `requests`: the HTTP server families (the tower layer's and actix middleware's);
 //! - `self_metrics` (scrape counts), `process` (CPU, memory, fds), `build_info`;
 //! - `off_thread`: runs the framework handlers' renders on a thread of their own.
 
@@ -16,4 +17,6 @@ pub mod exposition;
 pub(crate) mod off_thread;
 pub(crate) mod process;
 pub(crate) mod registry;
+#[cfg(feature = "http")]
+pub(crate) mod requests;
 pub(crate) mod self_metrics;

@@ -4,13 +4,16 @@
 //! - `call`: the generic code a call runs through (sync bodies, futures);
 //! - `slots`: which shard a thread writes;
 //! - `clock`: the raw clock read at both ends of a call;
-//! - `outcome`: how a call ended, and how a returned value says so.
+//! - `outcome`: how a call ended, and how a returned value says so;
+//! - `requests`: one HTTP exchange, its route interned and its series found without hashing.
 //!
-//! Nothing here knows about exposition, serving or HTTP: data flows out of this module only.
+//! Nothing here knows about exposition or serving: data flows out of this module only.
 
 pub(crate) mod call;
 pub(crate) mod clock;
 pub(crate) mod outcome;
+#[cfg(feature = "http")]
+pub(crate) mod requests;
 pub(crate) mod site;
 pub(crate) mod slots;
 

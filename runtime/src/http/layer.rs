@@ -1,0 +1,274 @@
+//! The tower middleware: [`layer()`] measures every request of the service it wraps (an axum
+//! `Router`, a hyper service, anything speaking `http::Request`/`http::Response`).
+//!
+//! The request is timed from the moment it reaches the layer until the last frame of its
+//! response body is handed to the server ([`MeteredBody`]); the route is the template, never
+//! the raw path.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+
+use http::{Request, Response};
+use http_body::Body;
+
+use crate::http::body::MeteredBody;
+use crate::http::metrics::HttpMetrics;
+use crate::record::requests::{method_index, Ending, Exchange};
+
+/// How a route template is taken from a request (see [`MetricsLayer::route_with`]).
+type RouteFn = dyn Fn(&http::request::Parts) -> Option<&str> + Send + Sync;
+
+/// A [`MetricsLayer`] with the default [`HttpMetrics`]: OpenTelemetry-named request metrics,
+/// routes from axum's matched path.
+///
+/// ```
+/// use axum::{routing::get, Router};
+///
+/// let app: Router = Router::new()
+///     .route("/users/{id}", get(|| async { "a user" }))
+///     .route("/metrics", get(instrument_metrics::axum::metrics))
+///     .layer(instrument_metrics::http::layer());
+/// # drop(app);
+/// ```
+#[must_use]
+pub fn layer() -> MetricsLayer {
+    MetricsLayer::new(HttpMetrics::default())
+}
+
+/// A `tower::Layer` recording the HTTP server metrics of every request; see [`layer()`].
+///
+/// ```
+/// use instrument_metrics::http::{HttpMetrics, MetricsLayer};
+///
+/// let metrics = HttpMetrics::builder().skip("/metrics").label("service", "api").build()?;
+/// let layer = MetricsLayer::new(metrics);
+/// # let _ = layer;
+/// # Ok::<(), instrument_metrics::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct MetricsLayer {
+    metrics: HttpMetrics,
+    route: Option<Arc<RouteFn>>,
+}
+
+impl std::fmt::Debug for MetricsLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsLayer")
+            .field("metrics", &self.metrics)
+            .field("custom_route", &self.route.is_some())
+            .finish()
+    }
+}
+
+impl Default for MetricsLayer {
+    fn default() -> Self {
+        layer()
+    }
+}
+
+impl MetricsLayer {
+    /// A layer recording into `metrics`.
+    ///
+    /// ```
+    /// let layer = instrument_metrics::http::MetricsLayer::new(Default::default());
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn new(metrics: HttpMetrics) -> Self {
+        MetricsLayer {
+            metrics,
+            route: None,
+        }
+    }
+
+    /// Takes the route from each request with `route` instead of axum's matched path: for
+    /// services without a router (a gRPC service's path is its method), or routers of your
+    /// own. `None` is the shared unmatched value. Return templates, not raw paths; distinct
+    /// values past the route limit are recorded as `_OTHER` either way.
+    ///
+    /// ```
+    /// let layer = instrument_metrics::http::layer().route_with(|parts| {
+    ///     parts.uri.path().strip_prefix("/api").map(|_| "/api/*")
+    /// });
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn route_with<F>(mut self, route: F) -> Self
+    where
+        F: Fn(&http::request::Parts) -> Option<&str> + Send + Sync + 'static,
+    {
+        self.route = Some(Arc::new(route));
+        self
+    }
+}
+
+impl<S> tower_layer::Layer<S> for MetricsLayer {
+    type Service = Metrics<S>;
+
+    fn layer(&self, inner: S) -> Metrics<S> {
+        Metrics {
+            inner,
+            metrics: self.metrics.clone(),
+            route: self.route.clone(),
+        }
+    }
+}
+
+/// The service [`MetricsLayer`] wraps around another.
+///
+/// ```
+/// use axum::{routing::get, Router};
+/// use tower_layer::Layer as _;
+///
+/// // Around a whole router (then requests carry no matched path: give `route_with`), or
+/// // around any other tower service.
+/// let router: Router = Router::new().route("/", get(|| async { "hi" }));
+/// let service = instrument_metrics::http::layer().layer(router);
+/// # let _ = service;
+/// ```
+#[derive(Clone)]
+pub struct Metrics<S> {
+    inner: S,
+    metrics: HttpMetrics,
+    route: Option<Arc<RouteFn>>,
+}
+
+impl<S: std::fmt::Debug> std::fmt::Debug for Metrics<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics")
+            .field("inner", &self.inner)
+            .field("metrics", &self.metrics)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, ReqB, ResB> tower_service::Service<Request<ReqB>> for Metrics<S>
+where
+    S: tower_service::Service<Request<ReqB>, Response = Response<ResB>>,
+    ReqB: Body,
+    ResB: Body,
+{
+    type Response = Response<MeteredBody<ResB>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqB>) -> Self::Future {
+        let method = method_index(req.method());
+        let head = method == 1;
+        let request_bytes = req.body().size_hint().exact();
+        let (exchange, req) = match &self.route {
+            Some(route_with) => {
+                let (parts, body) = req.into_parts();
+                let template = route_with(&parts);
+                let exchange = self.begin(method, template, false, parts.uri.path(), request_bytes);
+                (exchange, Request::from_parts(parts, body))
+            }
+            None => {
+                let (template, stable) = default_route(&req);
+                let exchange =
+                    self.begin(method, template, stable, req.uri().path(), request_bytes);
+                (exchange, req)
+            }
+        };
+        ResponseFuture {
+            inner: self.inner.call(req),
+            exchange,
+            head,
+        }
+    }
+}
+
+impl<S> Metrics<S> {
+    fn begin(
+        &self,
+        method: u8,
+        template: Option<&str>,
+        stable: bool,
+        path: &str,
+        request_bytes: Option<u64>,
+    ) -> Option<Exchange> {
+        if self.metrics.skips(template.unwrap_or(path)) {
+            return None;
+        }
+        let route = self.metrics.route(template, stable);
+        Some(self.metrics.table().begin(method, route, request_bytes))
+    }
+}
+
+/// axum's matched path (its storage lives as long as the router), if any.
+fn default_route<B>(req: &Request<B>) -> (Option<&str>, bool) {
+    #[cfg(feature = "axum")]
+    if let Some(matched) = req.extensions().get::<axum::extract::MatchedPath>() {
+        return (Some(matched.as_str()), true);
+    }
+    let _ = req;
+    (None, false)
+}
+
+pin_project_lite::pin_project! {
+    /// The future of a [`Metrics`] service's response.
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        exchange: Option<Exchange>,
+        head: bool,
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    B: Body,
+{
+    type Output = Result<Response<MeteredBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let watch = PanicWatch(this.exchange);
+        let polled = this.inner.poll(cx);
+        std::mem::forget(watch);
+        let result = ready!(polled);
+        Poll::Ready(match result {
+            Ok(response) => {
+                let exchange = this.exchange.take().and_then(|mut x| {
+                    let status = response.status().as_u16();
+                    x.responded(status);
+                    // Nothing will be sent (HEAD, 1xx, 204, 304) or nothing is left to send:
+                    // the server may never poll the body, so the exchange ends here.
+                    let bodyless = *this.head || status < 200 || status == 204 || status == 304;
+                    if bodyless || response.body().is_end_stream() {
+                        x.finish(Ending::Complete);
+                        None
+                    } else {
+                        Some(x)
+                    }
+                });
+                Ok(response.map(|body| MeteredBody::new(body, exchange)))
+            }
+            Err(e) => {
+                if let Some(x) = this.exchange.take() {
+                    x.finish(Ending::ServiceError);
+                }
+                Err(e)
+            }
+        })
+    }
+}
+
+/// Records a panic of the inner poll as such (not as a cancellation when the future is later
+/// dropped). Forgotten when the poll returns.
+pub(crate) struct PanicWatch<'a>(pub(crate) &'a mut Option<Exchange>);
+
+impl Drop for PanicWatch<'_> {
+    fn drop(&mut self) {
+        if let Some(x) = self.0.take() {
+            x.finish(Ending::Panic);
+        }
+    }
+}
