@@ -23,8 +23,19 @@
 //! - `expose`: the scraper's side: series catalog, registry, encoders ([`exposition`]:
 //!   OpenMetrics, content negotiation, gzip), self, process and build-info metrics;
 //! - [`serve`](mod@serve): the standalone exporter;
-//! - `http`: status outcomes, [`axum`](mod@axum) and [`actix`](mod@actix) handlers;
+//! - [`http`](mod@http): request metrics for whole services ([`http::layer()`], a tower
+//!   layer), status outcomes, [`axum`](mod@axum) and [`actix`](mod@actix) glue;
 //! - [`push`](mod@push): Pushgateway client for batch jobs.
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `exporter` | yes | [`serve()`]: a standalone `/metrics` endpoint on its own thread |
+//! | `process` | yes | process CPU, memory, fds, threads (Linux, from `/proc`) |
+//! | `http` | with the next three | 5xx responses are `error`; [`http::HttpMetrics`] |
+//! | `tower` | | [`http::layer()`]: RED metrics for every request of a tower/hyper service |
+//! | `axum` | | `/metrics` handler for axum 0.8; the layer reads axum's route templates |
+//! | `actix-web` | | `/metrics` handler and request middleware for actix-web 4 |
+//! | `push` | | Pushgateway client |
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
