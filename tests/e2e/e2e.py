@@ -386,8 +386,10 @@ def run(work):
                      timeout=30)
     check(len(ratio) == 1 and abs(list(ratio.values())[0] - 0.25) < 1e-9, f"recorded failure ratio of create_account = 1/4: {ratio}")
 
-    # HTTP series appear at their first request, so a rate over them misses that one (as for
-    # any labelled counter); the rules' own selectors are checked exactly on the raw counters.
+    # HTTP series appear at their first request, so a rate over them misses what they counted
+    # before their first scrape (as for any labelled counter created on first use): the rules
+    # must have a value for every route, and their own selectors are checked exactly on the
+    # raw counters.
     http_routes = {r for (r, _, _) in sent}
     for name in ("http_route:requests:rate5m", "http_route:duration_seconds:p99_5m", "http_route:response_bytes:rate5m"):
         got = wait_for(f"{name} for every route", lambda: (lambda r: r if set(r) == http_routes else None)(
@@ -483,6 +485,8 @@ def hello_is_measured_twice(work):
     got = {int(k): int(v) for k, v in re.findall(r"(\d+)=(\d+)", line.group(2))}
     check(int(line.group(1)) == requests and sum(got.values()) == requests and set(got) <= {200, 500},
           f"hello: {requests} requests answered 200 or 500: {got}")
+
+    http("GET", f"http://127.0.0.1:{port}/metrics")  # a scrape the layer must not count
 
     def measured():
         text = http("GET", f"http://127.0.0.1:{port}/metrics")[1].decode()
