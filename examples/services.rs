@@ -1,24 +1,32 @@
-//! A small REST service (accounts), each handler instrumented, `/metrics` served for Prometheus.
-//! `examples/prometheus/` has the Prometheus config, rules and Grafana dashboard that go with it.
+//! A small REST service (accounts), each handler instrumented, every request measured by the
+//! HTTP layer (per route: rate, status codes, latency, body sizes), `/metrics` served for
+//! Prometheus. `examples/prometheus/` has the Prometheus config, rules and Grafana dashboard
+//! that go with it.
 //!
 //! `cargo run --example services -- --addr 127.0.0.1:8080`
 //!
-//! Routes: `GET /accounts/{id}`, `POST /accounts` (body: the account name), `GET /health`,
-//! `GET /metrics`. Deterministic failures, so tests can predict the error counts: ids divisible
-//! by 13 hit a "storage outage" (500), and creating an account named `fail` is a 500 too.
+//! Routes: `GET /accounts/{id}`, `POST /accounts` (body: the account name), `GET /export`
+//! (every account as CSV, streamed a line at a time), `GET /health`, `GET /metrics` (not
+//! measured by the layer). Deterministic failures, so tests can predict the error counts: ids
+//! divisible by 13 hit a "storage outage" (500), and creating an account named `fail` is a 500
+//! too. Any other path is a 404 counted under `http_route="_unmatched"`.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
+use instrument_metrics::http::{HttpMetrics, MetricsLayer};
 use instrument_metrics::instrument_metrics;
 
 #[derive(Default)]
 struct Accounts {
-    by_id: Mutex<HashMap<u64, String>>,
+    // Ordered, so the export is the same bytes every time.
+    by_id: Mutex<BTreeMap<u64, String>>,
 }
 
 #[derive(Debug)]
@@ -45,6 +53,13 @@ impl Accounts {
         let id = map.len() as u64 + 1;
         map.insert(id, name.to_owned());
         Ok(id)
+    }
+
+    fn list(&self) -> Result<Vec<(u64, String)>, StoreError> {
+        let Ok(map) = self.by_id.lock() else {
+            return Err(StoreError::Outage);
+        };
+        Ok(map.iter().map(|(id, name)| (*id, name.clone())).collect())
     }
 }
 
@@ -81,18 +96,46 @@ async fn create_account(
     }
 }
 
+/// Every account as a CSV line, one body chunk a line, a millisecond apart: the response has
+/// no `Content-Length`, and the layer counts its bytes and time until the last chunk is sent.
+/// (The attribute times only building the body; the layer times sending it.)
+#[instrument_metrics]
+async fn export(State(accounts): State<Arc<Accounts>>) -> (StatusCode, Body) {
+    let Ok(rows) = accounts.list() else {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Body::from("storage outage"),
+        );
+    };
+    let lines = std::iter::once("id,name\n".to_owned())
+        .chain(rows.into_iter().map(|(id, name)| format!("{id},{name}\n")));
+    let chunks = futures_util::stream::unfold((lines, true), |(mut lines, first)| async move {
+        let line = lines.next()?;
+        if !first {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        Some((Ok::<_, std::convert::Infallible>(line), (lines, false)))
+    });
+    (StatusCode::OK, Body::from_stream(chunks))
+}
+
 #[instrument_metrics]
 async fn health() -> StatusCode {
     StatusCode::OK
 }
 
-fn app() -> Router {
-    Router::new()
+fn app() -> Result<Router, instrument_metrics::Error> {
+    // Every request by route template, method and status; Prometheus' own scrapes left out.
+    let http = HttpMetrics::builder().skip("/metrics").build()?;
+    Ok(Router::new()
         .route("/accounts/{id}", get(get_account))
         .route("/accounts", post(create_account))
+        .route("/export", get(export))
         .route("/health", get(health))
         .route("/metrics", get(instrument_metrics::axum::metrics))
         .with_state(Arc::new(Accounts::default()))
+        // Last, so it wraps every route and the fallback (404s are `_unmatched`).
+        .layer(MetricsLayer::new(http)))
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -103,6 +146,13 @@ async fn main() {
     if let Err(e) = instrument_metrics::build_info!() {
         eprintln!("build info not registered: {e}");
     }
+    let app = match app() {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("HTTP metrics: {e}");
+            std::process::exit(1);
+        }
+    };
     let listener = match tokio::net::TcpListener::bind(&addr).await {
         Ok(l) => l,
         Err(e) => {
@@ -114,7 +164,7 @@ async fn main() {
         "services listening on http://{}",
         listener.local_addr().map_or(addr, |a| a.to_string())
     );
-    if let Err(e) = axum::serve(listener, app()).await {
+    if let Err(e) = axum::serve(listener, app).await {
         eprintln!("server error: {e}");
         std::process::exit(1);
     }
