@@ -69,6 +69,7 @@ impl Ending {
 }
 
 /// The index of `method` in [`METHODS`].
+#[cfg_attr(not(feature = "tower"), allow(dead_code))]
 pub(crate) fn method_index(method: &http::Method) -> u8 {
     use http::Method;
     // Standard methods compare by tag, no string compare.
@@ -88,6 +89,24 @@ pub(crate) fn method_index(method: &http::Method) -> u8 {
         .position(|m| m == method)
         .and_then(|i| u8::try_from(i).ok())
         .unwrap_or(OTHER_METHOD)
+}
+
+/// The index in [`METHODS`] of a method given by name (frameworks on `http` 0.2, such as
+/// actix-web 4, whose `Method` is another type). Method names are case-sensitive.
+#[cfg_attr(not(feature = "actix-web"), allow(dead_code))]
+pub(crate) fn method_index_str(method: &str) -> u8 {
+    match method {
+        "GET" => 0,
+        "HEAD" => 1,
+        "POST" => 2,
+        "PUT" => 3,
+        "DELETE" => 4,
+        "CONNECT" => 5,
+        "OPTIONS" => 6,
+        "TRACE" => 7,
+        "PATCH" => 8,
+        _ => OTHER_METHOD,
+    }
 }
 
 /// A histogram of `u64` observations against fixed inclusive upper bounds (`+Inf` last).
@@ -538,6 +557,18 @@ impl Drop for Exchange {
     }
 }
 
+/// Records a panic of a poll (the handler's, or a body's) as [`Ending::Panic`], not as the
+/// cancellation its unwinding drop would otherwise record. Forgotten when the poll returns.
+pub(crate) struct PanicWatch<'a>(pub(crate) &'a mut Option<Exchange>);
+
+impl Drop for PanicWatch<'_> {
+    fn drop(&mut self) {
+        if let Some(x) = self.0.take() {
+            x.finish(Ending::Panic);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -567,6 +598,18 @@ mod tests {
         );
         let odd = http::Method::from_bytes(b"BREW").unwrap();
         assert_eq!(METHODS[usize::from(method_index(&odd))], "_OTHER");
+    }
+
+    #[test]
+    fn methods_by_name_agree_with_methods_by_type() {
+        for name in METHODS.iter().take(usize::from(OTHER_METHOD)) {
+            let typed = http::Method::from_bytes(name.as_bytes()).unwrap();
+            assert_eq!(method_index_str(name), method_index(&typed), "{name}");
+            assert_eq!(METHODS[usize::from(method_index_str(name))], *name);
+        }
+        for odd in ["BREW", "get", "PROPFIND", ""] {
+            assert_eq!(method_index_str(odd), OTHER_METHOD, "{odd:?}");
+        }
     }
 
     #[test]
