@@ -35,6 +35,12 @@
 
 use std::borrow::Cow;
 
+mod body;
+mod middleware;
+
+pub use body::MeteredBody;
+pub use middleware::{Metrics, MetricsMiddleware, ResponseFuture};
+
 use crate::expose::exposition::join_header_values;
 
 use actix_web::http::header::{

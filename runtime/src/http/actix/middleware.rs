@@ -1,0 +1,283 @@
+//! The actix-web middleware: [`Metrics`] measures every request of the app (or scope, or
+//! resource) it wraps, into the same families as the tower layer.
+
+use std::borrow::Cow;
+use std::future::{ready, Future, Ready};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+
+use actix_web::body::{BodySize, MessageBody};
+use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
+use actix_web::http::Version;
+
+use super::body::MeteredBody;
+use crate::http::metrics::HttpMetrics;
+use crate::record::requests::{method_index_str, Ending, Exchange, PanicWatch};
+
+/// How a route is taken from a request (see [`Metrics::route_with`]).
+type RouteFn = dyn Fn(&ServiceRequest) -> Option<Cow<'_, str>> + Send + Sync;
+
+/// The actix-web middleware recording the HTTP server metrics of every request it sees:
+/// `http_server_request_duration_seconds`, `http_server_active_requests`,
+/// `http_server_request_body_size_bytes`, `http_server_response_body_size_bytes`, labelled
+/// by method, route template and status, as the [tower layer](crate::http::layer()) does.
+///
+/// The route is actix's match pattern (`/users/{id}`, scopes' prefixes included); requests no
+/// resource matches share `http_route="_unmatched"`. See the [module docs](super) for when a
+/// request counts as done and how each ending is told apart.
+///
+/// ```
+/// use actix_web::{test, web, App, HttpResponse};
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// let app = test::init_service(
+///     App::new()
+///         .route("/users/{id}", web::get().to(|| async { HttpResponse::Ok().body("a user") }))
+///         .route("/metrics", web::get().to(instrument_metrics::actix::metrics))
+///         .wrap(instrument_metrics::actix::Metrics::default()),
+/// )
+/// .await;
+/// let request = test::TestRequest::get().uri("/users/7").to_request();
+/// let response = test::call_service(&app, request).await;
+/// assert_eq!(test::read_body(response).await, "a user");
+/// # });
+/// assert!(instrument_metrics::render().contains(
+///     r#"http_server_request_duration_seconds_count{http_request_method="GET",http_response_status_code="200",http_route="/users/{id}"} 1"#
+/// ));
+/// ```
+#[derive(Clone, Default)]
+pub struct Metrics {
+    metrics: HttpMetrics,
+    route: Option<Arc<RouteFn>>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics")
+            .field("metrics", &self.metrics)
+            .field("custom_route", &self.route.is_some())
+            .finish()
+    }
+}
+
+impl Metrics {
+    /// A middleware recording into `metrics`: other buckets, routes to skip, constant labels.
+    ///
+    /// ```
+    /// use actix_web::App;
+    /// use instrument_metrics::http::HttpMetrics;
+    ///
+    /// let metrics = HttpMetrics::builder().skip("/metrics").label("service", "api").build()?;
+    /// let app = App::new().wrap(instrument_metrics::actix::Metrics::new(metrics));
+    /// # drop(app);
+    /// # Ok::<(), instrument_metrics::Error>(())
+    /// ```
+    #[must_use]
+    pub fn new(metrics: HttpMetrics) -> Self {
+        Metrics {
+            metrics,
+            route: None,
+        }
+    }
+
+    /// Takes the route from each request with `route` instead of actix's match pattern, before
+    /// the request goes on: a resource's name (`req.match_name()`, which borrows instead of
+    /// allocating), a coarser grouping, a router of your own. `None` is the shared unmatched
+    /// value. Return templates, not raw paths; distinct values past the route limit are
+    /// recorded as `_OTHER` either way.
+    ///
+    /// ```
+    /// use std::borrow::Cow;
+    /// use actix_web::{dev::ServiceRequest, web, App, HttpResponse};
+    ///
+    /// let metrics = instrument_metrics::actix::Metrics::default().route_with(|req: &ServiceRequest| {
+    ///     req.match_name().map(Cow::Borrowed)
+    /// });
+    /// let app = App::new()
+    ///     .service(web::resource("/users/{id}").name("user").to(HttpResponse::Ok))
+    ///     .wrap(metrics);
+    /// # drop(app);
+    /// ```
+    #[must_use]
+    pub fn route_with<F>(mut self, route: F) -> Self
+    where
+        F: Fn(&ServiceRequest) -> Option<Cow<'_, str>> + Send + Sync + 'static,
+    {
+        self.route = Some(Arc::new(route));
+        self
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for Metrics
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    type Response = ServiceResponse<MeteredBody<B>>;
+    type Error = actix_web::Error;
+    type Transform = MetricsMiddleware<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(MetricsMiddleware {
+            service,
+            metrics: self.metrics.clone(),
+            route: self.route.clone(),
+        }))
+    }
+}
+
+/// The service [`Metrics`] wraps around the app's (one per worker).
+///
+/// ```
+/// use actix_web::{dev::Transform as _, test, web, App, HttpResponse};
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// // What `App::wrap` does with the middleware.
+/// let app = test::init_service(App::new().route("/", web::get().to(HttpResponse::Ok))).await;
+/// let service = instrument_metrics::actix::Metrics::default().new_transform(app).await.unwrap();
+/// let response = test::call_service(&service, test::TestRequest::get().to_request()).await;
+/// assert_eq!(response.status(), 200);
+/// # });
+/// ```
+pub struct MetricsMiddleware<S> {
+    service: S,
+    metrics: HttpMetrics,
+    route: Option<Arc<RouteFn>>,
+}
+
+impl<S> std::fmt::Debug for MetricsMiddleware<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsMiddleware")
+            .field("metrics", &self.metrics)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, B> Service<ServiceRequest> for MetricsMiddleware<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    type Response = ServiceResponse<MeteredBody<B>>;
+    type Error = actix_web::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let method = method_index_str(req.method().as_str());
+        let exchange = {
+            // Before the request goes on: a client gone before the response still has a route.
+            // actix's match pattern resolves the path against the app's resource map (the
+            // router itself has not run yet) and allocates the template.
+            let template = match &self.route {
+                Some(route_with) => route_with(&req),
+                None => req.match_pattern().map(Cow::Owned),
+            };
+            let template = template.as_deref();
+            if self.metrics.skips(template.unwrap_or(req.path())) {
+                None
+            } else {
+                let route = self.metrics.route(template, false);
+                Some(
+                    self.metrics
+                        .table()
+                        .begin(method, route, request_length(&req)),
+                )
+            }
+        };
+        ResponseFuture {
+            inner: self.service.call(req),
+            exchange,
+            head: method == 1,
+        }
+    }
+}
+
+/// The request body's length when known before the handler runs: its `Content-Length`, or 0
+/// for an HTTP/1 request with neither that nor `Transfer-Encoding` (it has no body).
+fn request_length(req: &ServiceRequest) -> Option<u64> {
+    let headers = req.headers();
+    if let Some(length) = headers.get(CONTENT_LENGTH) {
+        return length.to_str().ok()?.trim().parse().ok();
+    }
+    (!headers.contains_key(TRANSFER_ENCODING) && req.version() < Version::HTTP_2).then_some(0)
+}
+
+pin_project_lite::pin_project! {
+    /// The future of a [`MetricsMiddleware`]'s response.
+    ///
+    /// ```
+    /// use actix_web::{dev::ServiceRequest, dev::ServiceResponse};
+    /// use instrument_metrics::actix::{MeteredBody, ResponseFuture};
+    ///
+    /// // What the middleware's `call` returns around the inner service's future.
+    /// type Inner = std::future::Ready<Result<ServiceResponse, actix_web::Error>>;
+    /// fn is_future<F: std::future::Future<Output = Result<ServiceResponse<MeteredBody<actix_web::body::BoxBody>>, actix_web::Error>>>() {}
+    /// is_future::<ResponseFuture<Inner>>();
+    /// ```
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        exchange: Option<Exchange>,
+        head: bool,
+    }
+}
+
+impl<F> std::fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture")
+            .field("measuring", &self.exchange.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F, B> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<ServiceResponse<B>, actix_web::Error>>,
+    B: MessageBody,
+{
+    type Output = Result<ServiceResponse<MeteredBody<B>>, actix_web::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let watch = PanicWatch(this.exchange);
+        let polled = this.inner.poll(cx);
+        std::mem::forget(watch);
+        Poll::Ready(match ready!(polled) {
+            Ok(response) => {
+                let exchange = this.exchange.take().and_then(|mut x| {
+                    let status = response.status().as_u16();
+                    x.responded(status);
+                    // Nothing will be sent (HEAD, 1xx, 204, 304) or there is nothing to send
+                    // (actix then never polls the body): the exchange ends here.
+                    let bodyless = *this.head || status < 200 || status == 204 || status == 304;
+                    let empty = matches!(
+                        response.response().body().size(),
+                        BodySize::None | BodySize::Sized(0)
+                    );
+                    if bodyless || empty {
+                        x.finish(Ending::Complete);
+                        None
+                    } else {
+                        Some(x)
+                    }
+                });
+                Ok(response.map_body(|_, body| MeteredBody::new(body, exchange)))
+            }
+            Err(e) => {
+                // actix answers with the error's own response, which this middleware never
+                // sees: its status is known, its body is not counted.
+                if let Some(mut x) = this.exchange.take() {
+                    x.responded(e.as_response_error().status_code().as_u16());
+                    x.finish(Ending::ServiceError);
+                }
+                Err(e)
+            }
+        })
+    }
+}
