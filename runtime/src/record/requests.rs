@@ -429,8 +429,9 @@ impl Table {
         if let Some(r) = map.get(name) {
             return r;
         }
-        // The unmatched route never counts against the limit.
-        if map.len() >= self.route_limit && name != UNMATCHED_ROUTE {
+        // The unmatched route never counts against the limit, whether interned yet or not.
+        let taken = map.len() - usize::from(map.contains_key(UNMATCHED_ROUTE));
+        if taken >= self.route_limit && name != UNMATCHED_ROUTE {
             self.route_overflows.fetch_add(1, Ordering::Relaxed);
             return self.overflow;
         }
@@ -658,6 +659,16 @@ mod tests {
         assert_eq!(t.route_overflows.load(Ordering::Relaxed), 7);
         assert_eq!(&*t.unmatched().name, UNMATCHED_ROUTE);
         assert_eq!(&*t.route("/r1", true).name, "/r1");
+    }
+
+    #[test]
+    fn the_unmatched_route_takes_no_place_under_the_limit() {
+        let t = fresh(&[("unit", "limit_unmatched")], 2);
+        assert_eq!(&*t.unmatched().name, UNMATCHED_ROUTE);
+        assert_eq!(&*t.route("/a", false).name, "/a");
+        assert_eq!(&*t.route("/b", false).name, "/b");
+        assert_eq!(&*t.route("/c", false).name, OVERFLOW_ROUTE);
+        assert_eq!(t.route_overflows.load(Ordering::Relaxed), 1);
     }
 
     #[test]
