@@ -739,3 +739,50 @@ fn the_exposition_stays_valid_for_promtool_and_openmetrics() {
     assert_eq!(n(&om_samples), n(&parse(&text)));
     assert!(n(&om_samples) >= 5);
 }
+
+#[test]
+fn routes_past_the_limit_are_other_and_counted() {
+    let t = "ax_route_limit";
+    let metrics = HttpMetrics::builder()
+        .label("test", t)
+        .route_limit(3)
+        .build()
+        .expect("metrics");
+    // A mistake the limit guards against: raw paths as routes.
+    let middleware =
+        Metrics::new(metrics).route_with(|req: &ServiceRequest| Some(req.path().to_owned().into()));
+    let addr = spawn_with(middleware, true);
+    for i in 0..10 {
+        assert_eq!(get_status(addr, &format!("/users/{i}")), 200);
+    }
+    // Again: the first three are remembered by name, the rest still overflow.
+    for i in 0..10 {
+        assert_eq!(get_status(addr, &format!("/users/{i}")), 200);
+    }
+    let _ = count(t, &[("http_route", "_OTHER")]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let routes = loop {
+        let mut routes: Vec<(String, f64)> = samples(t, &format!("{DURATION}_count"))
+            .into_iter()
+            .map(|s| (s.labels["http_route"].clone(), s.value))
+            .collect();
+        routes.sort_by(|a, b| a.0.cmp(&b.0));
+        if routes.iter().map(|r| r.1).sum::<f64>() == 20.0 || Instant::now() > deadline {
+            break routes;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(
+        routes,
+        [
+            ("/users/0".to_owned(), 2.0),
+            ("/users/1".to_owned(), 2.0),
+            ("/users/2".to_owned(), 2.0),
+            ("_OTHER".to_owned(), 14.0)
+        ]
+    );
+    assert_eq!(
+        value(t, "instrument_metrics_http_route_overflow_total", &[]),
+        Some(14.0)
+    );
+}

@@ -2,6 +2,7 @@
 //! resource) it wraps, into the same families as the tower layer.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::future::{ready, Future, Ready};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use actix_web::http::Version;
 
 use super::body::MeteredBody;
 use crate::http::metrics::HttpMetrics;
-use crate::record::requests::{method_index_str, Ending, Exchange, PanicWatch};
+use crate::record::requests::{method_index_str, Ending, Exchange, PanicWatch, Route};
 
 /// How a route is taken from a request (see [`Metrics::route_with`]).
 type RouteFn = dyn Fn(&ServiceRequest) -> Option<Cow<'_, str>> + Send + Sync;
@@ -124,8 +125,10 @@ where
     fn new_transform(&self, service: S) -> Self::Future {
         ready(Ok(MetricsMiddleware {
             service,
+            unmatched: self.metrics.route(None, false),
             metrics: self.metrics.clone(),
             route: self.route.clone(),
+            routes: RefCell::new(Vec::new()),
         }))
     }
 }
@@ -147,6 +150,10 @@ pub struct MetricsMiddleware<S> {
     service: S,
     metrics: HttpMetrics,
     route: Option<Arc<RouteFn>>,
+    unmatched: &'static Route,
+    /// This worker's routes seen so far, sorted by name: found by a binary search, without
+    /// the table's lock (shared by every worker) or a hash of the template.
+    routes: RefCell<Vec<&'static Route>>,
 }
 
 impl<S> std::fmt::Debug for MetricsMiddleware<S> {
@@ -182,7 +189,7 @@ where
             if self.metrics.skips(template.unwrap_or(req.path())) {
                 None
             } else {
-                let route = self.metrics.route(template, false);
+                let route = self.route(template);
                 Some(
                     self.metrics
                         .table()
@@ -194,6 +201,27 @@ where
             inner: self.service.call(req),
             exchange,
             head: method == 1,
+        }
+    }
+}
+
+impl<S> MetricsMiddleware<S> {
+    fn route(&self, template: Option<&str>) -> &'static Route {
+        let Some(name) = template else {
+            return self.unmatched;
+        };
+        let mut routes = self.routes.borrow_mut();
+        match routes.binary_search_by(|r| (*r.name).cmp(name)) {
+            Ok(i) => routes[i],
+            Err(i) => {
+                let route = self.metrics.route(Some(name), false);
+                // Values past the route limit share the overflow route: not kept by name, so
+                // this list stays as bounded as the table.
+                if *route.name == *name {
+                    routes.insert(i, route);
+                }
+                route
+            }
         }
     }
 }
