@@ -44,9 +44,17 @@ type RouteFn = dyn Fn(&ServiceRequest) -> Option<Cow<'_, str>> + Send + Sync;
 /// let response = test::call_service(&app, request).await;
 /// assert_eq!(test::read_body(response).await, "a user");
 /// # });
-/// assert!(instrument_metrics::render().contains(
-///     r#"http_server_request_duration_seconds_count{http_request_method="GET",http_response_status_code="200",http_route="/users/{id}"} 1"#
-/// ));
+/// let text = instrument_metrics::render();
+/// let count = text
+///     .lines()
+///     .find(|l| {
+///         l.starts_with("http_server_request_duration_seconds_count{")
+///             && l.contains(r#"http_route="/users/{id}""#)
+///     })
+///     .unwrap();
+/// assert!(count.contains(r#"http_request_method="GET""#), "{count}");
+/// assert!(count.contains(r#"http_response_status_code="200""#), "{count}");
+/// assert!(count.ends_with(" 1"), "{count}");
 /// ```
 #[derive(Clone, Default)]
 pub struct Metrics {
@@ -136,13 +144,19 @@ where
 /// The service [`Metrics`] wraps around the app's (one per worker).
 ///
 /// ```
-/// use actix_web::{dev::Transform as _, test, web, App, HttpResponse};
+/// use actix_web::dev::{fn_service, Service as _, ServiceRequest, Transform as _};
+/// use actix_web::{test::TestRequest, HttpResponse};
 ///
 /// # actix_web::rt::System::new().block_on(async {
-/// // What `App::wrap` does with the middleware.
-/// let app = test::init_service(App::new().route("/", web::get().to(HttpResponse::Ok))).await;
-/// let service = instrument_metrics::actix::Metrics::default().new_transform(app).await.unwrap();
-/// let response = test::call_service(&service, test::TestRequest::get().to_request()).await;
+/// // What `App::wrap` does with the middleware, around a service of its own.
+/// let inner = fn_service(|req: ServiceRequest| async {
+///     Ok(req.into_response(HttpResponse::Ok().body("hi")))
+/// });
+/// let service = instrument_metrics::actix::Metrics::default()
+///     .new_transform(inner)
+///     .await
+///     .unwrap();
+/// let response = service.call(TestRequest::get().uri("/hi").to_srv_request()).await.unwrap();
 /// assert_eq!(response.status(), 200);
 /// # });
 /// ```
