@@ -528,6 +528,24 @@ impl Exchange {
         self.record(ending);
     }
 
+    /// The route, once known: a framework that routes after the middleware ran (actix-web)
+    /// tells it with the response.
+    #[cfg_attr(not(feature = "actix-web"), allow(dead_code))]
+    #[inline]
+    pub(crate) fn reroute(&mut self, route: &'static Route) {
+        self.route = route;
+    }
+
+    /// Ends the exchange unrecorded, giving back its place in the in-flight gauge: a request
+    /// whose route, known only at the response, is one to skip.
+    #[cfg_attr(not(feature = "actix-web"), allow(dead_code))]
+    pub(crate) fn abandon(mut self) {
+        self.done = true;
+        if let Some(a) = self.table.active.get(usize::from(self.method)) {
+            a.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
     fn record(&mut self, ending: Ending) {
         if std::mem::replace(&mut self.done, true) {
             return;
@@ -647,6 +665,24 @@ mod tests {
         assert_eq!(all.len(), 1);
         assert_eq!(all[0].labels(), (2, 200, Ending::Cancelled));
         assert_eq!(all[0].request_bytes.read().0, vec![0, 0, 0]);
+    }
+
+    #[test]
+    fn a_rerouted_exchange_is_recorded_on_its_new_route_and_an_abandoned_one_not_at_all() {
+        let t = fresh(&[("unit", "reroute")], 10);
+        let (first, second) = (t.unmatched(), t.route("/d", false));
+        let mut x = t.begin(0, first, None);
+        x.reroute(second);
+        x.responded(200);
+        x.finish(Ending::Complete);
+        assert!(first.all_series().is_empty());
+        assert_eq!(second.all_series().len(), 1);
+        let x = t.begin(0, first, None);
+        assert_eq!(t.active(), vec![(0, 1)]);
+        x.abandon();
+        assert_eq!(t.active(), vec![(0, 0)]);
+        assert!(first.all_series().is_empty());
+        assert_eq!(second.all_series().len(), 1);
     }
 
     #[test]
