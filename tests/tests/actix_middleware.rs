@@ -422,34 +422,55 @@ fn a_client_gone_mid_body_is_cancelled_with_the_status_sent() {
     );
 }
 
+/// The match pattern as read before the request goes on, for the tests of what ends before
+/// actix's router has told the route (the middleware's default reads it from the response).
+fn before_routing(test: &str) -> Metrics {
+    Metrics::new(metrics(test))
+        .route_with(|req: &ServiceRequest| req.match_pattern().map(Cow::Owned))
+}
+
 /// With `h1_allow_half_closed(false)`, actix drops the handler's future when the client
-/// closes its side: recorded as cancelled, without a status (none was sent), on its route.
+/// closes its side: recorded as cancelled, without a status (none was sent). By default on
+/// the unmatched route (actix's router never answered); on its own route with the match
+/// pattern read before routing.
 #[test]
 fn a_client_gone_before_the_response_is_cancelled_without_status() {
-    let t = "ax_gone_before";
-    let addr = spawn_with(Metrics::new(metrics(t)), false);
-    let mut stream = connect(addr);
-    send(&mut stream, "GET", "/slow/3000", &[], false);
-    active_becomes(t, "GET", 1.0);
-    stream.shutdown(std::net::Shutdown::Both).expect("shutdown");
-    drop(stream);
-    let labels = [("http_route", "/slow/{ms}"), ("error_type", "cancelled")];
-    let started = Instant::now();
-    assert_eq!(count(t, &labels), 1.0);
-    // Well before the handler would have returned.
-    assert!(started.elapsed() < Duration::from_millis(2500));
-    let gone = samples(t, &format!("{DURATION}_count"))
-        .into_iter()
-        .find(|s| s.labels["http_route"] == "/slow/{ms}")
-        .expect("the series");
-    assert!(
-        !gone.labels.contains_key("http_response_status_code"),
-        "{gone:?}"
-    );
-    assert_eq!(
-        value(t, ACTIVE, &[("http_request_method", "GET")]),
-        Some(0.0)
-    );
+    for (t, middleware, route) in [
+        (
+            "ax_gone_before",
+            Metrics::new(metrics("ax_gone_before")),
+            "_unmatched",
+        ),
+        (
+            "ax_gone_before_routed",
+            before_routing("ax_gone_before_routed"),
+            "/slow/{ms}",
+        ),
+    ] {
+        let addr = spawn_with(middleware, false);
+        let mut stream = connect(addr);
+        send(&mut stream, "GET", "/slow/3000", &[], false);
+        active_becomes(t, "GET", 1.0);
+        stream.shutdown(std::net::Shutdown::Both).expect("shutdown");
+        drop(stream);
+        let started = Instant::now();
+        assert_eq!(
+            count(t, &[("http_route", route), ("error_type", "cancelled")]),
+            1.0
+        );
+        // Well before the handler would have returned.
+        assert!(started.elapsed() < Duration::from_millis(2500), "{t}");
+        let series = samples(t, &format!("{DURATION}_count"));
+        assert_eq!(series.len(), 1, "{series:?}");
+        assert!(
+            !series[0].labels.contains_key("http_response_status_code"),
+            "{series:?}"
+        );
+        assert_eq!(
+            value(t, ACTIVE, &[("http_request_method", "GET")]),
+            Some(0.0)
+        );
+    }
 }
 
 /// actix's default (`h1_allow_half_closed(true)`) runs the handler to completion after the
@@ -516,54 +537,74 @@ fn request_bodies_of_known_length_are_measured() {
 
 #[test]
 fn a_panicking_handler_is_told_apart() {
-    let t = "ax_panic";
-    let addr = spawn_server(t);
-    let mut stream = connect(addr);
-    send(&mut stream, "GET", "/panic", &[], true);
-    let mut rest = Vec::new();
-    let _ = stream.read_to_end(&mut rest); // the connection's task unwound: closed
-    assert_eq!(
-        count(t, &[("http_route", "/panic"), ("error_type", "panic")]),
-        1.0
-    );
-    assert_eq!(
-        value(t, ACTIVE, &[("http_request_method", "GET")]),
-        Some(0.0)
-    );
-    // The server goes on serving.
-    assert_eq!(get_status(addr, "/users/1"), 200);
+    for (t, middleware, route) in [
+        ("ax_panic", Metrics::new(metrics("ax_panic")), "_unmatched"),
+        (
+            "ax_panic_routed",
+            before_routing("ax_panic_routed"),
+            "/panic",
+        ),
+    ] {
+        let addr = spawn_with(middleware, true);
+        let mut stream = connect(addr);
+        send(&mut stream, "GET", "/panic", &[], true);
+        let mut rest = Vec::new();
+        let _ = stream.read_to_end(&mut rest); // the connection's task unwound: closed
+        assert_eq!(
+            count(t, &[("http_route", route), ("error_type", "panic")]),
+            1.0
+        );
+        assert_eq!(
+            value(t, ACTIVE, &[("http_request_method", "GET")]),
+            Some(0.0)
+        );
+        // The server goes on serving.
+        assert_eq!(get_status(addr, "/users/1"), 200);
+    }
 }
 
 #[test]
 fn an_inner_service_error_is_recorded_with_the_status_actix_sends() {
-    let t = "ax_service_error";
-    let addr = spawn_server(t);
-    assert_eq!(request(addr, "GET", "/api/items/7", &[]).status, 200);
-    assert_eq!(
-        request(addr, "GET", "/api/items/7", &[("x-refuse", "1")]).status,
-        401
-    );
-    assert_eq!(
-        count(
-            t,
-            &[
-                ("http_route", "/api/items/{id}"),
-                ("http_response_status_code", "200")
-            ]
+    for (t, middleware, route) in [
+        (
+            "ax_service_error",
+            Metrics::new(metrics("ax_service_error")),
+            "_unmatched",
         ),
-        1.0
-    );
-    assert_eq!(
-        count(
-            t,
-            &[
-                ("http_route", "/api/items/{id}"),
-                ("http_response_status_code", "401"),
-                ("error_type", "service_error")
-            ]
+        (
+            "ax_service_error_routed",
+            before_routing("ax_service_error_routed"),
+            "/api/items/{id}",
         ),
-        1.0
-    );
+    ] {
+        let addr = spawn_with(middleware, true);
+        assert_eq!(request(addr, "GET", "/api/items/7", &[]).status, 200);
+        assert_eq!(
+            request(addr, "GET", "/api/items/7", &[("x-refuse", "1")]).status,
+            401
+        );
+        assert_eq!(
+            count(
+                t,
+                &[
+                    ("http_route", "/api/items/{id}"),
+                    ("http_response_status_code", "200")
+                ]
+            ),
+            1.0
+        );
+        assert_eq!(
+            count(
+                t,
+                &[
+                    ("http_route", route),
+                    ("http_response_status_code", "401"),
+                    ("error_type", "service_error")
+                ]
+            ),
+            1.0
+        );
+    }
 }
 
 #[test]
@@ -784,5 +825,31 @@ fn routes_past_the_limit_are_other_and_counted() {
     assert_eq!(
         value(t, "instrument_metrics_http_route_overflow_total", &[]),
         Some(14.0)
+    );
+}
+
+#[test]
+fn a_route_skipped_by_its_template_is_not_recorded() {
+    let t = "ax_skip_template";
+    let metrics = HttpMetrics::builder()
+        .label("test", t)
+        .skip("/users/{id}")
+        .skip("/empty")
+        .build()
+        .expect("metrics");
+    let addr = spawn_with(Metrics::new(metrics), true);
+    for path in ["/users/1", "/users/2", "/empty", "/stream/1/0"] {
+        let _ = get_status(addr, path);
+    }
+    assert_eq!(count(t, &[("http_route", "/stream/{n}/{gap_ms}")]), 1.0);
+    let routes: Vec<String> = samples(t, &format!("{DURATION}_count"))
+        .into_iter()
+        .map(|s| s.labels["http_route"].clone())
+        .collect();
+    assert_eq!(routes, ["/stream/{n}/{gap_ms}"]);
+    // The skipped ones, known only at their response, gave their in-flight place back.
+    assert_eq!(
+        value(t, ACTIVE, &[("http_request_method", "GET")]),
+        Some(0.0)
     );
 }

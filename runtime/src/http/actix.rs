@@ -7,14 +7,18 @@
 //! families the [tower layer](crate::http::layer()) records (see the table in
 //! [`http`](crate::http)), with the same labels and the same meaning;
 //! [`Metrics::new`] takes an [`HttpMetrics`](crate::http::HttpMetrics) for other buckets,
-//! routes to skip and constant labels.
+//! routes to skip and constant labels. Wrap it last (actix runs the last `.wrap` first), so
+//! that it sees every request and the body that is sent: a middleware outside it that
+//! replaces the response body drops the measured one, which then counts as `cancelled`.
 //!
-//! - **Route**: actix's match pattern (`/users/{id}`, with the prefixes of enclosing scopes),
-//!   resolved when the request reaches the middleware, before the app's router runs: the
-//!   first resource whose pattern matches the path (guards are not consulted, as
-//!   `match_pattern()` does not). A request no resource matches shares
-//!   `http_route="_unmatched"`; [`Metrics::route_with`] takes the route any other way. Skipped
-//!   routes are matched against the pattern, or the path when there is none.
+//! - **Route**: actix's match pattern (`/users/{id}`, with the prefixes of enclosing scopes)
+//!   of the resource the router chose, read from the response's request: actix routes inside
+//!   the app, after this middleware has handed the request on. A request no resource matched
+//!   shares `http_route="_unmatched"`, and so does one that ended before the router could tell
+//!   (see the table below); [`Metrics::route_with`] takes the route any other way, before the
+//!   request goes on. Skipped routes are matched against the pattern, or the path when there
+//!   is none: a skipped path is left alone from the start, a skipped template once it is
+//!   known (until then it counts in `http_server_active_requests`).
 //! - **Method**: the standard ones by name, anything else `_OTHER`.
 //! - **Done** when the response body's last chunk is handed to actix ([`MeteredBody`]): its
 //!   `poll_next` gave `None`, a body of known size gave all its bytes, or a middleware outside
@@ -26,13 +30,22 @@
 //!
 //! How an exchange that did not complete is told apart, by `error_type`:
 //!
-//! | what happened | `error_type` | `http_response_status_code` |
-//! |---|---|---|
-//! | the client went away mid-body (actix dropped the body) | `cancelled` | the status sent |
-//! | the request was dropped before its response (see below) | `cancelled` | none |
-//! | the handler (or the body) panicked | `panic` | none (or the status sent) |
-//! | a body chunk was an error | `body_error` | the status sent |
-//! | the inner service returned `Err` (an inner middleware refusing) | `service_error` | the error's response's; its body is not counted |
+//! | what happened | `error_type` | `http_response_status_code` | `http_route` |
+//! |---|---|---|---|
+//! | the client went away mid-body (actix dropped the body) | `cancelled` | the status sent | the route |
+//! | the request was dropped before its response (see below) | `cancelled` | none | `_unmatched` |
+//! | the handler panicked | `panic` | none | `_unmatched` |
+//! | the body panicked | `panic` | the status sent | the route |
+//! | a body chunk was an error | `body_error` | the status sent | the route |
+//! | the inner service returned `Err` (an inner middleware refusing) | `service_error` | the error's response's; its body is not counted | `_unmatched` |
+//!
+//! `_unmatched` in that column: those endings never give the request back, so actix's
+//! router never tells the route. `route_with(|req| req.match_pattern().map(Cow::Owned))`
+//! attributes them too, at a price on every request: before routing, actix finds the
+//! pattern by matching the path against each resource's in turn (a regex match for each
+//! pattern with parameters), where the default reads it from the router's result by a walk
+//! of a few ids. With the ten resources of `benches/actix_middleware.rs` that scan costs
+//! several times what all the rest of the middleware does.
 //!
 //! A client gone before the response: by default (`HttpServer::h1_allow_half_closed(true)`)
 //! actix-web keeps running the handler and writes its response into the closed connection,
@@ -41,11 +54,9 @@
 //! middleware outside this one: then it is `cancelled`, without a status.
 //!
 //! Cost per request: the clock read at both ends, a binary search over this worker's routes,
-//! relaxed atomic adds, and what actix's `match_pattern()` costs: a walk of the resource map
-//! matching the path, and one allocation of the template (a `String`, the only way actix
-//! gives it). No lock and no hashing once a (route, method, status) has been seen.
-//! `route_with(|req| req.match_name().map(Cow::Borrowed))` spares the allocation for
-//! resources that have a name.
+//! relaxed atomic adds, the measured body's wrapper, and the template from actix's
+//! `match_pattern()`: one `String` allocated per request, the only way actix gives it. No
+//! lock and no hashing once a (route, method, status) has been seen.
 //!
 //! ```
 //! use actix_web::{web, App, HttpResponse};

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 use std::future::{ready, Future, Ready};
 use std::pin::Pin;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
@@ -91,21 +92,29 @@ impl Metrics {
         }
     }
 
-    /// Takes the route from each request with `route` instead of actix's match pattern, before
-    /// the request goes on: a resource's name (`req.match_name()`, which borrows instead of
-    /// allocating), a coarser grouping, a router of your own. `None` is the shared unmatched
-    /// value. Return templates, not raw paths; distinct values past the route limit are
-    /// recorded as `_OTHER` either way.
+    /// Takes the route from each request with `route` instead of actix's match pattern read
+    /// from the response. It runs when the request reaches the middleware, before actix's
+    /// router: what it returns is known even for requests that end without a response (see
+    /// the [module docs](super)). `None` is the shared unmatched value. Return templates, not
+    /// raw paths; distinct values past the route limit are recorded as `_OTHER` either way.
+    ///
+    /// Asking actix for the route here (`req.match_pattern()`, `req.match_name()`) makes
+    /// actix match the path against each resource's pattern in turn, on every request.
     ///
     /// ```
     /// use std::borrow::Cow;
     /// use actix_web::{dev::ServiceRequest, web, App, HttpResponse};
     ///
+    /// // Every path under /static/ as one route, the rest by their match pattern.
     /// let metrics = instrument_metrics::actix::Metrics::default().route_with(|req: &ServiceRequest| {
-    ///     req.match_name().map(Cow::Borrowed)
+    ///     if req.path().starts_with("/static/") {
+    ///         Some(Cow::Borrowed("/static/*"))
+    ///     } else {
+    ///         req.match_pattern().map(Cow::Owned)
+    ///     }
     /// });
     /// let app = App::new()
-    ///     .service(web::resource("/users/{id}").name("user").to(HttpResponse::Ok))
+    ///     .service(web::resource("/users/{id}").to(HttpResponse::Ok))
     ///     .wrap(metrics);
     /// # drop(app);
     /// ```
@@ -133,10 +142,12 @@ where
     fn new_transform(&self, service: S) -> Self::Future {
         ready(Ok(MetricsMiddleware {
             service,
-            unmatched: self.metrics.route(None, false),
-            metrics: self.metrics.clone(),
             route: self.route.clone(),
-            routes: RefCell::new(Vec::new()),
+            routes: Rc::new(Routes {
+                unmatched: self.metrics.route(None, false),
+                metrics: self.metrics.clone(),
+                known: RefCell::new(Vec::new()),
+            }),
         }))
     }
 }
@@ -162,18 +173,45 @@ where
 /// ```
 pub struct MetricsMiddleware<S> {
     service: S,
-    metrics: HttpMetrics,
     route: Option<Arc<RouteFn>>,
+    routes: Rc<Routes>,
+}
+
+/// One worker's way from a template to its route, shared with its responses' futures.
+struct Routes {
+    metrics: HttpMetrics,
     unmatched: &'static Route,
-    /// This worker's routes seen so far, sorted by name: found by a binary search, without
-    /// the table's lock (shared by every worker) or a hash of the template.
-    routes: RefCell<Vec<&'static Route>>,
+    /// The routes seen so far, sorted by name: found by a binary search, without the table's
+    /// lock (shared by every worker) or a hash of the template.
+    known: RefCell<Vec<&'static Route>>,
+}
+
+impl Routes {
+    fn route(&self, template: Option<&str>) -> &'static Route {
+        let Some(name) = template else {
+            return self.unmatched;
+        };
+        let mut known = self.known.borrow_mut();
+        match known.binary_search_by(|r| (*r.name).cmp(name)) {
+            Ok(i) => known[i],
+            Err(i) => {
+                let route = self.metrics.route(Some(name), false);
+                // Values past the route limit share the overflow route: not kept by name, so
+                // this list stays as bounded as the table.
+                if *route.name == *name {
+                    known.insert(i, route);
+                }
+                route
+            }
+        }
+    }
 }
 
 impl<S> std::fmt::Debug for MetricsMiddleware<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MetricsMiddleware")
-            .field("metrics", &self.metrics)
+            .field("metrics", &self.routes.metrics)
+            .field("custom_route", &self.route.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -191,51 +229,41 @@ where
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let method = method_index_str(req.method().as_str());
-        let exchange = {
-            // Before the request goes on: a client gone before the response still has a route.
-            // actix's match pattern resolves the path against the app's resource map (the
-            // router itself has not run yet) and allocates the template.
-            let template = match &self.route {
-                Some(route_with) => route_with(&req),
-                None => req.match_pattern().map(Cow::Owned),
-            };
-            let template = template.as_deref();
-            if self.metrics.skips(template.unwrap_or(req.path())) {
-                None
-            } else {
-                let route = self.route(template);
-                Some(
-                    self.metrics
+        let routes = &self.routes;
+        let (exchange, resolve) = match &self.route {
+            Some(route_with) => {
+                let template = route_with(&req);
+                let template = template.as_deref();
+                if routes.metrics.skips(template.unwrap_or(req.path())) {
+                    (None, None)
+                } else {
+                    let route = routes.route(template);
+                    let x = routes
+                        .metrics
                         .table()
-                        .begin(method, route, request_length(&req)),
-                )
+                        .begin(method, route, request_length(&req));
+                    (Some(x), None)
+                }
+            }
+            // actix's router runs inside the app, after this: the match pattern is read from
+            // the response's request, where it is a walk of the resource map by the ids the
+            // router left (before, it would match the path against every pattern in turn). A
+            // skipped path is left alone now; a skipped template once known.
+            None if routes.metrics.skips(req.path()) => (None, None),
+            None => {
+                let x =
+                    routes
+                        .metrics
+                        .table()
+                        .begin(method, routes.unmatched, request_length(&req));
+                (Some(x), Some(Rc::clone(routes)))
             }
         };
         ResponseFuture {
             inner: self.service.call(req),
             exchange,
+            resolve,
             head: method == 1,
-        }
-    }
-}
-
-impl<S> MetricsMiddleware<S> {
-    fn route(&self, template: Option<&str>) -> &'static Route {
-        let Some(name) = template else {
-            return self.unmatched;
-        };
-        let mut routes = self.routes.borrow_mut();
-        match routes.binary_search_by(|r| (*r.name).cmp(name)) {
-            Ok(i) => routes[i],
-            Err(i) => {
-                let route = self.metrics.route(Some(name), false);
-                // Values past the route limit share the overflow route: not kept by name, so
-                // this list stays as bounded as the table.
-                if *route.name == *name {
-                    routes.insert(i, route);
-                }
-                route
-            }
         }
     }
 }
@@ -266,6 +294,8 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: F,
         exchange: Option<Exchange>,
+        // Where the route is found once the router ran; `None` when it was known at the start.
+        resolve: Option<Rc<Routes>>,
         head: bool,
     }
 }
@@ -292,6 +322,17 @@ where
         std::mem::forget(watch);
         Poll::Ready(match ready!(polled) {
             Ok(response) => {
+                if let (Some(x), Some(routes)) = (this.exchange.as_mut(), this.resolve.take()) {
+                    // actix gives the template as a new `String`, the only way it offers.
+                    let template = response.request().match_pattern();
+                    if template.as_deref().is_some_and(|t| routes.metrics.skips(t)) {
+                        if let Some(x) = this.exchange.take() {
+                            x.abandon();
+                        }
+                    } else {
+                        x.reroute(routes.route(template.as_deref()));
+                    }
+                }
                 let exchange = this.exchange.take().and_then(|mut x| {
                     let status = response.status().as_u16();
                     x.responded(status);
