@@ -56,7 +56,9 @@
 //! Cost per request: the clock read at both ends, a binary search over this worker's routes,
 //! relaxed atomic adds, the measured body's wrapper, and the template from actix's
 //! `match_pattern()`: one `String` allocated per request, the only way actix gives it. No
-//! lock and no hashing once a (route, method, status) has been seen.
+//! lock and no hashing once a (route, method, status) has been seen. For a request the
+//! router matched to no resource, actix's `match_pattern()` falls back to the scan of every
+//! pattern described above.
 //!
 //! ```
 //! use actix_web::{web, App, HttpResponse};
