@@ -853,3 +853,63 @@ fn a_route_skipped_by_its_template_is_not_recorded() {
         Some(0.0)
     );
 }
+
+#[test]
+fn a_scope_wrapped_alone_records_its_own_requests_with_full_patterns() {
+    let t = "ax_scope";
+    let metrics = metrics(t);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let server = HttpServer::new(move || {
+                App::new()
+                    .route("/outside", web::get().to(|| async { "outside" }))
+                    .service(
+                        web::scope("/api")
+                            .route(
+                                "/items/{id}",
+                                web::get().to(|| async { HttpResponse::Ok().body("item") }),
+                            )
+                            .wrap(Metrics::new(metrics.clone())),
+                    )
+            })
+            .workers(1)
+            .disable_signals()
+            .bind(("127.0.0.1", 0))
+            .expect("bind");
+            tx.send(server.addrs()[0]).expect("send");
+            server.run().await
+        })
+    });
+    let addr = rx.recv().expect("address");
+    assert_eq!(get_status(addr, "/outside"), 200);
+    assert_eq!(get_status(addr, "/api/items/1"), 200);
+    assert_eq!(get_status(addr, "/api/items/2"), 200);
+    assert_eq!(get_status(addr, "/api/nothing"), 404);
+    assert_eq!(
+        count(
+            t,
+            &[
+                ("http_route", "/api/items/{id}"),
+                ("http_response_status_code", "200")
+            ]
+        ),
+        2.0
+    );
+    assert_eq!(
+        count(
+            t,
+            &[
+                ("http_route", "_unmatched"),
+                ("http_response_status_code", "404")
+            ]
+        ),
+        1.0
+    );
+    let mut routes: Vec<String> = samples(t, &format!("{DURATION}_count"))
+        .into_iter()
+        .map(|s| s.labels["http_route"].clone())
+        .collect();
+    routes.sort();
+    assert_eq!(routes, ["/api/items/{id}", "_unmatched"]);
+}
