@@ -1,10 +1,90 @@
-//! A `/metrics` handler for actix-web 4 (feature `actix-web`), and actix-web's response types
-//! as outcomes.
+//! actix-web 4 (feature `actix-web`): the request middleware [`Metrics`], a `/metrics`
+//! handler, and actix-web's response types as outcomes.
+//!
+//! # The middleware
+//!
+//! `App::new().wrap(Metrics::default())` records every request of the app into the HTTP
+//! families the [tower layer](crate::http::layer()) records (see the table in
+//! [`http`](crate::http)), with the same labels and the same meaning;
+//! [`Metrics::new`] takes an [`HttpMetrics`](crate::http::HttpMetrics) for other buckets,
+//! routes to skip and constant labels. Wrap it last (actix runs the last `.wrap` first), so
+//! that it sees every request and the body that is sent: a middleware outside it that
+//! replaces the response body drops the measured one, which then counts as `cancelled`.
+//!
+//! - **Route**: actix's match pattern (`/users/{id}`, with the prefixes of enclosing scopes)
+//!   of the resource the router chose, read from the response's request: actix routes inside
+//!   the app, after this middleware has handed the request on. A request no resource matched
+//!   shares `http_route="_unmatched"`, and so does one that ended before the router could tell
+//!   (see the table below); [`Metrics::route_with`] takes the route any other way, before the
+//!   request goes on. Skipped routes are matched against the pattern, or the path when there
+//!   is none: a skipped path is left alone from the start, a skipped template once it is
+//!   known (until then it counts in `http_server_active_requests`).
+//! - **Method**: the standard ones by name, anything else `_OTHER`.
+//! - **Done** when the response body's last chunk is handed to actix ([`MeteredBody`]): its
+//!   `poll_next` gave `None`, a body of known size gave all its bytes, or a middleware outside
+//!   took the whole body at once (`Compress` does). Responses with nothing to send (to
+//!   `HEAD`; 1xx, 204, 304; an empty body) are done at their head, with 0 bytes.
+//! - **Bytes**: the chunks' lengths as this middleware sees them (wrapped outside `Compress`,
+//!   it counts compressed bytes). The request's from its `Content-Length` (0 for an HTTP/1
+//!   request with neither that nor `Transfer-Encoding`); a chunked request has no sample.
+//!
+//! How an exchange that did not complete is told apart, by `error_type`:
+//!
+//! | what happened | `error_type` | `http_response_status_code` | `http_route` |
+//! |---|---|---|---|
+//! | the client went away mid-body (actix dropped the body) | `cancelled` | the status sent | the route |
+//! | the request was dropped before its response (see below) | `cancelled` | none | `_unmatched` |
+//! | the handler panicked | `panic` | none | `_unmatched` |
+//! | the body panicked | `panic` | the status sent | the route |
+//! | a body chunk was an error | `body_error` | the status sent | the route |
+//! | the inner service returned `Err` (an inner middleware refusing) | `service_error` | the error's response's; its body is not counted | `_unmatched` |
+//!
+//! `_unmatched` in that column: those endings never give the request back, so actix's
+//! router never tells the route. `route_with(|req| req.match_pattern().map(Cow::Owned))`
+//! attributes them too, at a price on every request: before routing, actix finds the
+//! pattern by matching the path against each resource's in turn (a regex match for each
+//! pattern with parameters), where the default reads it from the router's result by a walk
+//! of a few ids. With the ten resources of `benches/actix_middleware.rs` that scan costs
+//! over ten times what all the rest of the middleware does (about 3 µs against 0.2 µs).
+//!
+//! A client gone before the response: by default (`HttpServer::h1_allow_half_closed(true)`)
+//! actix-web keeps running the handler and writes its response into the closed connection,
+//! so the exchange is recorded as that response, complete, as actix itself sees it. With
+//! `.h1_allow_half_closed(false)` actix drops the request at once, and so does a timeout
+//! middleware outside this one: then it is `cancelled`, without a status.
+//!
+//! Cost per request: the clock read at both ends, a binary search over this worker's routes,
+//! relaxed atomic adds, the measured body's wrapper, and the template from actix's
+//! `match_pattern()`: one `String` allocated per request, the only way actix gives it. No
+//! lock and no hashing once a (route, method, status) has been seen. In
+//! `benches/actix_middleware.rs` (in process, ten resources) that is about 0.2 µs on top of
+//! actix's own 4 µs a request, where a hand-written `prometheus` middleware recording less
+//! (no body measured, its size from the response head) adds about 0.3 µs. For a request the
+//! router matched to no resource, actix's `match_pattern()` falls back to the scan of every
+//! pattern described above.
+//!
+//! ```
+//! use actix_web::{web, App, HttpResponse};
+//! use instrument_metrics::http::HttpMetrics;
+//!
+//! let metrics = HttpMetrics::builder().skip("/metrics").build()?;
+//! let app = App::new()
+//!     .route("/users/{id}", web::get().to(|| async { HttpResponse::Ok().body("a user") }))
+//!     .route("/metrics", web::get().to(instrument_metrics::actix::metrics))
+//!     .wrap(instrument_metrics::actix::Metrics::new(metrics));
+//! // Then: HttpServer::new(move || App::new()...wrap(Metrics::new(metrics.clone())))...
+//! # drop(app);
+//! # Ok::<(), instrument_metrics::Error>(())
+//! ```
+//!
+//! # The `/metrics` handler
 //!
 //! Mount [`metrics`] on a route of your own app; it serves everything in
 //! [`registry()`](crate::registry()), the function metrics included, like
 //! [`serve`](crate::serve()) does: OpenMetrics when the scraper's `Accept` asks for it (Prometheus
 //! does), text 0.0.4 otherwise, gzip when `Accept-Encoding` allows it.
+//!
+//! # Outcomes
 //!
 //! actix-web 4 has its own `StatusCode` (from `http` 0.2), so its responses get their own
 //! [`ClassifyOutcome`] impls here: `HttpResponse`, `actix_web::dev::Response`,
@@ -13,9 +93,9 @@
 //! status of 500 or more is an `error`, anything else `ok`; a `Result` of these is also an
 //! `error` on `Err`, and `-> impl Responder` handlers are classified by the concrete value.
 //!
-//! actix-web 4 runs a handler to completion even when its client has gone away, so such a
-//! request counts as whatever the handler returned, not `cancelled` (axum, on hyper, drops
-//! the handler's future and counts it `cancelled`).
+//! By default actix-web runs a handler to completion even when its client has gone away (see
+//! above), so such a call counts as whatever the handler returned, not `cancelled` (axum, on
+//! hyper, drops the handler's future and counts it `cancelled`).
 //!
 //! ```
 //! use actix_web::{web, App, HttpResponse};
@@ -34,6 +114,12 @@
 //! ```
 
 use std::borrow::Cow;
+
+mod body;
+mod middleware;
+
+pub use body::MeteredBody;
+pub use middleware::{Metrics, MetricsMiddleware, ResponseFuture};
 
 use crate::expose::exposition::join_header_values;
 

@@ -7,7 +7,7 @@ use std::task::{ready, Context, Poll};
 use bytes::Buf as _;
 use http_body::{Body, Frame, SizeHint};
 
-use crate::record::requests::{Ending, Exchange};
+use crate::record::requests::{Ending, Exchange, PanicWatch};
 
 pin_project_lite::pin_project! {
     /// A response body measured to its end: duration and bytes sent are recorded after its last
@@ -52,7 +52,7 @@ impl<B: Body> Body for MeteredBody<B> {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let mut this = self.project();
-        let watch = crate::http::layer::PanicWatch(this.exchange);
+        let watch = PanicWatch(this.exchange);
         let polled = this.inner.as_mut().poll_frame(cx);
         std::mem::forget(watch);
         let frame = ready!(polled);

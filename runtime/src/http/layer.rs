@@ -15,7 +15,7 @@ use http_body::Body;
 
 use crate::http::body::MeteredBody;
 use crate::http::metrics::HttpMetrics;
-use crate::record::requests::{method_index, Ending, Exchange};
+use crate::record::requests::{method_index, Ending, Exchange, PanicWatch};
 
 /// How a route template is taken from a request (see [`MetricsLayer::route_with`]).
 type RouteFn = dyn Fn(&http::request::Parts) -> Option<&str> + Send + Sync;
@@ -258,17 +258,5 @@ where
                 Err(e)
             }
         })
-    }
-}
-
-/// Records a panic of the inner poll as such (not as a cancellation when the future is later
-/// dropped). Forgotten when the poll returns.
-pub(crate) struct PanicWatch<'a>(pub(crate) &'a mut Option<Exchange>);
-
-impl Drop for PanicWatch<'_> {
-    fn drop(&mut self) {
-        if let Some(x) = self.0.take() {
-            x.finish(Ending::Panic);
-        }
     }
 }

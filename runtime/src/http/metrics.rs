@@ -90,15 +90,18 @@ impl HttpMetrics {
     }
 
     /// Whether requests on this route template (or, without one, this path) are left alone.
+    #[cfg_attr(not(any(feature = "tower", feature = "actix-web")), allow(dead_code))]
     pub(crate) fn skips(&self, route_or_path: &str) -> bool {
         self.skip.iter().any(|s| **s == *route_or_path)
     }
 
+    #[cfg_attr(not(any(feature = "tower", feature = "actix-web")), allow(dead_code))]
     pub(crate) fn table(&self) -> &'static Table {
         self.table
     }
 
     /// The route for a template; `stable` as [`Table::route`] says.
+    #[cfg_attr(not(any(feature = "tower", feature = "actix-web")), allow(dead_code))]
     pub(crate) fn route(&self, template: Option<&str>, stable: bool) -> &'static Route {
         match template {
             Some(t) => self.table.route(t, stable),

@@ -7,6 +7,10 @@
 //! scan and a handful of atomic adds. Memory: a route is about 600 bytes, a series
 //! `8 × (3 + duration buckets + 2 × size buckets)` bytes (about 400 with the defaults).
 
+// Without a middleware feature (`tower`, `actix-web`) nothing records requests: `HttpMetrics`
+// still builds, its tables stay empty.
+#![cfg_attr(not(any(feature = "tower", feature = "actix-web")), allow(dead_code))]
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicPtr, AtomicU16, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError, RwLock};
@@ -69,6 +73,7 @@ impl Ending {
 }
 
 /// The index of `method` in [`METHODS`].
+#[cfg_attr(not(feature = "tower"), allow(dead_code))]
 pub(crate) fn method_index(method: &http::Method) -> u8 {
     use http::Method;
     // Standard methods compare by tag, no string compare.
@@ -88,6 +93,24 @@ pub(crate) fn method_index(method: &http::Method) -> u8 {
         .position(|m| m == method)
         .and_then(|i| u8::try_from(i).ok())
         .unwrap_or(OTHER_METHOD)
+}
+
+/// The index in [`METHODS`] of a method given by name (frameworks on `http` 0.2, such as
+/// actix-web 4, whose `Method` is another type). Method names are case-sensitive.
+#[cfg_attr(not(feature = "actix-web"), allow(dead_code))]
+pub(crate) fn method_index_str(method: &str) -> u8 {
+    match method {
+        "GET" => 0,
+        "HEAD" => 1,
+        "POST" => 2,
+        "PUT" => 3,
+        "DELETE" => 4,
+        "CONNECT" => 5,
+        "OPTIONS" => 6,
+        "TRACE" => 7,
+        "PATCH" => 8,
+        _ => OTHER_METHOD,
+    }
 }
 
 /// A histogram of `u64` observations against fixed inclusive upper bounds (`+Inf` last).
@@ -410,8 +433,9 @@ impl Table {
         if let Some(r) = map.get(name) {
             return r;
         }
-        // The unmatched route never counts against the limit.
-        if map.len() >= self.route_limit && name != UNMATCHED_ROUTE {
+        // The unmatched route never counts against the limit, whether interned yet or not.
+        let taken = map.len() - usize::from(map.contains_key(UNMATCHED_ROUTE));
+        if taken >= self.route_limit && name != UNMATCHED_ROUTE {
             self.route_overflows.fetch_add(1, Ordering::Relaxed);
             return self.overflow;
         }
@@ -508,6 +532,24 @@ impl Exchange {
         self.record(ending);
     }
 
+    /// The route, once known: a framework that routes after the middleware ran (actix-web)
+    /// tells it with the response.
+    #[cfg_attr(not(feature = "actix-web"), allow(dead_code))]
+    #[inline]
+    pub(crate) fn reroute(&mut self, route: &'static Route) {
+        self.route = route;
+    }
+
+    /// Ends the exchange unrecorded, giving back its place in the in-flight gauge: a request
+    /// whose route, known only at the response, is one to skip.
+    #[cfg_attr(not(feature = "actix-web"), allow(dead_code))]
+    pub(crate) fn abandon(mut self) {
+        self.done = true;
+        if let Some(a) = self.table.active.get(usize::from(self.method)) {
+            a.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
     fn record(&mut self, ending: Ending) {
         if std::mem::replace(&mut self.done, true) {
             return;
@@ -535,6 +577,18 @@ impl Exchange {
 impl Drop for Exchange {
     fn drop(&mut self) {
         self.record(Ending::Cancelled);
+    }
+}
+
+/// Records a panic of a poll (the handler's, or a body's) as [`Ending::Panic`], not as the
+/// cancellation its unwinding drop would otherwise record. Forgotten when the poll returns.
+pub(crate) struct PanicWatch<'a>(pub(crate) &'a mut Option<Exchange>);
+
+impl Drop for PanicWatch<'_> {
+    fn drop(&mut self) {
+        if let Some(x) = self.0.take() {
+            x.finish(Ending::Panic);
+        }
     }
 }
 
@@ -567,6 +621,18 @@ mod tests {
         );
         let odd = http::Method::from_bytes(b"BREW").unwrap();
         assert_eq!(METHODS[usize::from(method_index(&odd))], "_OTHER");
+    }
+
+    #[test]
+    fn methods_by_name_agree_with_methods_by_type() {
+        for name in METHODS.iter().take(usize::from(OTHER_METHOD)) {
+            let typed = http::Method::from_bytes(name.as_bytes()).unwrap();
+            assert_eq!(method_index_str(name), method_index(&typed), "{name}");
+            assert_eq!(METHODS[usize::from(method_index_str(name))], *name);
+        }
+        for odd in ["BREW", "get", "PROPFIND", ""] {
+            assert_eq!(method_index_str(odd), OTHER_METHOD, "{odd:?}");
+        }
     }
 
     #[test]
@@ -606,6 +672,24 @@ mod tests {
     }
 
     #[test]
+    fn a_rerouted_exchange_is_recorded_on_its_new_route_and_an_abandoned_one_not_at_all() {
+        let t = fresh(&[("unit", "reroute")], 10);
+        let (first, second) = (t.unmatched(), t.route("/d", false));
+        let mut x = t.begin(0, first, None);
+        x.reroute(second);
+        x.responded(200);
+        x.finish(Ending::Complete);
+        assert!(first.all_series().is_empty());
+        assert_eq!(second.all_series().len(), 1);
+        let x = t.begin(0, first, None);
+        assert_eq!(t.active(), vec![(0, 1)]);
+        x.abandon();
+        assert_eq!(t.active(), vec![(0, 0)]);
+        assert!(first.all_series().is_empty());
+        assert_eq!(second.all_series().len(), 1);
+    }
+
+    #[test]
     fn routes_past_the_limit_share_one_value() {
         let t = fresh(&[("unit", "limit")], 3);
         let names: Vec<String> = (0..10).map(|i| format!("/r{i}")).collect();
@@ -615,6 +699,16 @@ mod tests {
         assert_eq!(t.route_overflows.load(Ordering::Relaxed), 7);
         assert_eq!(&*t.unmatched().name, UNMATCHED_ROUTE);
         assert_eq!(&*t.route("/r1", true).name, "/r1");
+    }
+
+    #[test]
+    fn the_unmatched_route_takes_no_place_under_the_limit() {
+        let t = fresh(&[("unit", "limit_unmatched")], 2);
+        assert_eq!(&*t.unmatched().name, UNMATCHED_ROUTE);
+        assert_eq!(&*t.route("/a", false).name, "/a");
+        assert_eq!(&*t.route("/b", false).name, "/b");
+        assert_eq!(&*t.route("/c", false).name, OVERFLOW_ROUTE);
+        assert_eq!(t.route_overflows.load(Ordering::Relaxed), 1);
     }
 
     #[test]
