@@ -424,7 +424,7 @@ fn allocations(rt: &tokio::runtime::Runtime, app: &Router) -> f64 {
 /// elsewhere hits every row alike; per row, the median over rounds of its time and of its
 /// difference from the bare router in the same round (a paired estimate).
 fn interleaved(rt: &tokio::runtime::Runtime, stacks: &[(&'static str, Router)]) -> Vec<(f64, f64)> {
-    const ROUNDS: usize = 301;
+    const ROUNDS: usize = 1001;
     const BATCH: u32 = 400;
     let n = stacks.len();
     let mut per: Vec<Vec<f64>> = vec![Vec::with_capacity(ROUNDS); n];
@@ -468,7 +468,7 @@ fn report(load_before: &str, rt: &tokio::runtime::Runtime, stacks: &[(&'static s
         load()
     );
     println!(
-        "\n| stack | criterion median (ns) | overhead above bare (ns) | interleaved median (ns) | overhead above bare, paired (ns) | allocations |"
+        "\n| stack | criterion median (ns) | overhead above bare (ns) | interleaved median (ns) | overhead above bare, paired (ns) | allocations per request |"
     );
     println!("|---|---:|---:|---:|---:|---:|");
     for (i, name) in ROWS.iter().enumerate() {
