@@ -133,7 +133,11 @@ impl Histogram {
         if let Some(b) = self.buckets.get(i) {
             b.fetch_add(1, Ordering::Relaxed);
         }
-        self.sum.fetch_add(value, Ordering::Relaxed);
+        // Adding 0 changes nothing but still costs a locked read-modify-write: every bodiless
+        // request (a GET's request size, a 204's response size) would pay one for nothing.
+        if value != 0 {
+            self.sum.fetch_add(value, Ordering::Relaxed);
+        }
     }
 
     /// Per-bucket counts (not cumulative; `+Inf` last) and the sum.
