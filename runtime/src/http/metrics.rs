@@ -1,8 +1,6 @@
 //! [`HttpMetrics`]: what the tower layer and the actix-web middleware record into, configured
 //! once (buckets, routes to skip, constant labels, a bound on route values).
 
-use std::sync::Arc;
-
 use crate::error::Error;
 use crate::record::requests::{self, Route, Table};
 
@@ -23,7 +21,8 @@ pub const DEFAULT_ROUTE_LIMIT: usize = 500;
 /// `http_server_active_requests`, `http_server_request_body_size_bytes` and
 /// `http_server_response_body_size_bytes`, served from [`registry()`](crate::registry()).
 ///
-/// Cheap to clone. Two `HttpMetrics` with the same constant labels share their series.
+/// Cheap to clone (no reference count). Each `build()` keeps its skip list for the life of
+/// the process (build metrics once, at start-up). Two `HttpMetrics` with the same constant labels share their series.
 ///
 /// ```
 /// use instrument_metrics::http::HttpMetrics;
@@ -39,7 +38,9 @@ pub const DEFAULT_ROUTE_LIMIT: usize = 500;
 #[derive(Clone)]
 pub struct HttpMetrics {
     table: &'static Table,
-    skip: Arc<[Box<str>]>,
+    /// Leaked once per `build()`: a framework clones the service per request, and an `Arc`
+    /// here would cost two locked operations each time.
+    skip: &'static [Box<str>],
 }
 
 impl std::fmt::Debug for HttpMetrics {
@@ -70,10 +71,7 @@ impl Default for HttpMetrics {
         // A registry that already has these names still gets the series recorded; the
         // builder's `build()` is where that failure is reported.
         let _ = crate::expose::requests::register();
-        HttpMetrics {
-            table,
-            skip: Arc::from(Vec::new()),
-        }
+        HttpMetrics { table, skip: &[] }
     }
 }
 
@@ -91,6 +89,7 @@ impl HttpMetrics {
 
     /// Whether requests on this route template (or, without one, this path) are left alone.
     #[cfg_attr(not(any(feature = "tower", feature = "actix-web")), allow(dead_code))]
+    #[inline]
     pub(crate) fn skips(&self, route_or_path: &str) -> bool {
         self.skip.iter().any(|s| **s == *route_or_path)
     }
@@ -246,7 +245,11 @@ impl HttpMetricsBuilder {
         .map_err(|(_, why)| Error::InvalidConfig(why))?;
         let metrics = HttpMetrics {
             table,
-            skip: self.skip.into(),
+            skip: if self.skip.is_empty() {
+                &[]
+            } else {
+                Box::leak(self.skip.into_boxed_slice())
+            },
         };
         crate::expose::requests::register()?;
         Ok(metrics)
