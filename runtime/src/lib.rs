@@ -107,6 +107,8 @@ pub use prometheus;
 pub use error::Error;
 pub use expose::registry::{registry, render, use_registry};
 pub use exposition::render_openmetrics;
+pub use instrument_metrics_macros::LabelValue;
+pub use record::labels::{LabelValue, NONE as LABEL_NONE, OVERFLOW as LABEL_OVERFLOW};
 pub use record::outcome::{ClassifyOutcome, Outcome};
 #[cfg(feature = "exporter")]
 pub use serve::{serve, Exporter};

@@ -4,12 +4,17 @@
 //! - `call`: the generic code a call runs through (sync bodies, futures);
 //! - `slots`: which shard a thread writes;
 //! - `clock`: the raw clock read at both ends of a call;
-//! - `outcome`: how a call ended, and how a returned value says so.
+//! - `outcome`: how a call ended, and how a returned value says so;
+//! - `labels`: bounded label values ([`LabelValue`](crate::LabelValue), `bounded(expr, N)`),
+//!   error kinds;
+//! - `labelled`: call sites with dynamic labels or error kinds, one cell per combination.
 //!
 //! Nothing here knows about exposition, serving or HTTP: data flows out of this module only.
 
 pub(crate) mod call;
 pub(crate) mod clock;
+pub(crate) mod labelled;
+pub(crate) mod labels;
 pub(crate) mod outcome;
 pub(crate) mod site;
 pub(crate) mod slots;
