@@ -178,6 +178,7 @@ pub(crate) fn instrument_fn(
         site(options, &name, &krate, sig.ident.span())
     };
     let ret_span = return_span(&sig);
+    let label_fns = crate::labels::label_fns(&options.dynamic, &ctx);
     // What a labelled call passes when it starts and when it finishes.
     let enter_args = crate::labels::argument_indices(&options.dynamic, &ctx);
     let finish_extra = |value: &Ident| {
@@ -230,6 +231,7 @@ pub(crate) fn instrument_fn(
                 #(#attrs)* #vis #defaultness #sig {
                     #inner_attrs
                     #warning
+                    #label_fns
                     let #site_ident = #site;
                     let #arguments = #site_ident.arguments(#enter_args);
                     let (#guard, #value) = #p::instrument_labelled(
@@ -294,7 +296,8 @@ pub(crate) fn instrument_fn(
                     #(#attrs)* #vis #defaultness #sig {
                         #inner_attrs
                         #warning
-                        let #site_ident = #site;
+                        #label_fns
+                    let #site_ident = #site;
                         let #arguments = #site_ident.arguments(#enter_args);
                         #(#stmts)*
                     }
@@ -368,7 +371,8 @@ pub(crate) fn instrument_fn(
             #(#attrs)* #vis #defaultness #sig {
                 #inner_attrs
                 #warning
-                let #site_ident = #site;
+                #label_fns
+                    let #site_ident = #site;
                 let #guard = #site_ident.enter(#enter_args);
                 #tail
             }

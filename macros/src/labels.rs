@@ -135,16 +135,32 @@ fn nameable(ty: &Type, generics: &[&Generics]) -> bool {
         .any(|i| i == "Self" || i == "impl" || params.contains(i))
 }
 
-/// Every named lifetime as `'_`, for a closure's parameter types.
-fn elide_lifetimes(ty: &Type) -> Type {
-    struct Elide;
-    impl VisitMut for Elide {
+/// `ty` with every lifetime, written or elided in a reference, named `'__im_l{n}`, and the
+/// names given (so a label function can say what its result captures, in every edition).
+fn name_lifetimes(ty: &Type, names: &mut Vec<syn::Lifetime>) -> Type {
+    struct Name<'a>(&'a mut Vec<syn::Lifetime>);
+    impl Name<'_> {
+        fn fresh(&mut self, span: Span) -> syn::Lifetime {
+            let l = syn::Lifetime::new(&format!("'__im_l{}", self.0.len()), span);
+            self.0.push(l.clone());
+            l
+        }
+    }
+    impl VisitMut for Name<'_> {
         fn visit_lifetime_mut(&mut self, l: &mut syn::Lifetime) {
-            *l = syn::Lifetime::new("'_", l.span());
+            if l.ident != "static" {
+                *l = self.fresh(l.span());
+            }
+        }
+        fn visit_type_reference_mut(&mut self, r: &mut syn::TypeReference) {
+            if r.lifetime.is_none() {
+                r.lifetime = Some(self.fresh(r.and_token.span));
+            }
+            syn::visit_mut::visit_type_reference_mut(self, r);
         }
     }
     let mut ty = ty.clone();
-    Elide.visit_type_mut(&mut ty);
+    Name(names).visit_type_mut(&mut ty);
     ty
 }
 
@@ -277,6 +293,17 @@ pub(crate) fn check(labels: &[DynamicLabel], ctx: &Context<'_>) -> syn::Result<(
                         format!("a label computed from `self` needs its type written, so it can be known before the first call: write `{key}: Type = {}` (`Type` implementing `LabelValue`)", expr.to_token_stream()),
                     ));
                 }
+                if !ctx.rebound {
+                    if let Some(p) = used(ctx, expr)
+                        .into_iter()
+                        .find(|p| !matches!(p.pattern, Pat::Ident(_)))
+                    {
+                        return Err(syn::Error::new(
+                            expr.span(),
+                            format!("this label reads `{}`, bound by a pattern, in a fn returning a future: give the parameter a name (`arg: Type`) and destructure it in the body, or write the label's type, `{key}: Type = …`", p.bindings.first().map(ToString::to_string).unwrap_or_default()),
+                        ));
+                    }
+                }
                 if let Some(p) = used(ctx, expr)
                     .into_iter()
                     .find(|p| !nameable(&p.ty, &ctx.generics))
@@ -295,7 +322,7 @@ pub(crate) fn check(labels: &[DynamicLabel], ctx: &Context<'_>) -> syn::Result<(
                 if !ok {
                     return Err(syn::Error::new(
                         expr.span(),
-                        format!("the return type is generic (or `Self`, or `impl Trait`, or not written), so this label's values cannot be known before the first call: write the label's type, `{key}: Type = {}`", expr.to_token_stream()),
+                        format!("the return type is generic (or `Self`, or `impl Trait`), so this label's values cannot be known before the first call: write the label's type, `{key}: Type = |r| …` (`Type` implementing `LabelValue`)"),
                     ));
                 }
             }
@@ -337,21 +364,12 @@ pub(crate) fn statics(
                 product.push(quote!((#n + #extra)));
                 continue;
             }
-            Source::Arg(expr) => {
+            Source::Arg(_) => {
                 let value = match &label.ty {
                     Some(ty) => quote_spanned!(ty.span()=> <#ty as #krate::LabelValue>::VALUES),
                     None => {
-                        let used = used(ctx, expr);
-                        let tys = used.iter().map(|u| elide_lifetimes(&u.ty));
-                        let lets = used.iter().enumerate().map(|(i, u)| {
-                            let i = syn::Index::from(i);
-                            let pat = &u.pattern;
-                            quote!(let #pat = __im_a.#i;)
-                        });
-                        let marker = quote_spanned!(expr.span()=> #p::marker(&(#expr)));
-                        quote! {
-                            #p::values_of(|__im_a: (#(&#tys,)*)| { #(#lets)* #marker })
-                        }
+                        let f = label_fn_name(k);
+                        quote!(#p::values_of(#f))
                     }
                 };
                 items.extend(quote!(#lints const #values: &[&str] = #value;));
@@ -360,12 +378,12 @@ pub(crate) fn statics(
                 });
                 product.push(quote!(#values.len()));
             }
-            Source::Result(expr) => {
+            Source::Result(_) => {
                 let value = match &label.ty {
                     Some(ty) => quote_spanned!(ty.span()=> <#ty as #krate::LabelValue>::VALUES),
                     None => {
-                        let ty = ctx.value_ty.map(|t| for_static(t, &ctx.generics).0);
-                        quote_spanned!(expr.span()=> #p::result_values_of::<#ty, _>(#expr))
+                        let f = label_fn_name(k);
+                        quote!(#p::values_of(#f))
                     }
                 };
                 items.extend(quote!(#lints const #values: &[&str] = #value;));
@@ -393,6 +411,69 @@ pub(crate) fn statics(
     (items, quote!(&__IM_DYN))
 }
 
+fn label_fn_name(k: usize) -> Ident {
+    format_ident!("__instrument_metrics_label{}", k)
+}
+
+/// One function per label written without a type: it computes the label from the declared
+/// types of the arguments it reads (or of the result), so the site's static can read its
+/// values from its return type, and the call runs it. Items, so both can name them.
+pub(crate) fn label_fns(labels: &[DynamicLabel], ctx: &Context<'_>) -> TokenStream {
+    let p = ctx.p;
+    let mut out = TokenStream::new();
+    let lints = quote!(#[allow(unused_variables, unused_mut, clippy::all, clippy::pedantic)]);
+    for (k, label) in labels.iter().enumerate() {
+        if label.ty.is_some() {
+            continue;
+        }
+        let f = label_fn_name(k);
+        match &label.source {
+            Source::Arg(expr) => {
+                let used = used(ctx, expr);
+                let mut lifetimes = Vec::new();
+                let tys: Vec<Type> = used
+                    .iter()
+                    .map(|u| {
+                        let t = &u.ty;
+                        let r: Type = syn::parse_quote!(&#t);
+                        name_lifetimes(&r, &mut lifetimes)
+                    })
+                    .collect();
+                let lets = used.iter().enumerate().map(|(i, u)| {
+                    let i = syn::Index::from(i);
+                    let pat = &u.pattern;
+                    quote!(let #pat = __im_a.#i;)
+                });
+                let span = expr.span();
+                let ret = quote_spanned!(span=> impl #p::Indexed + use<#(#lifetimes),*>);
+                let typed = quote_spanned!(span=> #p::typed(&(#expr)));
+                out.extend(quote! {
+                    #lints
+                    #[inline(always)]
+                    fn #f<#(#lifetimes),*>(__im_a: (#(#tys,)*)) -> #ret { #(#lints #lets)* #typed }
+                });
+            }
+            Source::Result(closure) => {
+                let ty = ctx.value_ty.map(|t| for_static(t, &ctx.generics).0);
+                let span = closure.span();
+                let ret = quote_spanned!(span=> impl #p::Indexed + use<'__im_r>);
+                let v = Ident::new("__im_v", span);
+                let typed = quote_spanned! {span=>
+                    let #v = #p::apply(__im_r, #closure);
+                    #p::typed(&#v)
+                };
+                out.extend(quote! {
+                    #lints
+                    #[inline(always)]
+                    fn #f<'__im_r>(__im_r: &'__im_r #ty) -> #ret { #typed }
+                });
+            }
+            Source::Bounded { .. } => {}
+        }
+    }
+    out
+}
+
 /// The argument labels' indices, in declaration order: `[i0, i1, …]`.
 pub(crate) fn argument_indices(labels: &[DynamicLabel], ctx: &Context<'_>) -> TokenStream {
     let (p, site) = (ctx.p, ctx.site);
@@ -401,14 +482,24 @@ pub(crate) fn argument_indices(labels: &[DynamicLabel], ctx: &Context<'_>) -> To
         .enumerate()
         .filter(|(_, l)| !l.from_result())
         .map(|(k, label)| match &label.source {
-            Source::Arg(expr) => {
-                let views = views(ctx, expr);
-                let index = match &label.ty {
-                    Some(ty) => quote_spanned!(expr.span()=> #p::label_index::<#ty>(&(#expr))),
-                    None => quote_spanned!(expr.span()=> #p::label_index(&(#expr))),
-                };
-                quote!({ #views #index })
-            }
+            Source::Arg(expr) => match &label.ty {
+                Some(ty) => {
+                    let views = views(ctx, expr);
+                    let index = quote_spanned!(expr.span()=> #p::label_index::<#ty>(&(#expr)));
+                    quote!({ #views #index })
+                }
+                None => {
+                    let f = label_fn_name(k);
+                    let args = used(ctx, expr).into_iter().map(|u| {
+                        if ctx.rebound {
+                            u.rebound.to_token_stream()
+                        } else {
+                            u.bindings[0].to_token_stream()
+                        }
+                    });
+                    quote!(#p::Indexed::get(&#f((#(&#args,)*))))
+                }
+            },
             Source::Bounded { expr, .. } => {
                 let views = views(ctx, expr);
                 let s = quote_spanned!(expr.span()=> #p::bounded_str(&(#expr)));
@@ -432,10 +523,11 @@ pub(crate) fn result_indices(
         .filter(|(_, l)| l.from_result())
         .map(|(k, label)| match (&label.source, &label.ty) {
             (Source::Result(closure), Some(ty)) => {
-                quote_spanned!(closure.span()=> #p::result_index::<_, #ty>(&#value, #closure))
+                quote_spanned!(closure.span()=> #p::label_index::<#ty>(&#p::apply(&#value, #closure)))
             }
-            (Source::Result(closure), None) => {
-                quote_spanned!(closure.span()=> #p::result_index(&#value, #closure))
+            (Source::Result(_), None) => {
+                let f = label_fn_name(k);
+                quote!(#p::Indexed::get(&#f(&#value)))
             }
             (Source::Bounded { expr, .. }, _) => {
                 let s = quote_spanned!(expr.span()=> #p::apply(&#value, #expr));
@@ -484,7 +576,8 @@ pub(crate) fn kind_of(
     match mode {
         None => quote!(::core::option::Option::None),
         Some(ErrorKindMode::Strict(_)) => {
-            quote_spanned!(ret_span=> #p::error_kind_of(&#value))
+            let e = Ident::new("__im_e", ret_span);
+            quote_spanned!(ret_span=> { let #e = &#value; #p::error_kind_of(#e) })
         }
         Some(ErrorKindMode::Lenient) => quote! {
             {

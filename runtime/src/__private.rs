@@ -11,9 +11,8 @@ pub use crate::record::labelled::{
 };
 pub use crate::record::labels::probe::{KindProbe, ViaKind, ViaNoKind};
 pub use crate::record::labels::{
-    apply, bounded_str, error_kind_of, label_index, marker, result_index, result_values_of,
-    values_of, BoundedStrings, BoundedValue, ErrorKind, KindsOf, Marker, NoErrorKinds, MAX_BOUNDED,
-    MAX_COMBINATIONS,
+    apply, bounded_str, error_kind_of, label_index, typed, values_of, BoundedStrings, BoundedValue,
+    ErrorKind, Indexed, KindsOf, NoErrorKinds, Typed, MAX_BOUNDED, MAX_COMBINATIONS,
 };
 pub use crate::record::outcome::probe::{
     Probe, ViaAnything, ViaBoth, ViaClassify, ViaErr, ViaOk, ViaResult,

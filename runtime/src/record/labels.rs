@@ -55,7 +55,7 @@ pub const NONE: &str = "_NONE";
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a label value: its values are not a finite set known at compile time",
     label = "an open type: an unbounded label",
-    note = "derive `instrument_metrics::LabelValue` on an enum (`#[derive(LabelValue)]`), or cap the values at run time with `bounded(expr, N)` (at most N distinct strings, then `_OTHER`)"
+    note = "derive it on the enum, `#[derive(instrument_metrics::LabelValue)]` (the values are the variant names), or implement `instrument_metrics::LabelValue`; a string label is capped at run time with `bounded(expr, N)` (at most N distinct strings, then `_OTHER`)"
 )]
 pub trait LabelValue {
     /// Every value, in index order; distinct.
@@ -202,34 +202,40 @@ impl LabelValue for std::io::Error {
     }
 }
 
-/// Carries the type of a label expression to [`values_of`] (never called at run time).
+/// A label value's index, with its type (so [`values_of`] can read the type's values).
 #[doc(hidden)]
-pub struct Marker<T: ?Sized>(PhantomData<T>);
+pub struct Typed<T: ?Sized>(usize, PhantomData<T>);
 
-/// The type of `value`, for [`values_of`].
+/// What a label function returns: an index, and the values it indexes.
+#[doc(hidden)]
+pub trait Indexed {
+    /// The values of the label's type.
+    const VALUES: &'static [&'static str];
+    /// The index.
+    fn get(&self) -> usize;
+}
+
+impl<T: LabelValue + ?Sized> Indexed for Typed<T> {
+    const VALUES: &'static [&'static str] = T::VALUES;
+    #[inline(always)]
+    fn get(&self) -> usize {
+        self.0
+    }
+}
+
+/// The index of `value`, typed.
 #[doc(hidden)]
 #[inline(always)]
-pub fn marker<T: LabelValue + ?Sized>(_value: &T) -> Marker<T> {
-    Marker(PhantomData)
+pub fn typed<T: LabelValue + ?Sized>(value: &T) -> Typed<T> {
+    Typed(value.index(), PhantomData)
 }
 
-/// The values of the type a label closure produces, at compile time (the closure types the
-/// label expression from the arguments' declared types; it is never called).
+/// The values a label function indexes, at compile time: the function computes the label
+/// from the arguments' declared types (and runs at each call), so both see one type.
 #[doc(hidden)]
 #[must_use]
-pub const fn values_of<A, T: LabelValue + ?Sized>(
-    _typed_by: fn(A) -> Marker<T>,
-) -> &'static [&'static str] {
-    T::VALUES
-}
-
-/// The values of the type a result closure returns, at compile time.
-#[doc(hidden)]
-#[must_use]
-pub const fn result_values_of<R: ?Sized, T: LabelValue>(
-    _closure: fn(&R) -> T,
-) -> &'static [&'static str] {
-    T::VALUES
+pub const fn values_of<A, R: Indexed>(_label: fn(A) -> R) -> &'static [&'static str] {
+    R::VALUES
 }
 
 /// The index of an argument label's value.
@@ -237,13 +243,6 @@ pub const fn result_values_of<R: ?Sized, T: LabelValue>(
 #[inline(always)]
 pub fn label_index<T: LabelValue + ?Sized>(value: &T) -> usize {
     value.index()
-}
-
-/// The index of a result label's value: the closure applied to `&value`.
-#[doc(hidden)]
-#[inline(always)]
-pub fn result_index<R: ?Sized, T: LabelValue>(value: &R, closure: impl FnOnce(&R) -> T) -> usize {
-    closure(value).index()
 }
 
 /// A result closure applied to `&value` (its parameter typed by the bound).
@@ -458,7 +457,7 @@ impl<T: ?Sized> NoErrorKinds for KindsOf<T> {}
 #[doc(hidden)]
 #[diagnostic::on_unimplemented(
     message = "`error_kind` needs a `Result` whose error type implements `LabelValue`; `{Self}` does not qualify",
-    label = "the error type of this return value has no `LabelValue` impl",
+    label = "not a `Result<_, E>` with `E: LabelValue`",
     note = "derive it on the error enum: `#[derive(instrument_metrics::LabelValue)]` (values are the variant names), or implement `instrument_metrics::LabelValue` for it by hand; or remove `error_kind`"
 )]
 pub trait ErrorKind {
