@@ -35,7 +35,7 @@ pub(crate) struct DynamicLabel {
 }
 
 impl DynamicLabel {
-    fn from_result(&self) -> bool {
+    fn reads_result(&self) -> bool {
         matches!(
             self.source,
             Source::Result(_) | Source::Bounded { result: true, .. }
@@ -480,7 +480,7 @@ pub(crate) fn argument_indices(labels: &[DynamicLabel], ctx: &Context<'_>) -> To
     let indices = labels
         .iter()
         .enumerate()
-        .filter(|(_, l)| !l.from_result())
+        .filter(|(_, l)| !l.reads_result())
         .map(|(k, label)| match &label.source {
             Source::Arg(expr) => match &label.ty {
                 Some(ty) => {
@@ -520,7 +520,7 @@ pub(crate) fn result_indices(
     let indices = labels
         .iter()
         .enumerate()
-        .filter(|(_, l)| l.from_result())
+        .filter(|(_, l)| l.reads_result())
         .map(|(k, label)| match (&label.source, &label.ty) {
             (Source::Result(closure), Some(ty)) => {
                 quote_spanned!(closure.span()=> #p::label_index::<#ty>(&#p::apply(&#value, #closure)))

@@ -46,7 +46,7 @@ impl Values {
         }
     }
 
-    const fn from_result(&self) -> bool {
+    const fn reads_result(&self) -> bool {
         matches!(self, Values::Result(_) | Values::BoundedResult(..))
     }
 
@@ -137,7 +137,7 @@ impl DynMeta {
         let mut next = indices.len();
         for label in self.labels.iter().rev() {
             let card = label.values.card();
-            if label.values.from_result() == from_result {
+            if label.values.reads_result() == from_result {
                 let i = if none {
                     card - 1
                 } else {
