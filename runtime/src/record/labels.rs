@@ -8,11 +8,19 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 
 /// The value every string past a `bounded(expr, N)` label's first N distinct values is
 /// counted under.
+///
+/// ```
+/// assert_eq!(instrument_metrics::LABEL_OVERFLOW, "_OTHER");
+/// ```
 pub const OVERFLOW: &str = "_OTHER";
 
 /// The value of a label computed from the result when there is no result (the call panicked
 /// or was cancelled), and the `error_kind` of an error that is not an `Err` (judged by
 /// `error_if`, `ok_if` or [`ClassifyOutcome`](crate::ClassifyOutcome)).
+///
+/// ```
+/// assert_eq!(instrument_metrics::LABEL_NONE, "_NONE");
+/// ```
 pub const NONE: &str = "_NONE";
 
 /// A type whose values are a finite set known at compile time, so it can be a label value:
