@@ -233,10 +233,26 @@ fn used<'a>(ctx: &'a Context<'_>, expr: &Expr) -> Vec<&'a Param> {
         .collect()
 }
 
+/// An expression as it would be written: `Self::TIER`, `self.tier`, not `Self :: TIER`.
+fn shown(expr: &Expr) -> String {
+    let mut s = expr.to_token_stream().to_string();
+    for (from, to) in [
+        (" :: ", "::"),
+        (" . ", "."),
+        (" (", "("),
+        ("( ", "("),
+        (" )", ")"),
+        ("& ", "&"),
+    ] {
+        s = s.replace(from, to);
+    }
+    s
+}
+
 fn mentions_self(expr: &Expr) -> bool {
     let mut idents = Vec::new();
     idents_in(expr.to_token_stream(), &mut idents);
-    idents.iter().any(|i| i == "self")
+    idents.iter().any(|i| i == "self" || i == "Self")
 }
 
 /// `let account = &account;`…: the parameters `expr` uses, by reference.
@@ -290,7 +306,7 @@ pub(crate) fn check(labels: &[DynamicLabel], ctx: &Context<'_>) -> syn::Result<(
                 if mentions_self(expr) {
                     return Err(syn::Error::new(
                         expr.span(),
-                        format!("a label computed from `self` needs its type written, so it can be known before the first call: write `{key}: Type = {}` (`Type` implementing `LabelValue`)", expr.to_token_stream()),
+                        format!("a label computed from `self` (or `Self`) needs its type written, so it can be known before the first call: write `{key}: Type = {}` (`Type` implementing `LabelValue`)", shown(expr)),
                     ));
                 }
                 if !ctx.rebound {
@@ -310,7 +326,7 @@ pub(crate) fn check(labels: &[DynamicLabel], ctx: &Context<'_>) -> syn::Result<(
                 {
                     return Err(syn::Error::new(
                         expr.span(),
-                        format!("this label reads `{}`, whose type is generic (or `Self`, or `impl Trait`), so its values cannot be known before the first call: write the label's type, `{key}: Type = {}`", p.bindings.first().map(ToString::to_string).unwrap_or_default(), expr.to_token_stream()),
+                        format!("this label reads `{}`, whose type is generic (or `Self`, or `impl Trait`), so its values cannot be known before the first call: write the label's type, `{key}: Type = {}`", p.bindings.first().map(ToString::to_string).unwrap_or_default(), shown(expr)),
                     ));
                 }
             }
