@@ -725,3 +725,42 @@ fn panics_inside_catch_unwind_keep_labels() {
 fn checkout_panics(account: &Account) -> u32 {
     panic!("{:?}", account.tier)
 }
+
+#[instrument_metrics(labels(tier = tier, tenant = bounded(tenant, 1)), error_kind)]
+fn both_formats(tier: Tier, tenant: &str) -> Result<(), StoreError> {
+    if tenant.is_empty() {
+        Err(StoreError::Conflict(String::new()))
+    } else {
+        Ok(())
+    }
+}
+
+#[test]
+fn openmetrics_shows_the_same_series() {
+    for t in ["a", "", "b"] {
+        let _ = both_formats(Tier::Free, t);
+    }
+    let text = instrument_metrics::render();
+    let om = instrument_metrics::render_openmetrics();
+    assert!(om.ends_with("# EOF\n"));
+    // Counters and the overflow self-metric are the same samples; `le` is canonical in
+    // OpenMetrics (`1.0`), so histograms are compared by their counts.
+    let counters = |t: &str| -> Vec<(String, BTreeMap<String, String>, f64)> {
+        samples_of(t, "both_formats")
+            .into_iter()
+            .filter(|s| !s.0.starts_with("function_calls_duration_seconds_bucket"))
+            .collect()
+    };
+    let in_text = counters(&text);
+    assert_eq!(in_text, counters(&om));
+    // N = 1: 3 tiers × "a", and `_OTHER` ("" and "b") with Free; each row has 7 call series
+    // (3 results, 3 kinds and `_NONE`), `_sum` and `_count`; one overflow counter, at 2.
+    assert_eq!(in_text.len(), 4 * (7 + 2) + 1);
+    let overflow: Vec<f64> = in_text
+        .iter()
+        .filter(|s| s.0 == "instrument_metrics_label_overflow_total")
+        .map(|s| s.2)
+        .collect();
+    assert_eq!(overflow, [2.0]);
+    assert!(om.contains("# TYPE instrument_metrics_label_overflow counter\n"));
+}
