@@ -137,8 +137,56 @@ pub(crate) fn instrument_fn(
         .name
         .as_ref()
         .map_or_else(|| label.to_owned(), syn::LitStr::value);
-    let site = site(options, &name, &krate, sig.ident.span());
     let p = quote!(#krate::__private);
+    let labelled = !options.dynamic.is_empty() || options.error_kind.is_some();
+    let params = crate::labels::params(&sig.inputs);
+    let fn_generics = sig.generics.clone();
+    let mut generics = vec![&fn_generics];
+    generics.extend(outer);
+    // The value classified: the fn's output, or the output of the future it returns.
+    let tail_output = tail_future_output(body.stream(), &sig.output);
+    let value_ty = if sig.asyncness.is_some() {
+        crate::labels::output_type(&sig.output)
+    } else if let Some(t) = &tail_output {
+        Some(t.clone())
+    } else {
+        crate::labels::output_type(&sig.output)
+    };
+    let site_ident = Ident::new("instrument_metrics_site", Span::mixed_site());
+    let ctx = crate::labels::Context {
+        p: &p,
+        krate: &krate,
+        params: &params,
+        generics: generics.clone(),
+        value_ty: value_ty.as_ref(),
+        // A body returning a future keeps its signature: parameters keep their patterns.
+        rebound: sig.asyncness.is_some() || tail_output.is_none(),
+        site: &site_ident,
+    };
+    if labelled {
+        crate::labels::check(&options.dynamic, &ctx)?;
+        if returns_impl_fn(&sig.output) && tail_output.is_none() {
+            return Err(syn::Error::new(
+                options.labels_span.unwrap_or_else(|| sig.ident.span()),
+                "dynamic labels and `error_kind` need the returned value, which a fn returning `impl Fn…` does not give (it is measured in place): use constant labels here, or remove them",
+            ));
+        }
+    }
+    let site = if labelled {
+        labelled_site(options, &name, &krate, sig.ident.span(), &ctx)
+    } else {
+        site(options, &name, &krate, sig.ident.span())
+    };
+    let ret_span = return_span(&sig);
+    let label_fns = crate::labels::label_fns(&options.dynamic, &ctx);
+    // What a labelled call passes when it starts and when it finishes.
+    let enter_args = crate::labels::argument_indices(&options.dynamic, &ctx);
+    let finish_extra = |value: &Ident| {
+        let value = quote!(#value);
+        let results = crate::labels::result_indices(&options.dynamic, &ctx, &value);
+        let kind = crate::labels::kind_of(options.error_kind, &ctx, &value, ret_span);
+        quote!(, #results, #kind)
+    };
     let (inner_attrs, statements) = crate::body::split_inner_attributes(body.stream());
     // The body's own braces (its span carries the user's edition, which decides when tail
     // temporaries drop), evaluated into a local so that those temporaries drop before the
@@ -161,7 +209,8 @@ pub(crate) fn instrument_fn(
 
     if sig.asyncness.is_some() {
         let warning = generic_warning_for(&sig, outer, options);
-        let rebind = crate::body::rebind_parameters(&mut sig);
+        let mut rebind = crate::body::rebind_parameters(&mut sig);
+        rebind.extend(crate::labels::uses(&options.dynamic, &ctx));
         let output = match &sig.output {
             ReturnType::Default => quote!(()),
             ReturnType::Type(_, ty) => erase_impl(ty),
@@ -175,6 +224,26 @@ pub(crate) fn instrument_fn(
         } else {
             outcome(options, &p, &value)
         };
+        if labelled {
+            let extra = finish_extra(&value);
+            let arguments = Ident::new("instrument_metrics_arguments", Span::mixed_site());
+            return Ok(quote! {
+                #(#attrs)* #vis #defaultness #sig {
+                    #inner_attrs
+                    #warning
+                    #label_fns
+                    let #site_ident = #site;
+                    let #arguments = #site_ident.arguments(#enter_args);
+                    let (#guard, #value) = #p::instrument_labelled(
+                        #site_ident,
+                        #arguments,
+                        async move { #edge #rebind #body_value },
+                    ).await;
+                    #guard.finish(#outcome #extra);
+                    #value
+                }
+            });
+        }
         return Ok(quote! {
             #(#attrs)* #vis #defaultness #sig {
                 #inner_attrs
@@ -206,6 +275,34 @@ pub(crate) fn instrument_fn(
             let guard = Ident::new("instrument_metrics_guard", Span::mixed_site());
             let value = Ident::new("instrument_metrics_value", Span::mixed_site());
             let outcome = outcome(options, &p, &value);
+            if labelled {
+                let extra = finish_extra(&value);
+                let arguments = Ident::new("instrument_metrics_arguments", Span::mixed_site());
+                // `move`: the outer block takes the site and the arguments' indices along.
+                let instrumented: Expr = syn::parse_quote! {
+                    #(#outer_async)* async move {
+                        let (#guard, #value) = #p::instrument_labelled(
+                            #site_ident,
+                            #arguments,
+                            async #capture { #(#inner_async)* #edge #(#inner_statements)* },
+                        ).await;
+                        #guard.finish(#outcome #extra);
+                        #value
+                    }
+                };
+                *tail = instrumented;
+                let stmts = &block.stmts;
+                return Ok(quote! {
+                    #(#attrs)* #vis #defaultness #sig {
+                        #inner_attrs
+                        #warning
+                        #label_fns
+                    let #site_ident = #site;
+                        let #arguments = #site_ident.arguments(#enter_args);
+                        #(#stmts)*
+                    }
+                });
+            }
             let instrumented: Expr = syn::parse_quote! {
                 #(#outer_async)* async #capture {
                     let (#guard, #value) = #p::instrument(
@@ -238,12 +335,49 @@ pub(crate) fn instrument_fn(
     }
 
     let warning = generic_warning_for(&sig, outer, options);
-    let rebind = crate::body::rebind_parameters(&mut sig);
+    let mut rebind = crate::body::rebind_parameters(&mut sig);
+    rebind.extend(crate::labels::uses(&options.dynamic, &ctx));
 
     // Sync bodies: straight-line code around a closure (cheaper to compile than handing both
     // closures to a generic function). The guard records `panic` if the closure unwinds.
     let guard = Ident::new("instrument_metrics_guard", Span::mixed_site());
     let value = Ident::new("instrument_metrics_value", Span::mixed_site());
+    if labelled {
+        let tail = match &sig.output {
+            ReturnType::Default => {
+                let extra = finish_extra(&value);
+                quote! {
+                    #p::call_unit(move || { #rebind #user_block; });
+                    let #value = ();
+                    #guard.finish(#p::Outcome::Ok #extra);
+                }
+            }
+            ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)) => quote! {
+                match #p::call_once(move || -> ::core::convert::Infallible { #rebind #user_block }) {}
+            },
+            ReturnType::Type(arrow, ty) => {
+                let ty = erase_impl(ty);
+                let outcome = outcome(options, &p, &value);
+                let body_value = body_value(&ty);
+                let extra = finish_extra(&value);
+                quote! {
+                    let #value = #p::call_once(move || #arrow #ty { #rebind #body_value });
+                    #guard.finish(#outcome #extra);
+                    #value
+                }
+            }
+        };
+        return Ok(quote! {
+            #(#attrs)* #vis #defaultness #sig {
+                #inner_attrs
+                #warning
+                #label_fns
+                    let #site_ident = #site;
+                let #guard = #site_ident.enter(#enter_args);
+                #tail
+            }
+        });
+    }
     let tail = match &sig.output {
         // `FnOnce()` gives a diverging body (`loop {}`, `todo!()`) the type `()`, as the fn has.
         ReturnType::Default => quote! {
@@ -337,26 +471,7 @@ fn generic_warning(
 /// The statics of one call site, registered with the linker, and the call that enters it.
 fn site(options: &Options, name: &str, krate: &TokenStream, span: Span) -> TokenStream {
     let b = options.bucket_count();
-    // The default bounds are the runtime's constants (a wrong count fails `CallSite::new`'s
-    // compile-time check), so the values are written once.
-    let (nanos, seconds) = match &options.buckets {
-        None => (
-            quote!(#krate::__private::DEFAULT_BOUNDS_NANOS),
-            quote!(#krate::__private::DEFAULT_BOUNDS_SECONDS),
-        ),
-        Some(bounds) => {
-            let seconds = bounds
-                .iter()
-                .map(|s| proc_macro2::Literal::f64_suffixed(*s));
-            let nanos = bounds.iter().map(|s| {
-                // Saturating: bounds past 584 years all mean "everything".
-                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                let n = (s * 1e9).round().min(u64::MAX as f64) as u64;
-                proc_macro2::Literal::u64_suffixed(n)
-            });
-            (quote!(&[#(#nanos),*]), quote!(&[#(#seconds),*]))
-        }
-    };
+    let (nanos, seconds) = bounds(options, krate);
     let line = quote_spanned!(span=> ::core::line!());
     let meta = if options.buckets.is_none() && options.labels.is_empty() && !options.in_flight {
         quote! {
@@ -386,6 +501,82 @@ fn site(options: &Options, name: &str, krate: &TokenStream, span: Span) -> Token
             &__IM_SITE
         }
     }
+}
+
+/// The bucket bounds in nanoseconds and in seconds.
+fn bounds(options: &Options, krate: &TokenStream) -> (TokenStream, TokenStream) {
+    // The default bounds are the runtime's constants (a wrong count fails `CallSite::new`'s
+    // compile-time check), so the values are written once.
+    match &options.buckets {
+        None => (
+            quote!(#krate::__private::DEFAULT_BOUNDS_NANOS),
+            quote!(#krate::__private::DEFAULT_BOUNDS_SECONDS),
+        ),
+        Some(bounds) => {
+            let seconds = bounds
+                .iter()
+                .map(|s| proc_macro2::Literal::f64_suffixed(*s));
+            let nanos = bounds.iter().map(|s| {
+                // Saturating: bounds past 584 years all mean "everything".
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let n = (s * 1e9).round().min(u64::MAX as f64) as u64;
+                proc_macro2::Literal::u64_suffixed(n)
+            });
+            (quote!(&[#(#nanos),*]), quote!(&[#(#seconds),*]))
+        }
+    }
+}
+
+/// The statics of a call site with dynamic labels or error kinds.
+fn labelled_site(
+    options: &Options,
+    name: &str,
+    krate: &TokenStream,
+    span: Span,
+    ctx: &crate::labels::Context<'_>,
+) -> TokenStream {
+    let p = quote!(#krate::__private);
+    let b = options.bucket_count();
+    let (nanos, seconds) = bounds(options, krate);
+    let line = quote_spanned!(span=> ::core::line!());
+    let label_keys = options.labels.iter().map(|(k, _)| k);
+    let label_values = options.labels.iter().map(|(_, v)| v);
+    let in_flight = options.in_flight;
+    let (items, dynamic) =
+        crate::labels::statics(&options.dynamic, ctx, options.labels_span.unwrap_or(span));
+    let kinds = crate::labels::kinds(options.error_kind, ctx);
+    quote! {
+        {
+            #items
+            static __IM_SITE: #p::LabelledSite<#b, { __IM_C }> = #p::LabelledSite::new(
+                #p::SiteMeta {
+                    name: #name,
+                    module: ::core::module_path!(),
+                    labels: &[#((#label_keys, #label_values)),*],
+                    bounds_nanos: #nanos,
+                    bounds_seconds: #seconds,
+                    in_flight: #in_flight,
+                    file: ::core::file!(),
+                    line: #line,
+                },
+                #p::DynMeta { labels: #dynamic, kinds: #kinds },
+            );
+            #p::register_site!(__IM_SITE);
+            &__IM_SITE
+        }
+    }
+}
+
+/// The output type of the future a body ends with (`async {}` or `Box::pin(async {})`),
+/// from the signature, if the body ends so.
+fn tail_future_output(statements: TokenStream, output: &ReturnType) -> Option<Type> {
+    let (_, statements) = crate::body::split_inner_attributes(statements);
+    let mut block = syn::parse2::<syn::Block>(quote!({ #statements })).ok()?;
+    let tail = tail_future(&mut block)?;
+    if !matches!(tail, Expr::Async(_)) {
+        return None;
+    }
+    future_output(output).cloned()
 }
 
 /// Pins the type of an async block to the function's output, so `?` and `.into()` infer as

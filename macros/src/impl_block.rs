@@ -35,6 +35,16 @@ pub(crate) fn expand(options: &Options, mut block: ItemImpl) -> TokenStream {
             &syn::Error::new(span, "`skip` on an impl block would leave every method out; remove the attribute instead"),
         );
     }
+    if let Some(label) = options.dynamic.first() {
+        strip_inner_attributes(&mut block);
+        return with_error(
+            block.into_token_stream(),
+            &syn::Error::new(
+                label.key_span,
+                format!("label `{}` is computed from arguments or a result, which differ from method to method, so it cannot be given for a whole impl block: put it on the method's own `#[instrument_metrics(labels({} = …))]` (constant labels, `labels(team = \"core\")`, can stay here)", label.key, label.key),
+            ),
+        );
+    }
     let type_name = options
         .name
         .as_ref()

@@ -8,13 +8,18 @@
 //! - `expand`: the rewrite of one function;
 //! - `body`: what moves when a body is wrapped (inner attributes, parameters);
 //! - `generic_return`: the warning for return types whose outcome cannot be seen;
-//! - `impl_block`: the rewrite of every method of an `impl` block.
+//! - `impl_block`: the rewrite of every method of an `impl` block;
+//! - `labels`: dynamic labels (`labels(tier = expr)`, `bounded(…)`, result closures) and
+//!   `error_kind`: what the site static and the call emit for them;
+//! - `derive`: `#[derive(LabelValue)]`.
 
 mod body;
 mod buckets;
+mod derive;
 mod expand;
 mod generic_return;
 mod impl_block;
+mod labels;
 mod options;
 mod target;
 
@@ -29,4 +34,13 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn instrument_metrics(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::expand(attr.into(), item.into()).into()
+}
+
+/// Derives `instrument_metrics::LabelValue` for an enum: the values are the variant names (or
+/// `#[label_value(rename = "…")]`), in declaration order.
+///
+/// See the `instrument-metrics` crate for examples.
+#[proc_macro_derive(LabelValue, attributes(label_value))]
+pub fn derive_label_value(item: TokenStream) -> TokenStream {
+    derive::derive(item.into()).into()
 }

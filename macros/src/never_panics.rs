@@ -80,6 +80,20 @@ fn malformed_options_always_give_a_compile_error() {
         "labels(\"1a\" = \"x\")".into(),
         "labels(é = \"x\")".into(),
         "labels(a = \"x\" b = \"y\")".into(),
+        "labels(a = bounded(x))".into(),
+        "labels(a = bounded(x, 0))".into(),
+        "labels(a = bounded(x, 1001))".into(),
+        "labels(a = bounded(x, n))".into(),
+        "labels(a = bounded(x, -1))".into(),
+        "labels(a = bounded)".into(),
+        "labels(a: u8 = \"x\")".into(),
+        "labels(a: u8 = bounded(x, 2))".into(),
+        "labels(error_kind = \"x\")".into(),
+        "labels(a = x, a = x)".into(),
+        "labels(a = self.tier)".into(),
+        "error_kind = true".into(),
+        "error_kind(x)".into(),
+        "error_kind, error_kind".into(),
         "skip".into(), // on a free function
         "skip = true".into(),
         "crate = \"not a path\"".into(),
@@ -109,6 +123,8 @@ fn malformed_options_always_give_a_compile_error() {
         "error_if = f64::NAN",
         "crate = ident",
         "crate = f64::NAN",
+        // A dynamic label: rustc judges whether `1` (an `i32`) is a `LabelValue`.
+        "labels(a = 1)",
     ];
     let mut checked = 0;
     for case in &cases {

@@ -1,21 +1,24 @@
 //! The attribute's arguments: `name`, `buckets`, `in_flight`, `ok_if`, `error_if`, `labels`,
-//! `skip`, `crate`. Each at most once, each value checked here so mistakes are compile errors
+//! `error_kind`, `skip`, `crate`. Each at most once, each value checked here so mistakes are compile errors
 //! spanned on the offending token.
 
 use proc_macro2::Span;
 use syn::ext::IdentExt as _;
 use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned;
-use syn::{parenthesized, Expr, LitStr, Path, Token};
+use syn::{parenthesized, Expr, LitStr, Path, Token, Type};
+
+use crate::labels::{DynamicLabel, ErrorKindMode, Source};
 
 /// Every option, in the order error messages list them.
-pub(crate) const NAMES: [&str; 8] = [
+pub(crate) const NAMES: [&str; 9] = [
     "name",
     "buckets",
     "in_flight",
     "ok_if",
     "error_if",
     "labels",
+    "error_kind",
     "skip",
     "crate",
 ];
@@ -32,6 +35,8 @@ mod kw {
     syn::custom_keyword!(ok_if);
     syn::custom_keyword!(error_if);
     syn::custom_keyword!(labels);
+    syn::custom_keyword!(error_kind);
+    syn::custom_keyword!(bounded);
     syn::custom_keyword!(skip);
 }
 
@@ -53,6 +58,11 @@ pub(crate) struct Options {
     pub in_flight: bool,
     pub rule: Option<Rule>,
     pub labels: Vec<(String, LitStr)>,
+    /// Labels computed from the arguments or the result, in declaration order.
+    pub dynamic: Vec<DynamicLabel>,
+    /// The span of the `labels` keyword, for errors about the whole set.
+    pub labels_span: Option<Span>,
+    pub error_kind: Option<ErrorKindMode>,
     pub skip: Option<Span>,
     pub krate: Option<Path>,
     /// Set (not parsed) for the methods of an impl block the attribute sweeps without their own
@@ -69,12 +79,21 @@ impl Options {
             labels.retain(|(existing, _)| *existing != k);
             labels.push((k, v));
         }
+        // A method's dynamic label replaces a block's constant one of the same name.
+        labels.retain(|(k, _)| !inner.dynamic.iter().any(|d| d.key == *k));
+        // `error_kind` on the method itself is strict; inherited, it applies where it can.
+        let error_kind = inner
+            .error_kind
+            .or(self.error_kind.map(|_| ErrorKindMode::Lenient));
         Options {
             name: inner.name.or_else(|| self.name.clone()),
             buckets: inner.buckets.or_else(|| self.buckets.clone()),
             in_flight: inner.in_flight || self.in_flight,
             rule: inner.rule.or_else(|| self.rule.clone()),
             labels,
+            dynamic: inner.dynamic,
+            labels_span: inner.labels_span.or(self.labels_span),
+            error_kind,
             skip: inner.skip,
             krate: inner.krate.or_else(|| self.krate.clone()),
             quiet_generic_return: inner.quiet_generic_return,
@@ -206,7 +225,20 @@ impl Parse for Options {
                 }
                 let content;
                 parenthesized!(content in input);
-                o.labels = parse_labels(&content)?;
+                (o.labels, o.dynamic) = parse_labels(&content)?;
+                o.labels_span = Some(k.span);
+            } else if lookahead.peek(kw::error_kind) {
+                let k: kw::error_kind = input.parse()?;
+                if o.error_kind.is_some() {
+                    return Err(duplicate(k.span, "error_kind"));
+                }
+                if input.peek(Token![=]) || input.peek(syn::token::Paren) {
+                    return Err(syn::Error::new(
+                        next_span(input),
+                        "`error_kind` is a flag and takes no value: write just `error_kind` (the kinds come from the error type's `LabelValue` impl)",
+                    ));
+                }
+                o.error_kind = Some(ErrorKindMode::Strict(k.span));
             } else if lookahead.peek(kw::skip) {
                 let k: kw::skip = input.parse()?;
                 if o.skip.is_some() {
@@ -306,10 +338,13 @@ fn parse_crate_path(input: ParseStream) -> syn::Result<Path> {
         .map_err(|_| syn::Error::new(next_span(input), format!("`crate` takes a path; {example}")))
 }
 
-const RESERVED: [&str; 4] = ["function", "module", "result", "le"];
+const RESERVED: [&str; 5] = ["function", "module", "result", "le", "error_kind"];
 
-fn parse_labels(input: ParseStream) -> syn::Result<Vec<(String, LitStr)>> {
+type Labels = (Vec<(String, LitStr)>, Vec<DynamicLabel>);
+
+fn parse_labels(input: ParseStream) -> syn::Result<Labels> {
     let mut labels: Vec<(String, LitStr)> = Vec::new();
+    let mut dynamic: Vec<DynamicLabel> = Vec::new();
     while !input.is_empty() {
         let (key, key_span) = if input.peek(LitStr) {
             let lit: LitStr = input.parse()?;
@@ -332,30 +367,56 @@ fn parse_labels(input: ParseStream) -> syn::Result<Vec<(String, LitStr)>> {
         if RESERVED.contains(&key.as_str()) || key.starts_with("__") {
             return Err(syn::Error::new(
                 key_span,
-                format!("label `{key}` is reserved (`function`, `module`, `result`, `le` and names starting with `__` are set by instrument-metrics or Prometheus); pick another name"),
+                format!("label `{key}` is reserved (`function`, `module`, `result`, `le`, `error_kind` and names starting with `__` are set by instrument-metrics or Prometheus); pick another name"),
             ));
         }
-        if labels.iter().any(|(k, _)| *k == key) {
+        if labels.iter().any(|(k, _)| *k == key) || dynamic.iter().any(|d| d.key == key) {
             return Err(syn::Error::new(
                 key_span,
                 format!("duplicate label `{key}`: each label may appear once"),
             ));
         }
+        let ty: Option<Type> = if input.peek(Token![:]) && !input.peek(Token![::]) {
+            input.parse::<Token![:]>()?;
+            Some(input.parse()?)
+        } else {
+            None
+        };
         if !input.peek(Token![=]) {
             return Err(syn::Error::new(
                 next_span(input),
-                format!("label `{key}` needs a value: write `{key} = \"value\"`"),
+                format!("label `{key}` needs a value: write `{key} = \"value\"` (a constant), `{key} = expr` (a `LabelValue` computed from the arguments), `{key} = |r| expr` (from the result) or `{key} = bounded(expr, N)` (a string, at most N values)"),
             ));
         }
         input.parse::<Token![=]>()?;
-        if !input.peek(LitStr) {
-            return Err(syn::Error::new(
-                next_span(input),
-                format!("label values are string literals: write `{key} = \"value\"`"),
-            ));
+        if input.peek(LitStr)
+            && (input.peek2(Token![,])
+                || input
+                    .cursor()
+                    .token_tree()
+                    .is_some_and(|(_, rest)| rest.eof()))
+        {
+            let value: LitStr = input.parse()?;
+            if let Some(ty) = ty {
+                return Err(syn::Error::new(
+                    ty.span(),
+                    format!(
+                        "a string literal is a constant label and has no type: write `{key} = {}`",
+                        quote::ToTokens::to_token_stream(&value)
+                    ),
+                ));
+            }
+            labels.push((key, value));
+        } else {
+            let expr: Expr = input.parse()?;
+            let source = label_source(&key, expr, ty.as_ref())?;
+            dynamic.push(DynamicLabel {
+                key,
+                key_span,
+                ty,
+                source,
+            });
         }
-        let value: LitStr = input.parse()?;
-        labels.push((key, value));
         if input.is_empty() {
             break;
         }
@@ -367,8 +428,77 @@ fn parse_labels(input: ParseStream) -> syn::Result<Vec<(String, LitStr)>> {
         }
         input.parse::<Token![,]>()?;
     }
-    Ok(labels)
+    Ok((labels, dynamic))
 }
+
+/// `bounded(expr, N)`, a closure, or any other expression.
+fn label_source(key: &str, expr: Expr, ty: Option<&Type>) -> syn::Result<Source> {
+    let expr = match expr {
+        Expr::Call(call) if matches!(&*call.func, Expr::Path(p) if p.qself.is_none() && p.path.is_ident("bounded")) =>
+        {
+            if let Some(ty) = ty {
+                return Err(syn::Error::new(
+                    ty.span(),
+                    format!("a `bounded` label is a string and takes no type: write `{key} = bounded(expr, N)`"),
+                ));
+            }
+            let example = format!("write `{key} = bounded(expr, 50)`: at most 50 distinct values, every further one counted as `_OTHER`");
+            let args: Vec<&Expr> = call.args.iter().collect();
+            let [value, n] = args[..] else {
+                return Err(syn::Error::new(
+                    call.paren_token.span.join(),
+                    format!("`bounded` takes a value and a cap: {example}"),
+                ));
+            };
+            let Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Int(lit),
+                ..
+            }) = crate::buckets::ungroup(n)
+            else {
+                return Err(syn::Error::new(
+                    n.span(),
+                    format!("the cap of `bounded` is an integer literal, checked at compile time: {example}"),
+                ));
+            };
+            let n_value: usize = lit.base10_parse().map_err(|_| {
+                syn::Error::new(
+                    lit.span(),
+                    format!(
+                        "the cap of `bounded` is an integer from 1 to {MAX_BOUNDED}: {example}"
+                    ),
+                )
+            })?;
+            if n_value == 0 || n_value > MAX_BOUNDED {
+                return Err(syn::Error::new(
+                    lit.span(),
+                    format!("the cap of `bounded` is an integer from 1 to {MAX_BOUNDED} (each value is a series per result and bucket), not {n_value}: {example}"),
+                ));
+            }
+            let result = matches!(crate::buckets::ungroup(value), Expr::Closure(_));
+            return Ok(Source::Bounded {
+                expr: value.clone(),
+                n: n_value,
+                result,
+            });
+        }
+        other => other,
+    };
+    if let Expr::Path(p) = &expr {
+        if p.path.is_ident("bounded") {
+            return Err(syn::Error::new(
+                p.span(),
+                format!("`bounded` takes a value and a cap: write `{key} = bounded(expr, 50)`"),
+            ));
+        }
+    }
+    Ok(match crate::buckets::ungroup(&expr) {
+        Expr::Closure(_) => Source::Result(expr),
+        _ => Source::Arg(expr),
+    })
+}
+
+/// The largest cap of `bounded(expr, N)` (the runtime's `MAX_BOUNDED`).
+pub(crate) const MAX_BOUNDED: usize = 1000;
 
 fn is_label_name(s: &str) -> bool {
     let mut chars = s.chars();

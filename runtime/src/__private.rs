@@ -5,6 +5,15 @@ pub use linkme;
 pub use crate::__instrument_metrics_register_site as register_site;
 pub use crate::expose::build_info::register_build_info;
 pub use crate::record::call::{call_once, call_unit, instrument, Instrumented};
+pub use crate::record::labelled::{
+    instrument_labelled, DynLabel, DynMeta, InstrumentedLabelled, LabelledGuard, LabelledSite,
+    Values,
+};
+pub use crate::record::labels::probe::{KindProbe, ViaKind, ViaNoKind};
+pub use crate::record::labels::{
+    apply, bounded_str, error_kind_of, label_index, typed, values_of, BoundedStrings, BoundedValue,
+    ErrorKind, Indexed, KindsOf, NoErrorKinds, Typed, MAX_BOUNDED, MAX_COMBINATIONS,
+};
 pub use crate::record::outcome::probe::{
     Probe, ViaAnything, ViaBoth, ViaClassify, ViaErr, ViaOk, ViaResult,
 };

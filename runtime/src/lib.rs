@@ -19,7 +19,7 @@
 //! and, with `in_flight`, `function_calls_in_flight{function,module}`.
 //!
 //! Modules, by concern (data flows one way, from `record` outwards):
-//! - `record`: the caller's side: call sites, clock, outcomes;
+//! - `record`: the caller's side: call sites, clock, outcomes, bounded labels ([`LabelValue`]);
 //! - `expose`: the scraper's side: series catalog, registry, encoders ([`exposition`]:
 //!   OpenMetrics, content negotiation, gzip), self, process and build-info metrics;
 //! - [`serve`](mod@serve): the standalone exporter;
@@ -100,8 +100,65 @@ pub mod __private;
 ///
 /// Options (each at most once): `name = "…"`, `buckets = [f64, …]` or `linear(start, width,
 /// count)` or `exponential(start, factor, count)`, `in_flight`, `ok_if = path_or_closure`,
-/// `error_if = path_or_closure`, `labels(key = "value", …)`, `skip` (a method inside an
-/// instrumented impl block), `crate = path` (for crates re-exporting this one).
+/// `error_if = path_or_closure`, `labels(key = "value", …)`, `error_kind`, `skip` (a method
+/// inside an instrumented impl block), `crate = path` (for crates re-exporting this one).
+///
+/// **Dynamic labels** are bounded, always; an unbounded one is a compile error. In
+/// `labels(…)`, after `function`, `module` and the constant labels, in the order written:
+/// - `key = "value"`: a constant;
+/// - `key = expr`: computed from the arguments when the call starts, by reference (each
+///   argument the expression names is a `&` to it, before the body takes it); its type must
+///   implement [`LabelValue`] (an enum deriving it, `bool`, `io::ErrorKind`…): an index, no
+///   hashing, no allocation, and every value is in the exposition at 0 from process start.
+///   An expression that reads `self` or an argument of a generic type needs the type written:
+///   `key: Type = self.tier`;
+/// - `key = |r| expr`: computed from `&` the returned value; a call that panicked or was
+///   cancelled has no value and gets [`LABEL_NONE`] (`_NONE`);
+/// - `key = bounded(expr, N)` (or `bounded(|r| …, N)`): a string (`AsRef<str>`), N an integer
+///   literal from 1 to 1000: the first N distinct values get a series each (shown once seen),
+///   every further one is counted as [`LABEL_OVERFLOW`] (`_OTHER`) and in
+///   `instrument_metrics_label_overflow_total{function,module,label}`.
+///
+/// The product of the labels' value counts (N + 1 for `bounded`) may be at most 1024, checked
+/// at compile time. Each combination has its own histogram and counters, one unsharded cell
+/// allocated at its first call: about 512 bytes with the default buckets (see the README).
+/// Dynamic labels go on a fn or a method, not on a whole impl block (each method has its own
+/// arguments).
+///
+/// **`error_kind`** refines `result="error"` with `error_kind`, the error's [`LabelValue`]
+/// when the value is `Err(e)` (so `io::Result` gives `error_kind="NotFound"`…), and `_NONE`
+/// for an error that is not an `Err` (judged by `error_if`/`ok_if` or [`ClassifyOutcome`]).
+/// Every kind starts at 0; `ok`, `panic` and `cancelled` have no `error_kind`. On a fn whose
+/// error type has no `LabelValue` it is a compile error; on an impl block, methods that do
+/// not return such a `Result` simply get none.
+///
+/// ```
+/// use instrument_metrics::{instrument_metrics, LabelValue};
+///
+/// #[derive(LabelValue, Clone, Copy)]
+/// pub enum Tier { Free, Pro }
+///
+/// #[derive(LabelValue, Debug)]
+/// pub enum PayError { Declined, #[label_value(rename = "timeout")] TimedOut { after_ms: u64 } }
+///
+/// pub struct Account { pub tier: Tier }
+///
+/// #[instrument_metrics(
+///     labels(team = "shop", tier = account.tier, region = bounded(region, 20), big = |r| matches!(r, Ok(n) if *n > 100)),
+///     error_kind,
+/// )]
+/// fn pay(account: &Account, region: &str, amount: u64) -> Result<u64, PayError> {
+///     if amount == 0 { Err(PayError::Declined) } else { Ok(amount) }
+/// }
+///
+/// pay(&Account { tier: Tier::Pro }, "eu-west", 250).unwrap();
+/// pay(&Account { tier: Tier::Free }, "eu-west", 0).unwrap_err();
+/// let text = instrument_metrics::render();
+/// let line = |labels: &str| format!("function_calls_total{{function=\"pay\",module=\"rust_out\",team=\"shop\",{labels}}}");
+/// assert!(text.contains(&format!("{} 1\n", line(r#"tier="Pro",region="eu-west",big="true",result="ok""#))));
+/// assert!(text.contains(&format!("{} 1\n", line(r#"tier="Free",region="eu-west",big="false",result="error",error_kind="Declined""#))));
+/// assert!(text.contains(&format!("{} 0\n", line(r#"tier="Free",region="eu-west",big="false",result="error",error_kind="timeout""#))));
+/// ```
 ///
 /// Labels: `function` is the fn name (`Type::method` when the attribute is on an impl block,
 /// generics stripped), `module` is `module_path!()`. Two functions whose labels coincide (two
@@ -119,6 +176,21 @@ pub use prometheus;
 pub use error::Error;
 pub use expose::registry::{registry, render, use_registry};
 pub use exposition::render_openmetrics;
+/// Derives [`LabelValue`](trait@LabelValue) for an enum, with or without fields: the values
+/// are the variant names in declaration order, or `#[label_value(rename = "…")]`;
+/// `#[label_value(crate = path)]` on the enum names a re-exported runtime.
+///
+/// ```
+/// use instrument_metrics::LabelValue;
+///
+/// #[derive(LabelValue)]
+/// enum Cache { Hit, #[label_value(rename = "miss")] Miss(u32), Stale { age: u64 } }
+///
+/// assert_eq!(Cache::VALUES, ["Hit", "miss", "Stale"]);
+/// assert_eq!(Cache::Stale { age: 3 }.index(), 2);
+/// ```
+pub use instrument_metrics_macros::LabelValue;
+pub use record::labels::{LabelValue, NONE as LABEL_NONE, OVERFLOW as LABEL_OVERFLOW};
 pub use record::outcome::{ClassifyOutcome, Outcome};
 #[cfg(feature = "exporter")]
 pub use serve::{serve, Exporter};

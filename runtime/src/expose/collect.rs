@@ -8,7 +8,7 @@ use prometheus::proto::{
     Bucket, Counter, Gauge, Histogram, LabelPair, Metric, MetricFamily, MetricType,
 };
 
-use crate::expose::catalog::{catalog, Series};
+use crate::expose::catalog::{self, catalog, Row, Series};
 use crate::expose::encode::{self, nanos_to_seconds};
 use crate::record::outcome::Outcome;
 
@@ -80,17 +80,28 @@ impl Collector for FunctionCollector {
         if series.is_empty() {
             return Vec::new();
         }
-        let readings = encode::read_all(series);
-        let mut calls = Vec::with_capacity(series.len() * 4);
-        let mut durations = Vec::with_capacity(series.len());
+        let rows = catalog::rows(series);
+        let mut calls = Vec::with_capacity(rows.len() * 4);
+        let mut durations = Vec::with_capacity(rows.len());
         let mut in_flight = Vec::new();
-        for (s, r) in series.iter().zip(&readings) {
+        for row in &rows {
+            let (s, r) = (row.series, &row.reading);
             for outcome in Outcome::ALL {
-                let mut m = Metric::from_label(labels(s, Some(("result", outcome.as_str()))));
-                let mut c = Counter::default();
-                #[allow(clippy::cast_precision_loss)]
-                c.set_value(r.results[outcome.index()] as f64);
-                m.set_counter(c);
+                if outcome == Outcome::Error {
+                    if let Some(kinds) = row.error_kinds() {
+                        for (kind, n) in kinds {
+                            let mut m = Metric::from_label(labels(
+                                row,
+                                &[("result", "error"), ("error_kind", kind)],
+                            ));
+                            m.set_counter(counter(n));
+                            calls.push(m);
+                        }
+                        continue;
+                    }
+                }
+                let mut m = Metric::from_label(labels(row, &[("result", outcome.as_str())]));
+                m.set_counter(counter(r.results[outcome.index()]));
                 calls.push(m);
             }
             let mut h = Histogram::default();
@@ -106,18 +117,26 @@ impl Collector for FunctionCollector {
             h.set_bucket(buckets);
             h.set_sample_count(r.count());
             h.set_sample_sum(nanos_to_seconds(r.sum_nanos));
-            let mut m = Metric::from_label(labels(s, None));
+            let mut m = Metric::from_label(labels(row, &[]));
             m.set_histogram(h);
             durations.push(m);
-            if s.in_flight {
-                let mut g = Gauge::default();
-                #[allow(clippy::cast_precision_loss)]
-                g.set_value(r.in_flight.max(0) as f64);
-                let mut m = Metric::from_gauge(g);
-                m.set_label(labels(s, None));
-                in_flight.push(m);
-            }
         }
+        for (s, n) in encode::in_flight_values(series, &rows) {
+            let mut g = Gauge::default();
+            #[allow(clippy::cast_precision_loss)]
+            g.set_value(n.max(0) as f64);
+            let mut m = Metric::from_gauge(g);
+            m.set_label(series_labels(s, &[]));
+            in_flight.push(m);
+        }
+        let overflows: Vec<Metric> = catalog::overflows(series)
+            .into_iter()
+            .map(|(s, label, n)| {
+                let mut m = Metric::from_label(series_labels(s, &[("label", label)]));
+                m.set_counter(counter(n));
+                m
+            })
+            .collect();
         let mut families = vec![
             family(
                 encode::CALLS,
@@ -140,22 +159,45 @@ impl Collector for FunctionCollector {
                 in_flight,
             ));
         }
+        if !overflows.is_empty() {
+            families.push(family(
+                encode::OVERFLOW,
+                encode::OVERFLOW_HELP,
+                MetricType::COUNTER,
+                overflows,
+            ));
+        }
         families
     }
 }
 
-fn labels(s: &Series, last: Option<(&str, &str)>) -> Vec<LabelPair> {
-    let pair = |k: &str, v: &str| {
-        let mut p = LabelPair::default();
-        p.set_name(k.to_owned());
-        p.set_value(v.to_owned());
-        p
-    };
+fn counter(n: u64) -> Counter {
+    let mut c = Counter::default();
+    #[allow(clippy::cast_precision_loss)]
+    c.set_value(n as f64);
+    c
+}
+
+fn pair(k: &str, v: &str) -> LabelPair {
+    let mut p = LabelPair::default();
+    p.set_name(k.to_owned());
+    p.set_value(v.to_owned());
+    p
+}
+
+/// `function`, `module`, the constant labels, then `last`.
+fn series_labels(s: &Series, last: &[(&str, &str)]) -> Vec<LabelPair> {
     let mut v = vec![pair("function", &s.function), pair("module", s.module)];
     v.extend(s.labels.iter().map(|(k, val)| pair(k, val)));
-    if let Some((k, val)) = last {
-        v.push(pair(k, val));
-    }
+    v.extend(last.iter().map(|(k, val)| pair(k, val)));
+    v
+}
+
+/// A row's labels: the series', the dynamic ones, then `last`.
+fn labels(row: &Row<'_>, last: &[(&str, &str)]) -> Vec<LabelPair> {
+    let mut v = series_labels(row.series, &[]);
+    v.extend(row.dynamic.iter().map(|(k, val)| pair(k, val)));
+    v.extend(last.iter().map(|(k, val)| pair(k, val)));
     v
 }
 

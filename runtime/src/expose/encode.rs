@@ -3,10 +3,9 @@
 
 use std::fmt::Write as _;
 
-use crate::expose::catalog::{catalog, Series};
+use crate::expose::catalog::{self, catalog, Row, Series};
 use crate::expose::registry::{decorations, Decorations};
 use crate::record::outcome::Outcome;
-use crate::record::site::Reading;
 
 pub(crate) const CALLS: &str = "function_calls_total";
 pub(crate) const CALLS_FAMILY: &str = "function_calls";
@@ -15,6 +14,10 @@ pub(crate) const DURATION: &str = "function_calls_duration_seconds";
 pub(crate) const DURATION_HELP: &str = "Time spent in instrumented functions, in seconds.";
 pub(crate) const IN_FLIGHT: &str = "function_calls_in_flight";
 pub(crate) const IN_FLIGHT_HELP: &str = "Calls of instrumented functions currently running.";
+pub(crate) const OVERFLOW: &str = "instrument_metrics_label_overflow_total";
+pub(crate) const OVERFLOW_FAMILY: &str = "instrument_metrics_label_overflow";
+pub(crate) const OVERFLOW_HELP: &str =
+    "Calls whose bounded label value was counted as _OTHER because the label's N values were taken.";
 
 /// The two text dialects: Prometheus 0.0.4 and OpenMetrics 1.0.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -34,7 +37,7 @@ pub(crate) fn encode_functions(out: &mut String, dialect: Dialect) {
     if series.is_empty() {
         return;
     }
-    let readings = read_all(series);
+    let rows = catalog::rows(series);
     let om = dialect == Dialect::OpenMetrics;
     // A custom registry's prefix and constant labels, as `gather()` would apply them.
     let decor = decorations();
@@ -47,13 +50,25 @@ pub(crate) fn encode_functions(out: &mut String, dialect: Dialect) {
         CALLS_HELP,
         "counter",
     );
-    for (s, r) in series.iter().zip(&readings) {
+    for row in &rows {
         for outcome in Outcome::ALL {
-            sample_start(out, decor, CALLS, "", &s.label_text);
+            if outcome == Outcome::Error {
+                if let Some(kinds) = row.error_kinds() {
+                    for (kind, n) in kinds {
+                        sample_start(out, decor, CALLS, "", &row.label_text);
+                        out.push_str(",result=\"error\",error_kind=\"");
+                        crate::expose::catalog::escape_label_value(kind, out);
+                        out.push_str("\"} ");
+                        push_u64(out, n);
+                    }
+                    continue;
+                }
+            }
+            sample_start(out, decor, CALLS, "", &row.label_text);
             out.push_str(",result=\"");
             out.push_str(outcome.as_str());
             out.push_str("\"} ");
-            push_u64(out, r.results[outcome.index()]);
+            push_u64(out, row.reading.results[outcome.index()]);
         }
     }
 
@@ -64,46 +79,76 @@ pub(crate) fn encode_functions(out: &mut String, dialect: Dialect) {
         out.push_str(DURATION);
         out.push_str(" seconds\n");
     }
-    for (s, r) in series.iter().zip(&readings) {
+    for row in &rows {
+        let s = row.series;
+        let r = &row.reading;
         let mut cumulative = 0;
         let les = if om { &s.le_openmetrics } else { &s.le_text };
         for (le, n) in les.iter().zip(&r.buckets) {
             cumulative += n;
-            sample_start(out, decor, DURATION, "_bucket", &s.label_text);
+            sample_start(out, decor, DURATION, "_bucket", &row.label_text);
             out.push_str(",le=\"");
             out.push_str(le);
             out.push_str("\"} ");
             push_u64(out, cumulative);
         }
-        sample_start(out, decor, DURATION, "_sum", &s.label_text);
+        sample_start(out, decor, DURATION, "_sum", &row.label_text);
         out.push_str("} ");
         push_seconds(out, r.sum_nanos);
-        sample_start(out, decor, DURATION, "_count", &s.label_text);
+        sample_start(out, decor, DURATION, "_count", &row.label_text);
         out.push_str("} ");
         push_u64(out, cumulative);
     }
 
     if series.iter().any(|s| s.in_flight) {
         header(out, decor, IN_FLIGHT, IN_FLIGHT_HELP, "gauge");
-        for (s, r) in series.iter().zip(&readings).filter(|(s, _)| s.in_flight) {
+        for (s, n) in in_flight_values(series, &rows) {
             sample_start(out, decor, IN_FLIGHT, "", &s.label_text);
             out.push_str("} ");
             let mut buf = itoa::Buffer::new();
-            out.push_str(buf.format(r.in_flight.max(0)));
+            out.push_str(buf.format(n.max(0)));
             out.push('\n');
+        }
+    }
+
+    let overflows = catalog::overflows(series);
+    if !overflows.is_empty() {
+        header(
+            out,
+            decor,
+            if om { OVERFLOW_FAMILY } else { OVERFLOW },
+            OVERFLOW_HELP,
+            "counter",
+        );
+        for (s, label, n) in overflows {
+            sample_start(out, decor, OVERFLOW, "", &s.label_text);
+            out.push_str(",label=\"");
+            out.push_str(label);
+            out.push_str("\"} ");
+            push_u64(out, n);
         }
     }
 }
 
-pub(crate) fn read_all(series: &[Series]) -> Vec<Reading> {
-    series
-        .iter()
-        .map(|s| {
-            let mut r = Reading::for_buckets(s.bounds_seconds.len());
-            s.read(&mut r);
-            r
-        })
-        .collect()
+/// Each series with `in_flight`, with its gauge (rows are in series order, one per plain
+/// series).
+pub(crate) fn in_flight_values<'a>(
+    series: &'a [Series],
+    rows: &[Row<'_>],
+) -> Vec<(&'a Series, i64)> {
+    let mut plain = rows.iter().filter(|r| r.series.labelled.is_empty());
+    let mut out = Vec::new();
+    for s in series {
+        let reading = if s.labelled.is_empty() {
+            plain.next().map(|r| &r.reading)
+        } else {
+            None
+        };
+        if s.in_flight {
+            out.push((s, catalog::in_flight(s, reading)));
+        }
+    }
+    out
 }
 
 fn header(out: &mut String, decor: &Decorations, name: &str, help: &str, kind: &str) {

@@ -5,12 +5,17 @@
 //! - `slots`: which shard a thread writes;
 //! - `clock`: the raw clock read at both ends of a call;
 //! - `outcome`: how a call ended, and how a returned value says so;
+//! - `labels`: bounded label values ([`LabelValue`](crate::LabelValue), `bounded(expr, N)`),
+//!   error kinds;
+//! - `labelled`: call sites with dynamic labels or error kinds, one cell per combination;
 //! - `requests`: one HTTP exchange, its route interned and its series found without hashing.
 //!
 //! Nothing here knows about exposition or serving: data flows out of this module only.
 
 pub(crate) mod call;
 pub(crate) mod clock;
+pub(crate) mod labelled;
+pub(crate) mod labels;
 pub(crate) mod outcome;
 #[cfg(feature = "http")]
 pub(crate) mod requests;

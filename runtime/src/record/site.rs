@@ -351,6 +351,11 @@ pub trait Site: Sync {
     /// Allocates the shards (before `main`).
     #[doc(hidden)]
     fn allocate(&self);
+    /// The dynamic labels' side, for a labelled site.
+    #[doc(hidden)]
+    fn labelled(&self) -> Option<&dyn crate::record::labelled::Labelled> {
+        None
+    }
 }
 
 /// Opaque handle through which a site adds its counters (keeps `Reading` private).

@@ -19,6 +19,9 @@ mod drops;
 #[path = "../../shapes/asyncs.rs"]
 mod asyncs;
 
+#[path = "../../shapes/labels.rs"]
+mod labels;
+
 /// Rows that do not compile today (`RUSTFLAGS="--cfg instrument_metrics_pending"`).
 #[cfg(instrument_metrics_pending)]
 #[path = "../../shapes/pending.rs"]

@@ -1,0 +1,487 @@
+//! Call sites with dynamic labels (`labels(tier = account.tier)`, `bounded(…)`, result
+//! closures) or `error_kind`: a type of their own, so the plain [`CallSite`](super::site::CallSite)
+//! path stays as it is.
+//!
+//! Every combination of the dynamic labels' values has one index (mixed radix over the labels
+//! in declaration order) and one cell, allocated at its first call and never freed, unsharded:
+//! calls with the same combination on different threads add atomically to the same cache
+//! lines. A cell is `(4 × buckets + 1) × 8` bytes rounded up to 128 (512 B with the 14 default
+//! buckets), plus `(kinds + 1) × 8` bytes with `error_kind`; the site holds one pointer per
+//! combination (8 B each, at most [`MAX_COMBINATIONS`](super::labels::MAX_COMBINATIONS)).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{
+    AtomicI64, AtomicPtr, AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release,
+};
+use std::task::{Context, Poll};
+
+use crate::record::clock;
+use crate::record::labels::{BoundedStrings, NONE, OVERFLOW};
+use crate::record::outcome::Outcome;
+use crate::record::site::{Reading, ReadingSlot, Site, SiteMeta};
+
+/// Where a dynamic label's values come from.
+#[derive(Clone, Copy)]
+pub enum Values {
+    /// A `LabelValue` computed from the arguments.
+    Fixed(&'static [&'static str]),
+    /// A `LabelValue` computed from the result; `_NONE` when there is none.
+    Result(&'static [&'static str]),
+    /// `bounded(expr, N)` from the arguments: N seen values, then `_OTHER`.
+    Bounded(&'static BoundedStrings, usize),
+    /// `bounded(|r| …, N)`: N seen values, `_OTHER`, and `_NONE` when there is no result.
+    BoundedResult(&'static BoundedStrings, usize),
+}
+
+impl Values {
+    /// How many indices the label takes.
+    #[must_use]
+    pub const fn card(&self) -> usize {
+        match self {
+            Values::Fixed(v) => v.len(),
+            Values::Result(v) => v.len() + 1,
+            Values::Bounded(_, n) => *n + 1,
+            Values::BoundedResult(_, n) => *n + 2,
+        }
+    }
+
+    const fn reads_result(&self) -> bool {
+        matches!(self, Values::Result(_) | Values::BoundedResult(..))
+    }
+
+    pub(crate) fn bounded(&self) -> Option<&'static BoundedStrings> {
+        match self {
+            Values::Bounded(b, _) | Values::BoundedResult(b, _) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// The value of index `i`; `None` for a bounded value not seen yet. The second field says
+    /// whether it is a bounded label's `_OTHER`/`_NONE`, shown only once counted.
+    pub(crate) fn name(&self, i: usize) -> Option<(&'static str, bool)> {
+        match self {
+            Values::Fixed(v) => v.get(i).map(|s| (*s, false)),
+            Values::Result(v) => Some(v.get(i).map_or((NONE, false), |s| (*s, false))),
+            Values::Bounded(b, n) | Values::BoundedResult(b, n) => {
+                if i < b.seen() {
+                    Some((b.value(i), false))
+                } else if i == *n {
+                    Some((OVERFLOW, true))
+                } else if i == *n + 1 {
+                    Some((NONE, true))
+                } else {
+                    None
+                }
+            }
+        }
+    }
+
+    fn same_as(&self, other: &Values) -> bool {
+        match (self, other) {
+            (Values::Fixed(a), Values::Fixed(b)) | (Values::Result(a), Values::Result(b)) => a == b,
+            (Values::Bounded(a, _), Values::Bounded(b, _))
+            | (Values::BoundedResult(a, _), Values::BoundedResult(b, _)) => std::ptr::eq(*a, *b),
+            _ => false,
+        }
+    }
+}
+
+/// One dynamic label: its key and values.
+#[derive(Clone, Copy)]
+pub struct DynLabel {
+    /// The label name.
+    pub key: &'static str,
+    /// Its values.
+    pub values: Values,
+}
+
+/// What the macro knows about a labelled site beyond [`SiteMeta`].
+pub struct DynMeta {
+    /// In declaration order (the exposition's order, after the constant labels).
+    pub labels: &'static [DynLabel],
+    /// The error type's values, with `error_kind`.
+    pub kinds: Option<&'static [&'static str]>,
+}
+
+impl DynMeta {
+    /// The product of the labels' value counts.
+    #[must_use]
+    pub const fn combinations(labels: &[DynLabel]) -> usize {
+        let mut product = 1;
+        let mut i = 0;
+        while i < labels.len() {
+            product *= labels[i].values.card();
+            i += 1;
+        }
+        product
+    }
+
+    /// Same keys, same values, same kinds: two sites whose series can be merged.
+    pub(crate) fn same_as(&self, other: &DynMeta) -> bool {
+        self.labels.len() == other.labels.len()
+            && self
+                .labels
+                .iter()
+                .zip(other.labels)
+                .all(|(a, b)| a.key == b.key && a.values.same_as(&b.values))
+            && self.kinds == other.kinds
+    }
+
+    /// The combination index of the labels of one side (arguments or result), each index
+    /// clamped to its label's range; `none` puts the result labels at `_NONE`.
+    #[inline]
+    fn part(&self, indices: &[usize], from_result: bool, none: bool) -> usize {
+        let mut stride = 1;
+        let mut sum = 0;
+        let mut next = indices.len();
+        for label in self.labels.iter().rev() {
+            let card = label.values.card();
+            if label.values.reads_result() == from_result {
+                let i = if none {
+                    card - 1
+                } else {
+                    next = next.saturating_sub(1);
+                    indices.get(next).copied().unwrap_or(0).min(card - 1)
+                };
+                sum += i * stride;
+            }
+            stride *= card;
+        }
+        sum
+    }
+}
+
+#[repr(align(128))]
+struct Combo<const B: usize> {
+    counts: [[AtomicU64; B]; 4],
+    sum_nanos: AtomicU64,
+    /// Per error kind, then `_NONE`; empty without `error_kind`.
+    kinds: Box<[AtomicU64]>,
+}
+
+/// A function with dynamic labels or `error_kind`: `C` combinations of `B` buckets.
+pub struct LabelledSite<const B: usize, const C: usize> {
+    meta: SiteMeta,
+    dynamic: DynMeta,
+    combos: [AtomicPtr<Combo<B>>; C],
+    in_flight: AtomicI64,
+}
+
+impl<const B: usize, const C: usize> LabelledSite<B, C> {
+    /// Ties labels to counters; a bucket or combination count that disagrees fails at
+    /// compile time.
+    #[must_use]
+    pub const fn new(meta: SiteMeta, dynamic: DynMeta) -> Self {
+        assert!(meta.bounds_nanos.len() + 1 == B);
+        assert!(meta.bounds_seconds.len() + 1 == B);
+        assert!(DynMeta::combinations(dynamic.labels) == C);
+        LabelledSite {
+            meta,
+            dynamic,
+            combos: [const { AtomicPtr::new(std::ptr::null_mut()) }; C],
+            in_flight: AtomicI64::new(0),
+        }
+    }
+
+    /// The index of a `bounded` label's string (`label` is its position among the dynamic
+    /// labels).
+    #[inline]
+    pub fn bounded_index(&'static self, label: usize, value: &str) -> usize {
+        self.bounded(label).map_or(0, |b| b.index(value))
+    }
+
+    /// The strings of a `bounded` label.
+    #[inline]
+    pub fn bounded(&'static self, label: usize) -> Option<&'static BoundedStrings> {
+        self.dynamic
+            .labels
+            .get(label)
+            .and_then(|l| l.values.bounded())
+    }
+
+    /// The combination part of the argument labels' indices (in declaration order).
+    #[inline]
+    pub fn arguments(&'static self, indices: &[usize]) -> usize {
+        self.dynamic.part(indices, false, false)
+    }
+
+    /// Starts one call with the argument labels' indices (in declaration order).
+    #[inline]
+    pub fn enter(&'static self, indices: &[usize]) -> LabelledGuard<B, C> {
+        self.enter_at(self.arguments(indices))
+    }
+
+    /// Starts one call whose argument part is already computed.
+    #[inline]
+    pub fn enter_at(&'static self, arguments: usize) -> LabelledGuard<B, C> {
+        if self.meta.in_flight {
+            self.in_flight.fetch_add(1, Relaxed);
+        }
+        LabelledGuard {
+            site: self,
+            start: clock::raw_now(),
+            arguments,
+        }
+    }
+
+    #[inline]
+    fn combo(&self, index: usize) -> Option<&Combo<B>> {
+        let slot = self.combos.get(index)?;
+        let mut ptr = slot.load(Acquire);
+        if ptr.is_null() {
+            ptr = self.allocate(slot);
+        }
+        // SAFETY: a non-null pointer is a leaked `Box<Combo>`, never freed.
+        Some(unsafe { &*ptr })
+    }
+
+    #[cold]
+    fn allocate(&self, slot: &AtomicPtr<Combo<B>>) -> *mut Combo<B> {
+        let kinds = self.dynamic.kinds.map_or(0, |k| k.len() + 1);
+        let ptr = Box::into_raw(Box::new(Combo {
+            counts: [const { [const { AtomicU64::new(0) }; B] }; 4],
+            sum_nanos: AtomicU64::new(0),
+            kinds: (0..kinds).map(|_| AtomicU64::new(0)).collect(),
+        }));
+        match slot.compare_exchange(std::ptr::null_mut(), ptr, Release, Acquire) {
+            Ok(_) => ptr,
+            Err(theirs) => {
+                // SAFETY: `ptr` came from `Box::into_raw` just above and was never shared.
+                drop(unsafe { Box::from_raw(ptr) });
+                theirs
+            }
+        }
+    }
+
+    fn record(&self, outcome: Outcome, start: u64, combo: usize, kind: Option<usize>) {
+        let nanos = clock::nanos_since(start);
+        let mut bucket = 0;
+        while bucket < self.meta.bounds_nanos.len() && nanos > self.meta.bounds_nanos[bucket] {
+            bucket += 1;
+        }
+        if let Some(cell) = self.combo(combo) {
+            cell.counts[outcome.index()][bucket].fetch_add(1, Relaxed);
+            cell.sum_nanos.fetch_add(nanos, Relaxed);
+            if outcome == Outcome::Error && !cell.kinds.is_empty() {
+                let none = cell.kinds.len() - 1;
+                let k = kind.map_or(none, |k| k.min(none.saturating_sub(1)));
+                cell.kinds[k].fetch_add(1, Relaxed);
+            }
+        }
+        if self.meta.in_flight {
+            self.in_flight.fetch_sub(1, Relaxed);
+        }
+    }
+}
+
+/// Records one call of a [`LabelledSite`] when finished, or `panic` when dropped unfinished
+/// (result labels then `_NONE`).
+#[must_use = "a guard records the call when finished or dropped"]
+pub struct LabelledGuard<const B: usize, const C: usize> {
+    site: &'static LabelledSite<B, C>,
+    start: u64,
+    arguments: usize,
+}
+
+impl<const B: usize, const C: usize> LabelledGuard<B, C> {
+    /// The body returned: the outcome, the result labels' indices and the error's kind.
+    #[inline]
+    pub fn finish(self, outcome: Outcome, results: &[usize], kind: Option<usize>) {
+        let combo = self.arguments + self.site.dynamic.part(results, true, false);
+        self.site.record(outcome, self.start, combo, kind);
+        std::mem::forget(self);
+    }
+
+    /// Ended without a value (cancelled): result labels at `_NONE`.
+    fn finish_without_value(self, outcome: Outcome) {
+        let combo = self.arguments + self.site.dynamic.part(&[], true, true);
+        self.site.record(outcome, self.start, combo, None);
+        std::mem::forget(self);
+    }
+}
+
+impl<const B: usize, const C: usize> Drop for LabelledGuard<B, C> {
+    fn drop(&mut self) {
+        let combo = self.arguments + self.site.dynamic.part(&[], true, true);
+        self.site.record(Outcome::Panic, self.start, combo, None);
+    }
+}
+
+/// Measures `future` on a labelled site: see [`InstrumentedLabelled`].
+#[inline(always)]
+pub fn instrument_labelled<const B: usize, const C: usize, F: Future>(
+    site: &'static LabelledSite<B, C>,
+    arguments: usize,
+    future: F,
+) -> InstrumentedLabelled<B, C, F> {
+    InstrumentedLabelled {
+        future,
+        site,
+        arguments,
+        guard: None,
+        polling: false,
+    }
+}
+
+/// [`Instrumented`](super::call::Instrumented) for a labelled site.
+#[must_use = "futures do nothing unless polled"]
+pub struct InstrumentedLabelled<const B: usize, const C: usize, F> {
+    future: F,
+    site: &'static LabelledSite<B, C>,
+    arguments: usize,
+    guard: Option<LabelledGuard<B, C>>,
+    polling: bool,
+}
+
+impl<const B: usize, const C: usize, F: Future> Future for InstrumentedLabelled<B, C, F> {
+    type Output = (LabelledGuard<B, C>, F::Output);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: `future` is structurally pinned: never moved out of `self`, not even by
+        // `Drop`; the other fields are not pinned.
+        let this = unsafe { self.get_unchecked_mut() };
+        let guard = match this.guard.take() {
+            Some(guard) => guard,
+            None => this.site.enter_at(this.arguments),
+        };
+        this.polling = true;
+        this.guard = Some(guard);
+        // SAFETY: see above.
+        let polled = unsafe { Pin::new_unchecked(&mut this.future) }.poll(cx);
+        this.polling = false;
+        match polled {
+            Poll::Ready(value) => match this.guard.take() {
+                Some(guard) => Poll::Ready((guard, value)),
+                None => Poll::Ready((this.site.enter_at(this.arguments), value)),
+            },
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<const B: usize, const C: usize, F> Drop for InstrumentedLabelled<B, C, F> {
+    fn drop(&mut self) {
+        if let Some(guard) = self.guard.take() {
+            if self.polling {
+                drop(guard); // its own poll unwound: `panic`
+            } else {
+                guard.finish_without_value(Outcome::Cancelled);
+            }
+        }
+    }
+}
+
+/// A labelled site seen from the scraper.
+pub trait Labelled: Sync {
+    /// Its dynamic labels and kinds.
+    fn dynamic(&self) -> &DynMeta;
+    /// How many combinations.
+    fn combinations(&self) -> usize;
+    /// Adds combination `combo`'s counters into `into` and `kinds` (which has room for every
+    /// kind and `_NONE`); false if it was never called.
+    #[doc(hidden)]
+    fn add_combo(&self, combo: usize, into: &mut ReadingSlot<'_>, kinds: &mut [u64]) -> bool;
+    /// Calls in flight, all combinations.
+    fn in_flight(&self) -> i64;
+}
+
+impl<const B: usize, const C: usize> Labelled for LabelledSite<B, C> {
+    fn dynamic(&self) -> &DynMeta {
+        &self.dynamic
+    }
+
+    fn combinations(&self) -> usize {
+        C
+    }
+
+    fn add_combo(&self, combo: usize, into: &mut ReadingSlot<'_>, kinds: &mut [u64]) -> bool {
+        let Some(slot) = self.combos.get(combo) else {
+            return false;
+        };
+        let ptr = slot.load(Acquire);
+        if ptr.is_null() {
+            return false;
+        }
+        // SAFETY: as in `combo`.
+        let cell = unsafe { &*ptr };
+        add_cell(cell, into.0);
+        for (k, n) in kinds.iter_mut().zip(cell.kinds.iter()) {
+            *k = k.wrapping_add(n.load(Relaxed));
+        }
+        true
+    }
+
+    fn in_flight(&self) -> i64 {
+        self.in_flight.load(Relaxed)
+    }
+}
+
+fn add_cell<const B: usize>(cell: &Combo<B>, into: &mut Reading) {
+    for (r, per_bucket) in cell.counts.iter().enumerate() {
+        for (b, n) in per_bucket.iter().enumerate() {
+            let n = n.load(Relaxed);
+            into.results[r] = into.results[r].wrapping_add(n);
+            into.buckets[b] = into.buckets[b].wrapping_add(n);
+        }
+    }
+    into.sum_nanos += u128::from(cell.sum_nanos.load(Relaxed));
+}
+
+impl<const B: usize, const C: usize> Site for LabelledSite<B, C> {
+    fn meta(&self) -> &SiteMeta {
+        &self.meta
+    }
+
+    /// Every combination added up.
+    fn add_to(&self, into: &mut ReadingSlot<'_>) {
+        for slot in &self.combos {
+            let ptr = slot.load(Acquire);
+            if !ptr.is_null() {
+                // SAFETY: as in `combo`.
+                add_cell(unsafe { &*ptr }, into.0);
+            }
+        }
+        into.0.in_flight = into.0.in_flight.wrapping_add(self.in_flight.load(Relaxed));
+    }
+
+    fn allocate(&self) {}
+
+    fn labelled(&self) -> Option<&dyn Labelled> {
+        Some(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{DynLabel, DynMeta, Values};
+
+    #[test]
+    fn combinations_are_mixed_radix_in_declaration_order() {
+        static LABELS: [DynLabel; 3] = [
+            DynLabel {
+                key: "a",
+                values: Values::Fixed(&["x", "y"]),
+            },
+            DynLabel {
+                key: "r",
+                values: Values::Result(&["p", "q", "s"]),
+            },
+            DynLabel {
+                key: "b",
+                values: Values::Fixed(&["u", "v", "w"]),
+            },
+        ];
+        let meta = DynMeta {
+            labels: &LABELS,
+            kinds: None,
+        };
+        assert_eq!(DynMeta::combinations(&LABELS), 2 * 4 * 3);
+        // a=y, b=w: 1*12 + 2; r=q: 1*3.
+        assert_eq!(meta.part(&[1, 2], false, false), 14);
+        assert_eq!(meta.part(&[1], true, false), 3);
+        assert_eq!(meta.part(&[], true, true), 9); // r=_NONE
+                                                   // Out of range indices are clamped, never a panic.
+        assert_eq!(meta.part(&[7, 7], false, false), 14);
+    }
+}

@@ -1,0 +1,6 @@
+use instrument_metrics::LabelValue;
+
+#[derive(LabelValue)]
+enum Never {}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use instrument_metrics::LabelValue;
+
+#[derive(LabelValue)]
+struct Tier {
+    name: String,
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use instrument_metrics::LabelValue;
+
+#[derive(LabelValue)]
+enum Tier {
+    #[label_value(rename = free)]
+    Free,
+    Pro,
+}
+
+fn main() {}
