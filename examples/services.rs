@@ -8,8 +8,13 @@
 //! Routes: `GET /accounts/{id}`, `POST /accounts` (body: the account name), `GET /export`
 //! (every account as CSV, streamed a line at a time), `GET /health`, `GET /metrics` (not
 //! measured by the layer). Deterministic failures, so tests can predict the error counts: ids
-//! divisible by 13 hit a "storage outage" (500), and creating an account named `fail` is a 500
-//! too. Any other path is a 404 counted under `http_route="_unmatched"`.
+//! divisible by 13 hit a "storage outage" (500), creating an account named `fail` is a 500
+//! too, and a name longer than 32 bytes is refused by the store (400). Any other path is a 404
+//! counted under `http_route="_unmatched"`.
+//!
+//! The store's calls carry bounded dynamic labels: `Accounts::load` by the account's `tier`
+//! (an enum: every tier at 0 from the start), and every store error by its `error_kind`
+//! (`Outage`, `Rejected`).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -21,7 +26,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
 use instrument_metrics::http::{HttpMetrics, MetricsLayer};
-use instrument_metrics::instrument_metrics;
+use instrument_metrics::{instrument_metrics, LabelValue};
 
 #[derive(Default)]
 struct Accounts {
@@ -29,13 +34,38 @@ struct Accounts {
     by_id: Mutex<BTreeMap<u64, String>>,
 }
 
-#[derive(Debug)]
+/// Why the store failed: the `error_kind` of `result="error"` (one series per variant).
+#[derive(Debug, LabelValue)]
 enum StoreError {
     Outage,
+    Rejected,
 }
 
-#[instrument_metrics]
+/// An account's plan: even ids are `pro`, odd ones `free` (a stand-in for a looked-up field).
+#[derive(Clone, Copy, LabelValue)]
+enum Tier {
+    #[label_value(rename = "free")]
+    Free,
+    #[label_value(rename = "pro")]
+    Pro,
+}
+
+impl Tier {
+    fn of(id: u64) -> Tier {
+        if id.is_multiple_of(2) {
+            Tier::Pro
+        } else {
+            Tier::Free
+        }
+    }
+}
+
+/// Longest account name the store takes.
+const MAX_NAME: usize = 32;
+
+#[instrument_metrics(error_kind)]
 impl Accounts {
+    #[instrument_metrics(labels(tier = Tier::of(*id)))]
     fn load(&self, id: u64) -> Result<Option<String>, StoreError> {
         if id.is_multiple_of(13) {
             return Err(StoreError::Outage);
@@ -46,6 +76,9 @@ impl Accounts {
     fn insert(&self, name: &str) -> Result<u64, StoreError> {
         if name == "fail" {
             return Err(StoreError::Outage);
+        }
+        if name.len() > MAX_NAME {
+            return Err(StoreError::Rejected);
         }
         let Ok(mut map) = self.by_id.lock() else {
             return Err(StoreError::Outage);
@@ -71,6 +104,7 @@ async fn get_account(
     match accounts.load(id) {
         Ok(Some(name)) => (StatusCode::OK, name),
         Ok(None) => (StatusCode::NOT_FOUND, "no such account".to_owned()), // 4xx: the client's problem, ok
+        Err(StoreError::Rejected) => (StatusCode::BAD_REQUEST, "rejected".to_owned()),
         Err(StoreError::Outage) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             "storage outage".to_owned(),
@@ -89,6 +123,7 @@ async fn create_account(
     }
     match accounts.insert(name) {
         Ok(id) => (StatusCode::CREATED, id.to_string()),
+        Err(StoreError::Rejected) => (StatusCode::BAD_REQUEST, "name too long".to_owned()),
         Err(StoreError::Outage) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             "storage outage".to_owned(),

@@ -218,6 +218,11 @@ def run(work):
     expected_calls = {"get_account": 0, "create_account": 0, "export": 0, "health": 0,
                       "Accounts::load": 0, "Accounts::insert": 0, "Accounts::list": 0}
     expected_errors = dict.fromkeys(expected_calls, 0)
+    # The store's errors by error_kind (every kind of StoreError, each at 0 unless sent), and
+    # Accounts::load's calls by the tier label (even ids pro, odd ones free).
+    expected_kinds = {(f, k): 0 for f in ("Accounts::load", "Accounts::insert", "Accounts::list")
+                      for k in ("Outage", "Rejected", "_NONE")}
+    expected_tiers = {"free": 0, "pro": 0}
     # What the HTTP layer must have seen, summed over the instances, by (route, method, status):
     # requests, response body bytes the client received, request body bytes it sent.
     sent = {}
@@ -233,14 +238,17 @@ def run(work):
         return status, received, headers
 
     for i in range(len(ports)):
-        for name, want in (("alice", 201), ("bob", 201), ("fail", 500), ("", 400)):
+        for name, want in (("alice", 201), ("bob", 201), ("fail", 500), ("", 400), ("x" * 40, 400)):
             status, _, _ = send(i, "POST", "/accounts", "/accounts", want, body=name.encode())
             check(status == want, f"instance {i}: POST /accounts {name!r} -> {status}")
             expected_calls["create_account"] += 1
             expected_errors["create_account"] += want >= 500
             if name:
                 expected_calls["Accounts::insert"] += 1
-                expected_errors["Accounts::insert"] += name == "fail"
+                expected_errors["Accounts::insert"] += name == "fail" or len(name) > 32
+                kind = "Outage" if name == "fail" else "Rejected" if len(name) > 32 else None
+                if kind:
+                    expected_kinds[("Accounts::insert", kind)] += 1
         for account in range(1, 27):
             want = 500 if account % 13 == 0 else 200 if account <= 2 else 404
             send(i, "GET", f"/accounts/{account}", "/accounts/{id}", want)
@@ -248,6 +256,8 @@ def run(work):
             expected_calls["Accounts::load"] += 1
             expected_errors["get_account"] += want == 500
             expected_errors["Accounts::load"] += want == 500
+            expected_kinds[("Accounts::load", "Outage")] += want == 500
+            expected_tiers["pro" if account % 2 == 0 else "free"] += 1
         for _ in range(i + 1):
             send(i, "GET", "/health", "/health", 200)
             expected_calls["health"] += 1
@@ -261,6 +271,7 @@ def run(work):
         send(i, "HEAD", "/accounts/1", "/accounts/{id}", 200)
         expected_calls["get_account"] += 1
         expected_calls["Accounts::load"] += 1
+        expected_tiers["free"] += 1
         # Matched routes that never reach a handler: a rejected path parameter, wrong methods,
         # a method outside the standard set (`_OTHER`).
         send(i, "GET", "/accounts/abc", "/accounts/{id}", 400)
@@ -301,6 +312,16 @@ def run(work):
     errors = by_label(query(prom, 'sum by (function) (function_calls_total{job="services",result="error"})'), "function")
     for f, n in expected_errors.items():
         check(errors.get(f) == n, f"errors of {f} = {errors.get(f)} (sent {n})")
+    kinds = {(r["metric"]["function"], r["metric"]["error_kind"]): float(r["value"][1]) for r in query(
+        prom, 'sum by (function, error_kind) (function_calls_total{job="services",result="error",error_kind!=""})')}
+    check(kinds == {k: float(v) for k, v in expected_kinds.items()},
+          f"errors by error_kind, every kind present from the start: {kinds} (sent {expected_kinds})")
+    plain = query(prom, 'function_calls_total{job="services",function=~"get_account|create_account",error_kind!=""}')
+    check(plain == [], "functions without error_kind carry no error_kind label")
+    tiers = by_label(query(prom, 'sum by (tier) (function_calls_total{job="services",function="Accounts::load"})'), "tier")
+    check(tiers == {k: float(v) for k, v in expected_tiers.items()}, f"Accounts::load by its tier label: {tiers} (sent {expected_tiers})")
+    tier_hist = by_label(query(prom, 'sum by (tier) (function_calls_duration_seconds_count{job="services",function="Accounts::load"})'), "tier")
+    check(tier_hist == tiers, f"one duration histogram per tier, counting the same calls: {tier_hist}")
     others = by_label(query(prom, 'sum by (result) (function_calls_total{job="services",result=~"panic|cancelled"})'), "result")
     check(others == {"panic": 0.0, "cancelled": 0.0}, f"no panics nor cancellations: {others}")
     counts = by_label(query(prom, 'sum by (function) (function_calls_duration_seconds_count{job="services"})'), "function")
@@ -384,7 +405,7 @@ def run(work):
     ratio = wait_for("the recorded failure ratio",
                      lambda: by_label(query(prom, 'function:failure_ratio:rate5m{function="create_account"}'), "job"),
                      timeout=30)
-    check(len(ratio) == 1 and abs(list(ratio.values())[0] - 0.25) < 1e-9, f"recorded failure ratio of create_account = 1/4: {ratio}")
+    check(len(ratio) == 1 and abs(list(ratio.values())[0] - 0.2) < 1e-9, f"recorded failure ratio of create_account = 1/5: {ratio}")
 
     # HTTP series appear at their first request, so a rate over them misses what they counted
     # before their first scrape (as for any labelled counter created on first use): the rules
@@ -408,6 +429,12 @@ def run(work):
                                                   'http_server_request_duration_seconds_count{job="services",')), "http_route")
     check(got.keys() == want_ratio.keys() and all(abs(got[r] - want_ratio[r]) < 1e-12 for r in got),
           f"the error-ratio rule's selectors on the raw counts: {got} (sent {want_ratio})")
+    recorded = wait_for("http_route:error_ratio:rate5m for the routes that failed", lambda: (
+        lambda r: r if set(r) == set(want_ratio) else None)(
+        by_label(query(prom, 'http_route:error_ratio:rate5m{job="services"}'), "http_route")), timeout=30)
+    # NaN (0/0) when the traffic all came before the series' first scrape: the first-use gap.
+    check(recorded and set(recorded) == set(want_ratio) and all(v != v or 0 < v <= 1 for v in recorded.values()),
+          f"the recorded error ratio has a series for every route that failed: {recorded}")
 
     # --- the Grafana dashboard's queries -------------------------------------------------------
     dashboard = json.load(open(os.path.join(PROM_DIR, "grafana-dashboard.json")))
@@ -438,6 +465,9 @@ def run(work):
     check(panel_shows("In flight by method", "http_request_method") == {m for (_, m, _) in sent}, "the in-flight panel shows every method seen")
     check(panel_shows("Error ratio by route (5xx and failed exchanges / all)", "http_route") == set(want_ratio),
           "the error ratio panel shows the routes that failed")
+    kinds_shown = {(r["metric"]["function"], r["metric"]["error_kind"])
+                   for r in dashboard_query(panels["Errors per second by kind (error_kind)"]["targets"][0]["expr"])}
+    check(kinds_shown == set(expected_kinds), f"the error kind panel has every (function, kind): {sorted(kinds_shown)}")
     for v in dashboard["templating"]["list"]:
         if v["type"] == "query":
             label = re.fullmatch(r"label_values\((.*), (\w+)\)", v["query"]["query"])
