@@ -10,6 +10,9 @@ use crate::{find_value, parse, value};
 
 /// The `Accept` header Prometheus 2.x sends.
 pub const PROMETHEUS_2_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+/// What we answer [`PROMETHEUS_3_ACCEPT`] with.
+pub const OPENMETRICS_UTF8_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8";
 /// The `Accept` header Prometheus 3.x sends.
 pub const PROMETHEUS_3_ACCEPT: &str = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
 
@@ -72,10 +75,14 @@ pub fn assert_serves_metrics(
     );
     exact(&text);
 
-    for accept in [PROMETHEUS_2_ACCEPT, PROMETHEUS_3_ACCEPT] {
+    // Prometheus 3 asks for UTF-8 names and hears that it gets them (our names need no escaping).
+    for (accept, content_type) in [
+        (PROMETHEUS_2_ACCEPT, OPENMETRICS_CONTENT_TYPE),
+        (PROMETHEUS_3_ACCEPT, OPENMETRICS_UTF8_CONTENT_TYPE),
+    ] {
         let om = request(addr, "GET", "/metrics", &[("Accept", accept)]);
         assert_eq!(om.status, 200);
-        assert_eq!(om.header("content-type"), Some(OPENMETRICS_CONTENT_TYPE));
+        assert_eq!(om.header("content-type"), Some(content_type));
         let text = om.text();
         assert_eq!(text.lines().last(), Some("# EOF"));
         assert!(text.lines().any(|l| l == "# TYPE function_calls counter"));
@@ -101,7 +108,7 @@ pub fn assert_serves_metrics(
     assert_eq!(om_zipped.header("content-encoding"), Some("gzip"));
     assert_eq!(
         om_zipped.header("content-type"),
-        Some(OPENMETRICS_CONTENT_TYPE)
+        Some(OPENMETRICS_UTF8_CONTENT_TYPE)
     );
     let text = om_zipped.gunzip();
     assert_eq!(text.lines().last(), Some("# EOF"));

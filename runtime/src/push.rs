@@ -38,7 +38,10 @@ use std::time::Duration;
 use base64::Engine as _;
 
 use crate::error::Error;
-use crate::expose::exposition::TEXT_CONTENT_TYPE;
+
+/// What a push body is; without the `escaping=` parameter a scrape answer carries, which
+/// Pushgateways older than client_golang's escaping schemes do not expect.
+const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// How long a request may take when [`Pusher::timeout`] is not called.
 ///

@@ -15,7 +15,9 @@ use instrument_metrics::prometheus::proto::MetricFamily;
 use instrument_metrics::prometheus::IntGauge;
 use instrument_metrics::{instrument_metrics, serve, Error, Exporter};
 use instrument_metrics_tests::http_client::{self, connect, read_reply, send, Reply};
-use instrument_metrics_tests::metrics_endpoint::{PROMETHEUS_2_ACCEPT, PROMETHEUS_3_ACCEPT};
+use instrument_metrics_tests::metrics_endpoint::{
+    OPENMETRICS_UTF8_CONTENT_TYPE, PROMETHEUS_2_ACCEPT, PROMETHEUS_3_ACCEPT,
+};
 use instrument_metrics_tests::{parse, value, Sample};
 
 const ERROR_CONTENT_TYPE: &str = "text/plain; charset=utf-8";
@@ -156,10 +158,13 @@ fn prometheus_2_and_3_get_openmetrics() {
         openmetrics_work();
     }
     let exporter = start();
-    for accept in [PROMETHEUS_2_ACCEPT, PROMETHEUS_3_ACCEPT] {
+    for (accept, content_type) in [
+        (PROMETHEUS_2_ACCEPT, OPENMETRICS_CONTENT_TYPE),
+        (PROMETHEUS_3_ACCEPT, OPENMETRICS_UTF8_CONTENT_TYPE),
+    ] {
         let reply = get(exporter.local_addr(), &[("Accept", accept)]);
         assert_eq!(reply.status, 200);
-        assert_eq!(reply.header("content-type"), Some(OPENMETRICS_CONTENT_TYPE));
+        assert_eq!(reply.header("content-type"), Some(content_type));
         assert_eq!(reply.header("vary"), Some("Accept, Accept-Encoding"));
         let text = reply.text();
         assert_eq!(text.lines().last(), Some("# EOF"));
@@ -216,7 +221,10 @@ fn gzip_when_the_scraper_accepts_it() {
         exporter.local_addr(),
         &[("Accept", PROMETHEUS_3_ACCEPT), ("Accept-Encoding", "gzip")],
     );
-    assert_eq!(both.header("content-type"), Some(OPENMETRICS_CONTENT_TYPE));
+    assert_eq!(
+        both.header("content-type"),
+        Some(OPENMETRICS_UTF8_CONTENT_TYPE)
+    );
     assert_eq!(both.header("content-encoding"), Some("gzip"));
     let om = both.gunzip();
     assert_eq!(om.lines().last(), Some("# EOF"));

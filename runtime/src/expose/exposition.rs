@@ -1,6 +1,7 @@
 //! What a scrape gets: the format the scraper asked for (OpenMetrics 1.0 or text 0.0.4, by
-//! content negotiation on `Accept`), gzip when `Accept-Encoding` allows it, and the matching
-//! `Content-Type`. Every handler (the standalone exporter, axum, actix-web) answers with
+//! content negotiation on `Accept` as client_golang does it, for every header Prometheus 2.x
+//! and 3.x sends), gzip when `Accept-Encoding` allows it, and the matching `Content-Type`
+//! (with the OpenMetrics version and the `escaping=` scheme asked for). Every handler (the standalone exporter, axum, actix-web) answers with
 //! [`scrape`]; use it to write a handler for another framework.
 
 use std::borrow::Cow;
@@ -14,27 +15,127 @@ use crate::expose::collect::without_function_families;
 use crate::expose::encode::{encode_functions, Dialect};
 use crate::expose::registry::{function_families_registered, registry};
 
-/// `Content-Type` of text format 0.0.4.
+/// `Content-Type` of text format 0.0.4, as sent when the scraper names no escaping scheme
+/// (client_golang's default, `underscores`; our names are valid legacy names, so every scheme
+/// leaves them as they are).
 ///
 /// ```
 /// use instrument_metrics::exposition::{Format, TEXT_CONTENT_TYPE};
 /// assert_eq!(Format::PrometheusText.content_type(), TEXT_CONTENT_TYPE);
 /// ```
-pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
-/// `Content-Type` of OpenMetrics 1.0 text.
+pub const TEXT_CONTENT_TYPE: &str =
+    "text/plain; version=0.0.4; charset=utf-8; escaping=underscores";
+/// `Content-Type` of OpenMetrics 1.0 text, as sent when the scraper names no escaping scheme.
 ///
 /// ```
 /// use instrument_metrics::exposition::{Format, OPENMETRICS_CONTENT_TYPE};
 /// assert_eq!(Format::OpenMetrics.content_type(), OPENMETRICS_CONTENT_TYPE);
 /// ```
 pub const OPENMETRICS_CONTENT_TYPE: &str =
-    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores";
+
+/// How a scraper wants names that are not valid legacy names escaped (`escaping=` in
+/// `Accept`, echoed in `Content-Type`). Our own names are always valid legacy names, so every
+/// scheme is the identity on them.
+///
+/// ```
+/// use instrument_metrics::exposition::{negotiate_content, Escaping};
+/// let p3 = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,*/*;q=0.2";
+/// assert_eq!(negotiate_content(Some(p3)).escaping, Escaping::AllowUtf8);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Escaping {
+    /// `allow-utf-8`: names as they are.
+    AllowUtf8,
+    /// `underscores`: invalid characters become `_` (the default).
+    Underscores,
+    /// `dots`: `.` becomes `_dot_`, other invalid characters `_`.
+    Dots,
+    /// `values`: invalid names are `U__` followed by the code points of invalid characters.
+    Values,
+}
+
+impl Escaping {
+    fn parse(v: &str) -> Option<Escaping> {
+        match v {
+            "allow-utf-8" => Some(Escaping::AllowUtf8),
+            "underscores" => Some(Escaping::Underscores),
+            "dots" => Some(Escaping::Dots),
+            "values" => Some(Escaping::Values),
+            _ => None,
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// What negotiation chose: a format, the OpenMetrics version asked for, and the escaping
+/// scheme, which together give the `Content-Type`.
+///
+/// ```
+/// use instrument_metrics::exposition::{negotiate_content, Format};
+/// let n = negotiate_content(Some("application/openmetrics-text"));
+/// assert_eq!(n.format, Format::OpenMetrics);
+/// assert_eq!(n.content_type(), "application/openmetrics-text; version=0.0.1; charset=utf-8; escaping=underscores");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Negotiated {
+    /// The body's format.
+    pub format: Format,
+    /// The escaping scheme named in `Content-Type`.
+    pub escaping: Escaping,
+    /// OpenMetrics 0.0.1 was asked for (an unversioned or `version=0.0.1` range); the body is
+    /// the same, the `Content-Type` says which.
+    om_0_0_1: bool,
+}
+
+/// Every `Content-Type` we send: [text 0.0.4, OpenMetrics 1.0.0, OpenMetrics 0.0.1] by escaping.
+const CONTENT_TYPES: [[&str; 4]; 3] = [
+    [
+        "text/plain; version=0.0.4; charset=utf-8; escaping=allow-utf-8",
+        TEXT_CONTENT_TYPE,
+        "text/plain; version=0.0.4; charset=utf-8; escaping=dots",
+        "text/plain; version=0.0.4; charset=utf-8; escaping=values",
+    ],
+    [
+        "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8",
+        OPENMETRICS_CONTENT_TYPE,
+        "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=dots",
+        "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=values",
+    ],
+    [
+        "application/openmetrics-text; version=0.0.1; charset=utf-8; escaping=allow-utf-8",
+        "application/openmetrics-text; version=0.0.1; charset=utf-8; escaping=underscores",
+        "application/openmetrics-text; version=0.0.1; charset=utf-8; escaping=dots",
+        "application/openmetrics-text; version=0.0.1; charset=utf-8; escaping=values",
+    ],
+];
+
+impl Negotiated {
+    /// The `Content-Type` header value for this answer.
+    ///
+    /// ```
+    /// use instrument_metrics::exposition::{negotiate_content, TEXT_CONTENT_TYPE};
+    /// assert_eq!(negotiate_content(None).content_type(), TEXT_CONTENT_TYPE);
+    /// ```
+    #[must_use]
+    pub fn content_type(self) -> &'static str {
+        let row = match (self.format, self.om_0_0_1) {
+            (Format::PrometheusText, _) => 0,
+            (Format::OpenMetrics, false) => 1,
+            (Format::OpenMetrics, true) => 2,
+        };
+        CONTENT_TYPES[row][self.escaping.index()]
+    }
+}
 
 /// An exposition format.
 ///
 /// ```
 /// use instrument_metrics::exposition::Format;
-/// assert_eq!(Format::OpenMetrics.content_type(), "application/openmetrics-text; version=1.0.0; charset=utf-8");
+/// assert_eq!(Format::OpenMetrics.content_type(), "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -45,7 +146,9 @@ pub enum Format {
 }
 
 impl Format {
-    /// The `Content-Type` header value for a body in this format.
+    /// The `Content-Type` header value for a body in this format, when the scraper named no
+    /// escaping scheme and (for OpenMetrics) asked for 1.0.0; [`Scrape::content_type`] has
+    /// the negotiated one.
     ///
     /// ```
     /// use instrument_metrics::exposition::Format;
@@ -60,8 +163,7 @@ impl Format {
     }
 }
 
-/// Picks the format for an `Accept` header: the acceptable one with the highest `q`, the
-/// earlier on a tie; text 0.0.4 when nothing better is offered or the header is absent.
+/// Picks the format for an `Accept` header, as [`negotiate_content`] does.
 ///
 /// ```
 /// use instrument_metrics::exposition::{negotiate, Format};
@@ -74,42 +176,94 @@ impl Format {
 /// ```
 #[must_use]
 pub fn negotiate(accept: Option<&str>) -> Format {
-    let Some(accept) = accept else {
-        return Format::PrometheusText;
+    negotiate_content(accept).format
+}
+
+/// Negotiates as client_golang does: the `Accept` ranges in order of `q` (highest first, the
+/// earlier on a tie, a wildcard after a named type), each range's valid `escaping=` taken as
+/// it is passed, the first range we speak chosen: OpenMetrics 1.0.0, OpenMetrics 0.0.1 (an
+/// unversioned OpenMetrics range), text 0.0.4 (an unversioned `text/plain`). Nothing else
+/// matches (`*/*` and `text/plain;version=1.0.0` included), and without a match the answer is
+/// text 0.0.4. The escaping scheme defaults to `underscores`.
+///
+/// ```
+/// use instrument_metrics::exposition::{negotiate_content, Escaping, Format};
+///
+/// // What Prometheus 3.4 sends.
+/// let p3 = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
+/// let n = negotiate_content(Some(p3));
+/// assert_eq!((n.format, n.escaping), (Format::OpenMetrics, Escaping::AllowUtf8));
+/// assert_eq!(n.content_type(), "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8");
+/// ```
+#[must_use]
+pub fn negotiate_content(accept: Option<&str>) -> Negotiated {
+    let mut escaping = Escaping::Underscores;
+    let answer = |format, om_0_0_1, escaping| Negotiated {
+        format,
+        escaping,
+        om_0_0_1,
     };
-    let mut best: Option<(f32, Format)> = None;
+    let Some(accept) = accept else {
+        return answer(Format::PrometheusText, false, escaping);
+    };
+    struct Range<'a> {
+        q: f32,
+        wildcard: bool,
+        media: String,
+        params: Vec<(String, &'a str)>,
+    }
+    let mut ranges: Vec<Range<'_>> = Vec::new();
     for range in accept.split(',') {
         let mut parts = range.split(';').map(str::trim);
         let media = parts.next().unwrap_or("").to_ascii_lowercase();
+        if media.is_empty() {
+            continue;
+        }
         let mut q = 1.0f32;
-        let mut version: Option<String> = None;
+        let mut params = Vec::new();
         for param in parts {
             let Some((k, v)) = param.split_once('=') else {
                 continue;
             };
+            let k = k.trim().to_ascii_lowercase();
             let v = v.trim().trim_matches('"');
-            match k.trim().to_ascii_lowercase().as_str() {
-                "q" => q = v.parse().unwrap_or(0.0),
-                "version" => version = Some(v.to_owned()),
-                _ => {}
+            if k == "q" {
+                q = v.parse().unwrap_or(0.0);
+            } else {
+                params.push((k, v));
             }
         }
         if q.is_nan() || q <= 0.0 {
             continue;
         }
-        let format = match (media.as_str(), version.as_deref()) {
-            ("application/openmetrics-text", None | Some("1.0.0" | "0.0.1")) => Format::OpenMetrics,
-            // Text 1.0.0 differs from 0.0.4 only in allowing UTF-8 names, which we never emit.
-            ("text/plain", None | Some("0.0.4" | "1.0.0")) | ("*/*" | "text/*", _) => {
-                Format::PrometheusText
+        ranges.push(Range {
+            q,
+            wildcard: media.contains('*'),
+            media,
+            params,
+        });
+    }
+    // Stable: equal q keeps the header's order, a wildcard goes after a named type.
+    ranges.sort_by(|a, b| b.q.total_cmp(&a.q).then(a.wildcard.cmp(&b.wildcard)));
+    for r in &ranges {
+        let param = |name: &str| r.params.iter().find(|(k, _)| k == name).map(|(_, v)| *v);
+        if let Some(e) = param("escaping").and_then(Escaping::parse) {
+            escaping = e;
+        }
+        match (r.media.as_str(), param("version")) {
+            ("application/openmetrics-text", Some("1.0.0")) => {
+                return answer(Format::OpenMetrics, false, escaping);
             }
-            _ => continue,
-        };
-        if best.is_none_or(|(bq, _)| q > bq) {
-            best = Some((q, format));
+            ("application/openmetrics-text", None | Some("0.0.1")) => {
+                return answer(Format::OpenMetrics, true, escaping);
+            }
+            ("text/plain", None | Some("0.0.4")) => {
+                return answer(Format::PrometheusText, false, escaping);
+            }
+            _ => {}
         }
     }
-    best.map_or(Format::PrometheusText, |(_, f)| f)
+    answer(Format::PrometheusText, false, escaping)
 }
 
 /// Whether an `Accept-Encoding` header allows gzip (`gzip` or `*` with a non-zero `q`).
@@ -183,6 +337,8 @@ pub struct Scrape {
     pub body: Vec<u8>,
     /// Whether the body is gzip-compressed.
     pub gzip: bool,
+    /// The negotiated `Content-Type` (version and escaping scheme included).
+    content_type: &'static str,
 }
 
 impl Scrape {
@@ -194,7 +350,7 @@ impl Scrape {
     /// ```
     #[must_use]
     pub fn content_type(&self) -> &'static str {
-        self.format.content_type()
+        self.content_type
     }
 
     /// The `Content-Encoding` header value, if any.
@@ -220,7 +376,9 @@ impl Scrape {
 /// ```
 #[must_use]
 pub fn scrape(accept: Option<&str>, accept_encoding: Option<&str>) -> Scrape {
-    let format = negotiate(accept);
+    let negotiated = negotiate_content(accept);
+    let format = negotiated.format;
+    let content_type = negotiated.content_type();
     let text = match format {
         Format::PrometheusText => crate::render(),
         Format::OpenMetrics => render_openmetrics(),
@@ -231,6 +389,7 @@ pub fn scrape(accept: Option<&str>, accept_encoding: Option<&str>) -> Scrape {
                 format,
                 body,
                 gzip: true,
+                content_type,
             };
         }
     }
@@ -238,6 +397,7 @@ pub fn scrape(accept: Option<&str>, accept_encoding: Option<&str>) -> Scrape {
         format,
         body: text.into_bytes(),
         gzip: false,
+        content_type,
     }
 }
 
@@ -384,7 +544,111 @@ fn escape_help(help: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{accepts_gzip, negotiate, Format};
+    use super::{accepts_gzip, negotiate, negotiate_content, Format};
+
+    /// The `Accept` headers Prometheus sends (default, and with native histograms on, which
+    /// puts protobuf first) and what we answer. Protobuf is not spoken yet: its range passes
+    /// to the next (its escaping, where it has one, is still taken, as client_golang does).
+    #[test]
+    fn every_prometheus_accept_header_gets_what_client_golang_would_answer() {
+        const OM1_UNDERSCORES: &str =
+            "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores";
+        const OM1_UTF8: &str =
+            "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8";
+        let table: [(&str, &str, &str); 8] = [
+            (
+                "2.42 (to 2.48)",
+                "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+                OM1_UNDERSCORES,
+            ),
+            (
+                "2.42, native histograms",
+                "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+                OM1_UNDERSCORES,
+            ),
+            (
+                "2.53 (2.49 to 2.55)",
+                "application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2",
+                OM1_UNDERSCORES,
+            ),
+            (
+                "2.53, native histograms",
+                "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.5,application/openmetrics-text;version=1.0.0;q=0.4,application/openmetrics-text;version=0.0.1;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1",
+                OM1_UNDERSCORES,
+            ),
+            (
+                "3.0 (to 3.3)",
+                "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;escaping=allow-utf-8;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;escaping=allow-utf-8;q=0.3,*/*;q=0.2",
+                OM1_UTF8,
+            ),
+            (
+                "3.0, native histograms",
+                "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;escaping=allow-utf-8;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;escaping=allow-utf-8;q=0.2,*/*;q=0.1",
+                OM1_UTF8,
+            ),
+            (
+                "3.4+",
+                "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2",
+                OM1_UTF8,
+            ),
+            (
+                "3.4+, native histograms",
+                "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1",
+                OM1_UTF8,
+            ),
+        ];
+        for (version, accept, want) in table {
+            assert_eq!(
+                negotiate_content(Some(accept)).content_type(),
+                want,
+                "Prometheus {version}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_headers_get_client_golang_answers() {
+        let ct = |a: Option<&str>| negotiate_content(a).content_type();
+        let text = "text/plain; version=0.0.4; charset=utf-8; escaping=underscores";
+        assert_eq!(ct(None), text);
+        assert_eq!(ct(Some("*/*")), text);
+        assert_eq!(ct(Some("text/plain")), text);
+        // Text 1.0.0 alone is not a format client_golang negotiates: the fallback, with its escaping.
+        assert_eq!(
+            ct(Some("text/plain;version=1.0.0;escaping=allow-utf-8")),
+            "text/plain; version=0.0.4; charset=utf-8; escaping=allow-utf-8"
+        );
+        assert_eq!(
+            ct(Some("application/openmetrics-text")),
+            "application/openmetrics-text; version=0.0.1; charset=utf-8; escaping=underscores"
+        );
+        assert_eq!(
+            ct(Some(
+                "application/openmetrics-text;version=0.0.1;escaping=dots"
+            )),
+            "application/openmetrics-text; version=0.0.1; charset=utf-8; escaping=dots"
+        );
+        // An unknown scheme is ignored; a later valid one still counts.
+        assert_eq!(
+            ct(Some(
+                "application/openmetrics-text;version=1.0.0;escaping=bogus"
+            )),
+            "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores"
+        );
+        assert_eq!(
+            ct(Some(
+                "application/json;escaping=values;q=0.9,text/plain;q=0.5"
+            )),
+            "text/plain; version=0.0.4; charset=utf-8; escaping=values"
+        );
+        // A wildcard never outranks a named type of the same q.
+        assert_eq!(
+            ct(Some(
+                "*/*;q=0.5,application/openmetrics-text;version=1.0.0;q=0.5"
+            )),
+            "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores"
+        );
+    }
 
     #[test]
     fn prometheus_3_accept_header_gets_openmetrics() {

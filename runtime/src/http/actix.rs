@@ -164,7 +164,7 @@ use crate::{ClassifyOutcome, Outcome};
 /// assert_eq!(response.status(), 200);
 /// assert_eq!(
 ///     response.headers().get(header::CONTENT_TYPE).unwrap(),
-///     "application/openmetrics-text; version=1.0.0; charset=utf-8"
+///     "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores"
 /// );
 /// ```
 pub async fn metrics(req: HttpRequest) -> HttpResponse {
@@ -189,7 +189,7 @@ pub async fn metrics(req: HttpRequest) -> HttpResponse {
     let mut response = HttpResponse::Ok();
     response.insert_header((
         CONTENT_TYPE,
-        HeaderValue::from_static(scrape.format.content_type()),
+        HeaderValue::from_static(scrape.content_type()),
     ));
     if scrape.gzip {
         response.insert_header((CONTENT_ENCODING, HeaderValue::from_static("gzip")));

@@ -65,7 +65,7 @@ use crate::expose::self_metrics::{scrape_served, scrape_started};
 /// assert_eq!(response.status(), 200);
 /// assert_eq!(
 ///     response.headers()[header::CONTENT_TYPE],
-///     "application/openmetrics-text; version=1.0.0; charset=utf-8"
+///     "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores"
 /// );
 /// # });
 /// ```
@@ -88,12 +88,10 @@ pub async fn metrics(headers: HeaderMap) -> Response {
         return response;
     };
 
+    let content_type = scrape.content_type();
     let mut response = Response::new(Body::from(scrape.body));
     let response_headers = response.headers_mut();
-    response_headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static(scrape.format.content_type()),
-    );
+    response_headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     if scrape.gzip {
         response_headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }

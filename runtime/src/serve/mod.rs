@@ -36,7 +36,7 @@
 //! let mut response = String::new();
 //! conn.read_to_string(&mut response)?;
 //! assert!(response.starts_with("HTTP/1.1 200 OK\r\n"));
-//! assert!(response.contains("content-type: text/plain; version=0.0.4; charset=utf-8\r\n"));
+//! assert!(response.contains("content-type: text/plain; version=0.0.4; charset=utf-8; escaping=underscores\r\n"));
 //!
 //! exporter.shutdown();
 //! # Ok::<(), Box<dyn std::error::Error>>(())
