@@ -7,7 +7,7 @@ use std::task::{ready, Context, Poll};
 use bytes::Buf as _;
 use http_body::{Body, Frame, SizeHint};
 
-use crate::record::requests::{Ending, Exchange, PanicWatch};
+use crate::record::requests::{poll_watching_panics, Ending, Exchange};
 
 pin_project_lite::pin_project! {
     /// A response body measured to its end: duration and bytes sent are recorded after its last
@@ -52,9 +52,8 @@ impl<B: Body> Body for MeteredBody<B> {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let mut this = self.project();
-        let watch = PanicWatch(this.exchange);
-        let polled = this.inner.as_mut().poll_frame(cx);
-        std::mem::forget(watch);
+        let inner = this.inner.as_mut();
+        let polled = poll_watching_panics(this.exchange, || inner.poll_frame(cx));
         let frame = ready!(polled);
         if let Some(x) = this.exchange.as_mut() {
             match &frame {

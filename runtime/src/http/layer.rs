@@ -15,7 +15,7 @@ use http_body::Body;
 
 use crate::http::body::MeteredBody;
 use crate::http::metrics::HttpMetrics;
-use crate::record::requests::{method_index, Ending, Exchange, PanicWatch};
+use crate::record::requests::{method_index, poll_watching_panics, Ending, Exchange};
 
 /// How a route template is taken from a request (see [`MetricsLayer::route_with`]).
 type RouteFn = dyn Fn(&http::request::Parts) -> Option<&str> + Send + Sync;
@@ -234,9 +234,8 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let watch = PanicWatch(this.exchange);
-        let polled = this.inner.poll(cx);
-        std::mem::forget(watch);
+        let inner = this.inner;
+        let polled = poll_watching_panics(this.exchange, || inner.poll(cx));
         let result = ready!(polled);
         Poll::Ready(match result {
             Ok(response) => {

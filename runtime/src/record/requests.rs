@@ -584,16 +584,25 @@ impl Drop for Exchange {
     }
 }
 
-/// Records a panic of a poll (the handler's, or a body's) as [`Ending::Panic`], not as the
-/// cancellation its unwinding drop would otherwise record. Forgotten when the poll returns.
-pub(crate) struct PanicWatch<'a>(pub(crate) &'a mut Option<Exchange>);
-
-impl Drop for PanicWatch<'_> {
-    fn drop(&mut self) {
-        if let Some(x) = self.0.take() {
-            x.finish(Ending::Panic);
+/// Runs one poll (the handler's, or a body's) so that a panic in it is recorded as
+/// [`Ending::Panic`], not as the cancellation its unwinding drop would otherwise record.
+#[inline]
+pub(crate) fn poll_watching_panics<T>(
+    exchange: &mut Option<Exchange>,
+    poll: impl FnOnce() -> T,
+) -> T {
+    struct Watch<'a>(&'a mut Option<Exchange>);
+    impl Drop for Watch<'_> {
+        fn drop(&mut self) {
+            if let Some(x) = self.0.take() {
+                x.finish(Ending::Panic);
+            }
         }
     }
+    let watch = Watch(exchange);
+    let polled = poll();
+    std::mem::forget(watch);
+    polled
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::task::{ready, Context, Poll};
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::web::Bytes;
 
-use crate::record::requests::{Ending, Exchange, PanicWatch};
+use crate::record::requests::{poll_watching_panics, Ending, Exchange};
 
 pin_project_lite::pin_project! {
     /// A response body measured to its end, the body of every response
@@ -71,9 +71,8 @@ impl<B: MessageBody> MessageBody for MeteredBody<B> {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Bytes, Self::Error>>> {
         let this = self.project();
-        let watch = PanicWatch(this.exchange);
-        let polled = this.inner.poll_next(cx);
-        std::mem::forget(watch);
+        let inner = this.inner;
+        let polled = poll_watching_panics(this.exchange, || inner.poll_next(cx));
         let chunk = ready!(polled);
         let Some(x) = this.exchange.as_mut() else {
             return Poll::Ready(chunk);

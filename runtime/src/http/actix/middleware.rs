@@ -16,7 +16,7 @@ use actix_web::http::Version;
 
 use super::body::MeteredBody;
 use crate::http::metrics::HttpMetrics;
-use crate::record::requests::{method_index_str, Ending, Exchange, PanicWatch, Route};
+use crate::record::requests::{method_index_str, poll_watching_panics, Ending, Exchange, Route};
 
 /// How a route is taken from a request (see [`Metrics::route_with`]).
 type RouteFn = dyn Fn(&ServiceRequest) -> Option<Cow<'_, str>> + Send + Sync;
@@ -317,9 +317,8 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let watch = PanicWatch(this.exchange);
-        let polled = this.inner.poll(cx);
-        std::mem::forget(watch);
+        let inner = this.inner;
+        let polled = poll_watching_panics(this.exchange, || inner.poll(cx));
         Poll::Ready(match ready!(polled) {
             Ok(response) => {
                 if let (Some(x), Some(routes)) = (this.exchange.as_mut(), this.resolve.take()) {
