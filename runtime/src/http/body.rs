@@ -73,7 +73,7 @@ impl<B: Body> Body for MeteredBody<B> {
         }
         // The end: no more frames, or the body says the one just given was its last (the
         // server then stops polling).
-        if frame.is_none() || this.inner.is_end_stream() {
+        if this.exchange.is_some() && (frame.is_none() || this.inner.is_end_stream()) {
             if let Some(x) = this.exchange.take() {
                 x.finish(Ending::Complete);
             }

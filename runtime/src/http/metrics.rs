@@ -219,7 +219,7 @@ impl HttpMetricsBuilder {
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] for bad buckets, label names or a clash with metrics that have
-    /// the same labels and other buckets; [`Error::Prometheus`] when the registry already
+    /// the same labels and other buckets or route limit; [`Error::Prometheus`] when the registry already
     /// has families of these names (the series are recorded all the same).
     pub fn build(self) -> Result<HttpMetrics, Error> {
         check_duration_buckets(&self.duration_buckets)?;

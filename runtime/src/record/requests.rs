@@ -278,7 +278,6 @@ impl Route {
 /// matched path), so the next request with it skips the interning map.
 struct Remembered {
     addr: usize,
-    len: usize,
     route: &'static Route,
 }
 
@@ -297,7 +296,9 @@ pub(crate) struct Table {
     /// Every route, in the order first seen (the overflow route first, unused until needed).
     order: Mutex<Vec<&'static Route>>,
     overflow: &'static Route,
-    /// Distinct route values refused past the limit (each counted once per request).
+    /// The route of requests without a template; outside the map, never counted against the limit.
+    unmatched: &'static Route,
+    /// Requests whose route value came past the limit (counted per request).
     pub route_overflows: AtomicU64,
     active: [AtomicI64; METHODS.len()],
     /// Bit `i` set once method `i` was seen, so idle methods are not exposed.
@@ -330,11 +331,13 @@ pub(crate) fn table(
         let mut theirs = t.labels.clone();
         theirs.sort();
         if theirs == sorted {
-            if t.duration_bounds_seconds != duration_bounds_seconds || t.size_bounds != size_bounds
+            if t.duration_bounds_seconds != duration_bounds_seconds
+                || t.size_bounds != size_bounds
+                || t.route_limit != route_limit
             {
                 return Err((
                     t,
-                    "HTTP metrics with these constant labels already exist with other buckets; \
+                    "HTTP metrics with these constant labels already exist with other buckets or route limit; \
                      give this one a distinguishing label"
                         .to_owned(),
                 ));
@@ -343,6 +346,7 @@ pub(crate) fn table(
         }
     }
     let overflow: &'static Route = Box::leak(Box::new(Route::new(OVERFLOW_ROUTE)));
+    let unmatched: &'static Route = Box::leak(Box::new(Route::new(UNMATCHED_ROUTE)));
     let table: &'static Table = Box::leak(Box::new(Table {
         labels,
         duration_bounds_nanos: duration_bounds_seconds
@@ -356,8 +360,9 @@ pub(crate) fn table(
             .map(|_| AtomicPtr::new(std::ptr::null_mut()))
             .collect(),
         by_name: RwLock::new(HashMap::new()),
-        order: Mutex::new(vec![overflow]),
+        order: Mutex::new(vec![overflow, unmatched]),
         overflow,
+        unmatched,
         route_overflows: AtomicU64::new(0),
         active: std::array::from_fn(|_| AtomicI64::new(0)),
         methods_seen: AtomicU16::new(0),
@@ -389,17 +394,15 @@ impl Table {
                 if !p.is_null() {
                     // SAFETY: remembered entries are leaked boxes, never freed.
                     let r = unsafe { &*p };
-                    if r.addr == addr && r.len == name.len() && *r.route.name == *name {
+                    if r.addr == addr && *r.route.name == *name {
                         return r.route;
                     }
                 }
                 let route = self.intern(name);
-                if p.is_null() {
-                    let entry = Box::into_raw(Box::new(Remembered {
-                        addr,
-                        len: name.len(),
-                        route,
-                    }));
+                // The overflow route's name never equals the text: remembering it would only
+                // waste the slot.
+                if p.is_null() && !std::ptr::eq(route, self.overflow) {
+                    let entry = Box::into_raw(Box::new(Remembered { addr, route }));
                     if slot
                         .compare_exchange(
                             std::ptr::null_mut(),
@@ -420,26 +423,35 @@ impl Table {
     }
 
     /// The route of requests without a template.
+    #[inline]
     pub(crate) fn unmatched(&self) -> &'static Route {
-        self.intern(UNMATCHED_ROUTE)
+        self.unmatched
     }
 
     fn intern(&self, name: &str) -> &'static Route {
-        if let Some(r) = self
-            .by_name
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(name)
+        // The two shared values are one route each, whoever names them (a custom extraction
+        // returning "_unmatched" must not make a second series of that name).
+        match name {
+            UNMATCHED_ROUTE => return self.unmatched,
+            OVERFLOW_ROUTE => return self.overflow,
+            _ => {}
+        }
         {
-            return r;
+            let map = self.by_name.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some(r) = map.get(name) {
+                return r;
+            }
+            // The map only grows: full under the read lock stays full, no write lock needed.
+            if map.len() >= self.route_limit {
+                self.route_overflows.fetch_add(1, Ordering::Relaxed);
+                return self.overflow;
+            }
         }
         let mut map = self.by_name.write().unwrap_or_else(PoisonError::into_inner);
         if let Some(r) = map.get(name) {
             return r;
         }
-        // The unmatched route never counts against the limit, whether interned yet or not.
-        let taken = map.len() - usize::from(map.contains_key(UNMATCHED_ROUTE));
-        if taken >= self.route_limit && name != UNMATCHED_ROUTE {
+        if map.len() >= self.route_limit {
             self.route_overflows.fetch_add(1, Ordering::Relaxed);
             return self.overflow;
         }
