@@ -764,3 +764,43 @@ fn openmetrics_shows_the_same_series() {
     assert_eq!(overflow, [2.0]);
     assert!(om.contains("# TYPE instrument_metrics_label_overflow counter\n"));
 }
+
+#[instrument_metrics(labels(echo = bounded(|r| r.clone(), 4)))]
+fn echo(s: &str) -> String {
+    assert!(s != "boom", "echo panics on purpose");
+    s.to_owned()
+}
+
+/// A returned `"_NONE"` is the reserved value, counted as the overflow: were it a row of its
+/// own, a panicking call's `_NONE` row would be a second series with the same labels.
+#[test]
+fn a_literal_none_is_not_a_second_none_row() {
+    echo("_NONE");
+    echo("x");
+    assert!(catch_unwind(|| echo("boom")).is_err());
+    let got: BTreeMap<_, _> = calls_of("echo")
+        .into_iter()
+        .filter(|(_, v)| *v > 0.0)
+        .collect();
+    assert_eq!(
+        got,
+        BTreeMap::from([
+            (key(&[("echo", "_NONE"), ("result", "panic")]), 1.0),
+            (key(&[("echo", "_OTHER"), ("result", "ok")]), 1.0),
+            (key(&[("echo", "x"), ("result", "ok")]), 1.0),
+        ])
+    );
+    // Every labelled series of the exposition is there once.
+    let text = instrument_metrics::render();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("function_calls_total{function=\"echo\""))
+        .collect();
+    let mut unique: Vec<&str> = lines
+        .iter()
+        .map(|l| l.rsplit_once(' ').map_or(*l, |(k, _)| k))
+        .collect();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), lines.len(), "{lines:#?}");
+}

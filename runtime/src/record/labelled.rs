@@ -138,11 +138,18 @@ impl DynMeta {
         for label in self.labels.iter().rev() {
             let card = label.values.card();
             if label.values.reads_result() == from_result {
+                // A result label's last slot is `_NONE`: an index out of range counts under
+                // its last value, as for every other label, not there.
+                let last = if from_result {
+                    card.saturating_sub(2)
+                } else {
+                    card - 1
+                };
                 let i = if none {
                     card - 1
                 } else {
                     next = next.saturating_sub(1);
-                    indices.get(next).copied().unwrap_or(0).min(card - 1)
+                    indices.get(next).copied().unwrap_or(0).min(last)
                 };
                 sum += i * stride;
             }

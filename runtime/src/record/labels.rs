@@ -384,9 +384,11 @@ impl BoundedStrings {
         }
     }
 
-    /// The index of `value`: 0..N for the first N distinct values, N for every other.
+    /// The index of `value`: 0..N for the first N distinct values, N for every other. The
+    /// reserved values count as the overflow: a literal `_NONE` must not become a second row
+    /// beside the `_NONE` of a call without a value.
     pub fn index(&self, value: &str) -> usize {
-        if value == OVERFLOW {
+        if value == OVERFLOW || value == NONE {
             return self.limit;
         }
         let table = self.table();
