@@ -144,7 +144,7 @@ pub(crate) fn instrument_fn(
     let mut generics = vec![&fn_generics];
     generics.extend(outer);
     // The value classified: the fn's output, or the output of the future it returns.
-    let tail_output = tail_future_output(body.stream(), &sig.output);
+    let (tail_is_future, tail_output) = tail_future_output(body.stream(), &sig.output);
     let value_ty = if sig.asyncness.is_some() {
         crate::labels::output_type(&sig.output)
     } else if let Some(t) = &tail_output {
@@ -160,10 +160,18 @@ pub(crate) fn instrument_fn(
         generics: generics.clone(),
         value_ty: value_ty.as_ref(),
         // A body returning a future keeps its signature: parameters keep their patterns.
-        rebound: sig.asyncness.is_some() || tail_output.is_none(),
+        rebound: sig.asyncness.is_some() || !tail_is_future,
         site: &site_ident,
     };
     if labelled {
+        // The future is measured, so its output is what labels and kinds read; a signature
+        // that hides it (a type alias such as `BoxFuture<'_, T>`) gives nothing to read.
+        if tail_is_future && sig.asyncness.is_none() && tail_output.is_none() {
+            return Err(syn::Error::new_spanned(
+                &sig.output,
+                "dynamic labels and `error_kind` read the output of the future this fn returns, which this return type does not name: write it as `-> impl Future<Output = T>` or `-> Pin<Box<dyn Future<Output = T> + Send + '_>>`",
+            ));
+        }
         crate::labels::check(&options.dynamic, &ctx)?;
         if returns_impl_fn(&sig.output) && tail_output.is_none() {
             return Err(syn::Error::new(
@@ -569,14 +577,17 @@ fn labelled_site(
 
 /// The output type of the future a body ends with (`async {}` or `Box::pin(async {})`),
 /// from the signature, if the body ends so.
-fn tail_future_output(statements: TokenStream, output: &ReturnType) -> Option<Type> {
+/// Whether the body ends in a future it returns (the tail-future path measures that future),
+/// and the future's output type when the signature names it.
+fn tail_future_output(statements: TokenStream, output: &ReturnType) -> (bool, Option<Type>) {
     let (_, statements) = crate::body::split_inner_attributes(statements);
-    let mut block = syn::parse2::<syn::Block>(quote!({ #statements })).ok()?;
-    let tail = tail_future(&mut block)?;
-    if !matches!(tail, Expr::Async(_)) {
-        return None;
+    let Ok(mut block) = syn::parse2::<syn::Block>(quote!({ #statements })) else {
+        return (false, None);
+    };
+    if tail_future(&mut block).is_none() {
+        return (false, None);
     }
-    future_output(output).cloned()
+    (true, future_output(output).cloned())
 }
 
 /// Pins the type of an async block to the function's output, so `?` and `.into()` infer as
