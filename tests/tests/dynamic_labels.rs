@@ -765,7 +765,7 @@ fn openmetrics_shows_the_same_series() {
     assert!(om.contains("# TYPE instrument_metrics_label_overflow counter\n"));
 }
 
-#[instrument_metrics(labels(echo = bounded(|r| format!("{r}"), 4)))]
+#[instrument_metrics(labels(echo = bounded(|r| r.as_str().to_owned(), 4)))]
 fn echo(s: &str) -> String {
     assert!(s != "boom", "echo panics on purpose");
     s.to_owned()
