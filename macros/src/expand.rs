@@ -139,12 +139,22 @@ pub(crate) fn instrument_fn(
         .map_or_else(|| label.to_owned(), syn::LitStr::value);
     let p = quote!(#krate::__private);
     let labelled = !options.dynamic.is_empty() || options.error_kind.is_some();
-    let params = crate::labels::params(&sig.inputs);
+    // Only labelled fns need the parameters' patterns and the tail parsed for a future's
+    // output: a plain fn skips that compile-time work.
+    let params = if labelled {
+        crate::labels::params(&sig.inputs)
+    } else {
+        Vec::new()
+    };
     let fn_generics = sig.generics.clone();
     let mut generics = vec![&fn_generics];
     generics.extend(outer);
     // The value classified: the fn's output, or the output of the future it returns.
-    let (tail_is_future, tail_output) = tail_future_output(body.stream(), &sig.output);
+    let (tail_is_future, tail_output) = if labelled {
+        tail_future_output(body.stream(), &sig.output)
+    } else {
+        (false, None)
+    };
     let value_ty = if sig.asyncness.is_some() {
         crate::labels::output_type(&sig.output)
     } else if let Some(t) = &tail_output {
