@@ -491,7 +491,12 @@ fn site(options: &Options, name: &str, krate: &TokenStream, span: Span) -> Token
     let b = options.bucket_count();
     let (nanos, seconds) = bounds(options, krate);
     let line = quote_spanned!(span=> ::core::line!());
-    let meta = if options.buckets.is_none() && options.labels.is_empty() && !options.in_flight {
+    let histograms = histograms(options, krate);
+    let meta = if options.buckets.is_none()
+        && options.labels.is_empty()
+        && !options.in_flight
+        && options.histogram.is_none()
+    {
         quote! {
             #krate::__private::SiteMeta::plain(#name, ::core::module_path!(), ::core::file!(), #line)
         }
@@ -507,6 +512,7 @@ fn site(options: &Options, name: &str, krate: &TokenStream, span: Span) -> Token
                 bounds_nanos: #nanos,
                 bounds_seconds: #seconds,
                 in_flight: #in_flight,
+                histograms: #histograms,
                 file: ::core::file!(),
                 line: #line,
             }
@@ -517,6 +523,17 @@ fn site(options: &Options, name: &str, krate: &TokenStream, span: Span) -> Token
             static __IM_SITE: #krate::__private::CallSite<#b> = #krate::__private::CallSite::new(#meta);
             #krate::__private::register_site!(__IM_SITE);
             &__IM_SITE
+        }
+    }
+}
+
+/// `histogram = …` as the runtime's `Option<Histograms>`.
+fn histograms(options: &Options, krate: &TokenStream) -> TokenStream {
+    match options.histogram {
+        None => quote!(::core::option::Option::None),
+        Some(kind) => {
+            let variant = proc_macro2::Ident::new(kind.variant(), Span::call_site());
+            quote!(::core::option::Option::Some(#krate::__private::Histograms::#variant))
         }
     }
 }
@@ -560,6 +577,7 @@ fn labelled_site(
     let label_keys = options.labels.iter().map(|(k, _)| k);
     let label_values = options.labels.iter().map(|(_, v)| v);
     let in_flight = options.in_flight;
+    let histograms = histograms(options, krate);
     let (items, dynamic) =
         crate::labels::statics(&options.dynamic, ctx, options.labels_span.unwrap_or(span));
     let kinds = crate::labels::kinds(options.error_kind, ctx);
@@ -574,6 +592,7 @@ fn labelled_site(
                     bounds_nanos: #nanos,
                     bounds_seconds: #seconds,
                     in_flight: #in_flight,
+                    histograms: #histograms,
                     file: ::core::file!(),
                     line: #line,
                 },

@@ -1,4 +1,4 @@
-//! The attribute's arguments: `name`, `buckets`, `in_flight`, `ok_if`, `error_if`, `labels`,
+//! The attribute's arguments: `name`, `buckets`, `histogram`, `in_flight`, `ok_if`, `error_if`, `labels`,
 //! `error_kind`, `skip`, `crate`. Each at most once, each value checked here so mistakes are compile errors
 //! spanned on the offending token.
 
@@ -11,9 +11,10 @@ use syn::{parenthesized, Expr, LitStr, Path, Token, Type};
 use crate::labels::{DynamicLabel, ErrorKindMode, Source};
 
 /// Every option, in the order error messages list them.
-pub(crate) const NAMES: [&str; 9] = [
+pub(crate) const NAMES: [&str; 10] = [
     "name",
     "buckets",
+    "histogram",
     "in_flight",
     "ok_if",
     "error_if",
@@ -31,6 +32,7 @@ fn valid_options() -> String {
 mod kw {
     syn::custom_keyword!(name);
     syn::custom_keyword!(buckets);
+    syn::custom_keyword!(histogram);
     syn::custom_keyword!(in_flight);
     syn::custom_keyword!(ok_if);
     syn::custom_keyword!(error_if);
@@ -44,6 +46,43 @@ mod kw {
 /// the values live in the runtime, `__private::DEFAULT_BOUNDS_SECONDS`, and only there).
 pub(crate) const DEFAULT_BUCKET_COUNT: usize = 14;
 
+/// `histogram = classic | native | both`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HistogramKind {
+    Classic,
+    Native,
+    Both,
+}
+
+impl HistogramKind {
+    /// The runtime's `Histograms` variant.
+    pub(crate) fn variant(self) -> &'static str {
+        match self {
+            HistogramKind::Classic => "Classic",
+            HistogramKind::Native => "Native",
+            HistogramKind::Both => "Both",
+        }
+    }
+
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        const HELP: &str =
+            "write `histogram = classic`, `histogram = native` or `histogram = both`";
+        let span = next_span(input);
+        let ident = input
+            .call(syn::Ident::parse_any)
+            .map_err(|_| syn::Error::new(span, format!("`histogram` takes a kind: {HELP}")))?;
+        match ident.to_string().as_str() {
+            "classic" => Ok(HistogramKind::Classic),
+            "native" => Ok(HistogramKind::Native),
+            "both" => Ok(HistogramKind::Both),
+            other => Err(syn::Error::new(
+                ident.span(),
+                format!("unknown histogram kind `{other}`: {HELP}"),
+            )),
+        }
+    }
+}
+
 /// How `ok_if` / `error_if` decide.
 #[derive(Clone)]
 pub(crate) enum Rule {
@@ -55,6 +94,7 @@ pub(crate) enum Rule {
 pub(crate) struct Options {
     pub name: Option<LitStr>,
     pub buckets: Option<Vec<f64>>,
+    pub histogram: Option<HistogramKind>,
     pub in_flight: bool,
     pub rule: Option<Rule>,
     pub labels: Vec<(String, LitStr)>,
@@ -88,6 +128,7 @@ impl Options {
         Options {
             name: inner.name.or_else(|| self.name.clone()),
             buckets: inner.buckets.or_else(|| self.buckets.clone()),
+            histogram: inner.histogram.or(self.histogram),
             in_flight: inner.in_flight || self.in_flight,
             rule: inner.rule.or_else(|| self.rule.clone()),
             labels,
@@ -169,6 +210,13 @@ impl Parse for Options {
                 }
                 expect_eq(input, "buckets", "[0.01, 0.1, 1.0]")?;
                 o.buckets = Some(crate::buckets::parse(input)?);
+            } else if lookahead.peek(kw::histogram) {
+                let k: kw::histogram = input.parse()?;
+                if o.histogram.is_some() {
+                    return Err(duplicate(k.span, "histogram"));
+                }
+                expect_eq(input, "histogram", "native")?;
+                o.histogram = Some(HistogramKind::parse(input)?);
             } else if lookahead.peek(kw::in_flight) {
                 let k: kw::in_flight = input.parse()?;
                 if seen_in_flight {

@@ -14,6 +14,7 @@ pub use crate::record::labels::{
     apply, bounded_str, error_kind_of, label_index, typed, values_of, BoundedStrings, BoundedValue,
     ErrorKind, Indexed, KindsOf, NoErrorKinds, Typed, MAX_BOUNDED, MAX_COMBINATIONS,
 };
+pub use crate::record::native::Histograms;
 pub use crate::record::outcome::probe::{
     Probe, ViaAnything, ViaBoth, ViaClassify, ViaErr, ViaOk, ViaResult,
 };

@@ -36,6 +36,7 @@
 //! | `axum` | | `/metrics` handler for axum 0.8; the layer reads axum's route templates |
 //! | `actix-web` | | `/metrics` handler and request middleware for actix-web 4 |
 //! | `push` | | Pushgateway client |
+//! | `opentelemetry` | | exemplars from the current `tracing` span's OpenTelemetry context |
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -190,7 +191,13 @@ pub use exposition::render_openmetrics;
 /// assert_eq!(Cache::Stale { age: 3 }.index(), 2);
 /// ```
 pub use instrument_metrics_macros::LabelValue;
+pub use record::exemplar::{
+    clear_exemplar_source, set_exemplar_source, ExemplarSource, TraceContext,
+};
 pub use record::labels::{LabelValue, NONE as LABEL_NONE, OVERFLOW as LABEL_OVERFLOW};
+pub use record::native::{histograms, set_histograms, Histograms};
+#[cfg(feature = "opentelemetry")]
+pub use record::opentelemetry::opentelemetry_trace_context;
 pub use record::outcome::{ClassifyOutcome, Outcome};
 #[cfg(feature = "exporter")]
 pub use serve::{serve, Exporter};

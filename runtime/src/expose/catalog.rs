@@ -29,6 +29,13 @@ pub(crate) struct Series {
 }
 
 impl Series {
+    /// How the series' durations are exposed now (its sites agree: see `build`).
+    pub(crate) fn histograms(&self) -> crate::Histograms {
+        self.sites
+            .first()
+            .map_or_else(crate::histograms, |s| s.meta().histograms())
+    }
+
     pub(crate) fn read(&self, into: &mut Reading) {
         into.clear();
         let mut slot = ReadingSlot(into);
@@ -68,6 +75,8 @@ fn build(sites: impl Iterator<Item = &'static dyn Site>) -> Vec<Series> {
                 Some(&i)
                     if series[i].bounds_seconds == meta.bounds_seconds
                         && series[i].in_flight == meta.in_flight
+                        && series[i].sites.first().map(|s| s.meta().histograms)
+                            == Some(meta.histograms)
                         && same_dynamic(&series[i], site) =>
                 {
                     series[i].sites.push(site);

@@ -5,7 +5,9 @@ use std::fmt::Write as _;
 
 use crate::expose::catalog::{self, catalog, Row, Series};
 use crate::expose::registry::{decorations, Decorations};
+use crate::record::exemplar::Exemplar;
 use crate::record::outcome::Outcome;
+use crate::record::site::Reading;
 
 pub(crate) const CALLS: &str = "function_calls_total";
 pub(crate) const CALLS_FAMILY: &str = "function_calls";
@@ -68,7 +70,12 @@ pub(crate) fn encode_functions(out: &mut String, dialect: Dialect) {
             out.push_str(",result=\"");
             out.push_str(outcome.as_str());
             out.push_str("\"} ");
-            push_u64(out, row.reading.results[outcome.index()]);
+            push_u64_exemplar(
+                out,
+                row.reading.results[outcome.index()],
+                om.then(|| counter_exemplar(&row.reading, outcome))
+                    .flatten(),
+            );
         }
     }
 
@@ -84,13 +91,24 @@ pub(crate) fn encode_functions(out: &mut String, dialect: Dialect) {
         let r = &row.reading;
         let mut cumulative = 0;
         let les = if om { &s.le_openmetrics } else { &s.le_text };
-        for (le, n) in les.iter().zip(&r.buckets) {
+        // Native only: text shows `+Inf`, `_sum` and `_count`, as client_golang does.
+        let classic = s.histograms().classic();
+        let last = les.len().saturating_sub(1);
+        for (i, (le, n)) in les.iter().zip(&r.buckets).enumerate() {
             cumulative += n;
+            if !classic && i != last {
+                continue;
+            }
             sample_start(out, decor, DURATION, "_bucket", &row.label_text);
             out.push_str(",le=\"");
             out.push_str(le);
             out.push_str("\"} ");
-            push_u64(out, cumulative);
+            let exemplar = if om && classic {
+                r.exemplars.get(i).copied().flatten()
+            } else {
+                None
+            };
+            push_u64_exemplar(out, cumulative, exemplar);
         }
         sample_start(out, decor, DURATION, "_sum", &row.label_text);
         out.push_str("} ");
@@ -166,6 +184,42 @@ fn sample_start(out: &mut String, decor: &Decorations, name: &str, suffix: &str,
     out.push('{');
     out.push_str(labels);
     out.push_str(&decor.labels);
+}
+
+/// The exemplar of a result's counter, if one was kept.
+fn counter_exemplar(r: &Reading, outcome: Outcome) -> Option<Exemplar> {
+    let buckets = r.buckets.len();
+    r.exemplars
+        .get(buckets + outcome.index())
+        .copied()
+        .flatten()
+}
+
+/// A value, then its exemplar in OpenMetrics syntax if any, then the line's end.
+fn push_u64_exemplar(out: &mut String, n: u64, exemplar: Option<Exemplar>) {
+    let mut buf = itoa::Buffer::new();
+    out.push_str(buf.format(n));
+    if let Some(e) = exemplar {
+        push_exemplar(out, &e);
+    }
+    out.push('\n');
+}
+
+/// ` # {trace_id="…",span_id="…"} value timestamp`, as OpenMetrics writes an exemplar.
+pub(crate) fn push_exemplar(out: &mut String, e: &Exemplar) {
+    let _ = write!(
+        out,
+        " # {{trace_id=\"{:032x}\",span_id=\"{:016x}\"}} ",
+        e.context.trace_id, e.context.span_id
+    );
+    let mut buf = ryu::Buffer::new();
+    out.push_str(buf.format(e.value));
+    let _ = write!(
+        out,
+        " {}.{:09}",
+        e.unix_nanos / 1_000_000_000,
+        e.unix_nanos % 1_000_000_000
+    );
 }
 
 fn push_u64(out: &mut String, n: u64) {

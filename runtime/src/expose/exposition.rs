@@ -14,6 +14,7 @@ use crate::expose::catalog::{canonical_float, escape_label_value};
 use crate::expose::collect::without_function_families;
 use crate::expose::encode::{encode_functions, Dialect};
 use crate::expose::registry::{function_families_registered, registry};
+use crate::record::exemplar::Exemplar;
 
 /// `Content-Type` of text format 0.0.4, as sent when the scraper names no escaping scheme
 /// (client_golang's default, `underscores`; our names are valid legacy names, so every scheme
@@ -433,15 +434,44 @@ pub fn render_openmetrics() -> String {
         encode_functions(&mut out, Dialect::OpenMetrics);
     }
     let others = without_function_families(|| registry.gather());
+    let exemplars = http_exemplars();
     for family in &others {
-        encode_family_openmetrics(family, &mut out);
+        encode_family_openmetrics(family, &exemplars, &mut out);
     }
     out.push_str("# EOF\n");
     out
 }
 
-fn encode_family_openmetrics(family: &MetricFamily, out: &mut String) {
+/// Exemplars of the HTTP duration histogram, by the label pairs of its series; the family's
+/// name as gathered (a custom registry's prefix included).
+struct HttpExemplars {
+    name: String,
+    by_labels: std::collections::HashMap<Vec<(String, String)>, Vec<Option<Exemplar>>>,
+}
+
+#[cfg(feature = "http")]
+fn http_exemplars() -> HttpExemplars {
+    HttpExemplars {
+        name: format!(
+            "{}{}",
+            crate::expose::registry::decorations().prefix,
+            crate::expose::requests::DURATION
+        ),
+        by_labels: crate::expose::requests::duration_exemplars(),
+    }
+}
+
+#[cfg(not(feature = "http"))]
+fn http_exemplars() -> HttpExemplars {
+    HttpExemplars {
+        name: String::new(),
+        by_labels: std::collections::HashMap::new(),
+    }
+}
+
+fn encode_family_openmetrics(family: &MetricFamily, http: &HttpExemplars, out: &mut String) {
     let name = family.name();
+    let with_exemplars = !http.by_labels.is_empty() && name == http.name;
     let (kind, family_name) = match family.get_field_type() {
         MetricType::COUNTER => ("counter", name.strip_suffix("_total").unwrap_or(name)),
         MetricType::GAUGE => ("gauge", name),
@@ -452,6 +482,18 @@ fn encode_family_openmetrics(family: &MetricFamily, out: &mut String) {
     let _ = writeln!(out, "# HELP {family_name} {}", escape_help(family.help()));
     let _ = writeln!(out, "# TYPE {family_name} {kind}");
     for m in family.get_metric() {
+        let exemplars = if with_exemplars {
+            let mut key: Vec<(String, String)> = m
+                .get_label()
+                .iter()
+                .map(|p| (p.name().to_owned(), p.value().to_owned()))
+                .collect();
+            key.sort();
+            http.by_labels.get(&key)
+        } else {
+            None
+        };
+        let exemplar = |i: usize| exemplars.and_then(|e| e.get(i).copied().flatten());
         let mut labels = String::new();
         for (i, pair) in m.get_label().iter().enumerate() {
             if i > 0 {
@@ -462,7 +504,11 @@ fn encode_family_openmetrics(family: &MetricFamily, out: &mut String) {
             escape_label_value(pair.value(), &mut labels);
             labels.push('"');
         }
-        let sample = |out: &mut String, suffix: &str, extra: Option<(&str, &str)>, value: &str| {
+        let sample = |out: &mut String,
+                      suffix: &str,
+                      extra: Option<(&str, &str)>,
+                      value: &str,
+                      exemplar: Option<Exemplar>| {
             out.push_str(family_name);
             out.push_str(suffix);
             let mut all = labels.clone();
@@ -479,16 +525,21 @@ fn encode_family_openmetrics(family: &MetricFamily, out: &mut String) {
             }
             out.push(' ');
             out.push_str(value);
+            if let Some(e) = exemplar {
+                crate::expose::encode::push_exemplar(out, &e);
+            }
             out.push('\n');
         };
         match family.get_field_type() {
-            MetricType::COUNTER => sample(out, "_total", None, &number(m.get_counter().value())),
-            MetricType::GAUGE => sample(out, "", None, &number(m.get_gauge().value())),
-            MetricType::UNTYPED => sample(out, "", None, &number(m.untyped.value())),
+            MetricType::COUNTER => {
+                sample(out, "_total", None, &number(m.get_counter().value()), None)
+            }
+            MetricType::GAUGE => sample(out, "", None, &number(m.get_gauge().value()), None),
+            MetricType::UNTYPED => sample(out, "", None, &number(m.untyped.value()), None),
             MetricType::HISTOGRAM => {
                 let h = m.get_histogram();
                 let mut saw_inf = false;
-                for b in h.get_bucket() {
+                for (i, b) in h.get_bucket().iter().enumerate() {
                     saw_inf |= b.upper_bound().is_infinite();
                     let count = b.cumulative_count().to_string();
                     sample(
@@ -496,6 +547,7 @@ fn encode_family_openmetrics(family: &MetricFamily, out: &mut String) {
                         "_bucket",
                         Some(("le", &canonical_float(b.upper_bound()))),
                         &count,
+                        exemplar(i),
                     );
                 }
                 if !saw_inf {
@@ -504,10 +556,11 @@ fn encode_family_openmetrics(family: &MetricFamily, out: &mut String) {
                         "_bucket",
                         Some(("le", "+Inf")),
                         &h.get_sample_count().to_string(),
+                        exemplar(h.get_bucket().len()),
                     );
                 }
-                sample(out, "_sum", None, &number(h.get_sample_sum()));
-                sample(out, "_count", None, &h.get_sample_count().to_string());
+                sample(out, "_sum", None, &number(h.get_sample_sum()), None);
+                sample(out, "_count", None, &h.get_sample_count().to_string(), None);
             }
             MetricType::SUMMARY => {
                 let s = m.get_summary();
@@ -517,10 +570,11 @@ fn encode_family_openmetrics(family: &MetricFamily, out: &mut String) {
                         "",
                         Some(("quantile", &canonical_float(q.quantile()))),
                         &number(q.value()),
+                        None,
                     );
                 }
-                sample(out, "_sum", None, &number(s.sample_sum()));
-                sample(out, "_count", None, &s.sample_count().to_string());
+                sample(out, "_sum", None, &number(s.sample_sum()), None);
+                sample(out, "_count", None, &s.sample_count().to_string(), None);
             }
         }
     }

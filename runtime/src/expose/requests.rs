@@ -4,6 +4,7 @@
 //! One collector serves every table (each table's constant labels are on its series); it is
 //! registered in [`registry()`](crate::registry()) when the first table is created.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use prometheus::core::{Collector, Desc};
@@ -12,6 +13,7 @@ use prometheus::proto::{
 };
 
 use crate::expose::encode::nanos_to_seconds;
+use crate::record::exemplar::Exemplar;
 use crate::record::requests::{tables, Series, Table, METHODS};
 
 pub(crate) const DURATION: &str = "http_server_request_duration_seconds";
@@ -165,6 +167,30 @@ impl Collector for RequestCollector {
         }
         out
     }
+}
+
+/// The kept exemplars of every HTTP duration series that has any, by its label pairs sorted by
+/// name (how a gathered metric is matched back to its series), one per bucket with `+Inf` last.
+pub(crate) fn duration_exemplars() -> HashMap<Vec<(String, String)>, Vec<Option<Exemplar>>> {
+    let mut out = HashMap::new();
+    for t in tables() {
+        let buckets = t.duration_bounds_seconds.len() + 1;
+        for route in t.routes() {
+            for s in route.all_series() {
+                let exemplars = s.exemplars(buckets);
+                if exemplars.is_empty() {
+                    continue;
+                }
+                let mut key: Vec<(String, String)> = series_labels(t, &route.name, s)
+                    .into_iter()
+                    .map(|p| (p.name().to_owned(), p.value().to_owned()))
+                    .collect();
+                key.sort();
+                out.insert(key, exemplars);
+            }
+        }
+    }
+    out
 }
 
 fn pair(k: &str, v: &str) -> LabelPair {

@@ -66,6 +66,7 @@ impl Default for HttpMetrics {
             DEFAULT_DURATION_BUCKETS.to_vec(),
             DEFAULT_SIZE_BUCKETS.to_vec(),
             DEFAULT_ROUTE_LIMIT,
+            None,
         )
         .unwrap_or_else(|(existing, _)| existing);
         // A registry that already has these names still gets the series recorded; the
@@ -127,6 +128,7 @@ pub struct HttpMetricsBuilder {
     skip: Vec<Box<str>>,
     labels: Vec<(String, String)>,
     route_limit: usize,
+    histograms: Option<crate::Histograms>,
 }
 
 impl Default for HttpMetricsBuilder {
@@ -137,6 +139,7 @@ impl Default for HttpMetricsBuilder {
             skip: Vec::new(),
             labels: Vec::new(),
             route_limit: DEFAULT_ROUTE_LIMIT,
+            histograms: None,
         }
     }
 }
@@ -206,6 +209,24 @@ impl HttpMetricsBuilder {
         self
     }
 
+    /// How the request duration histogram is exposed: classic `le` buckets, native
+    /// (exponential) buckets for protobuf scrapes, or both. Without this call it follows
+    /// [`set_histograms`](crate::set_histograms) as it is when each series is first seen.
+    ///
+    /// ```
+    /// use instrument_metrics::Histograms;
+    ///
+    /// let b = instrument_metrics::http::HttpMetrics::builder()
+    ///     .label("histograms", "both")
+    ///     .histograms(Histograms::Both);
+    /// assert!(b.build().is_ok());
+    /// ```
+    #[must_use]
+    pub fn histograms(mut self, kind: crate::Histograms) -> Self {
+        self.histograms = Some(kind);
+        self
+    }
+
     /// Checks the configuration and registers the HTTP families in
     /// [`registry()`](crate::registry()) (choosing it, if not done yet).
     ///
@@ -241,6 +262,7 @@ impl HttpMetricsBuilder {
             self.duration_buckets,
             self.size_buckets,
             self.route_limit,
+            self.histograms,
         )
         .map_err(|(_, why)| Error::InvalidConfig(why))?;
         let metrics = HttpMetrics {

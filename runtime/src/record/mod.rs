@@ -4,6 +4,9 @@
 //! - `call`: the generic code a call runs through (sync bodies, futures);
 //! - `slots`: which shard a thread writes;
 //! - `clock`: the raw clock read at both ends of a call;
+//! - `native`: native (exponential) histogram buckets, and the global classic/native choice;
+//! - `exemplar`: the trace context of calls, kept per bucket and per result (`opentelemetry`:
+//!   the default source, with the feature);
 //! - `outcome`: how a call ended, and how a returned value says so;
 //! - `labels`: bounded label values ([`LabelValue`](crate::LabelValue), `bounded(expr, N)`),
 //!   error kinds;
@@ -14,8 +17,12 @@
 
 pub(crate) mod call;
 pub(crate) mod clock;
+pub(crate) mod exemplar;
 pub(crate) mod labelled;
 pub(crate) mod labels;
+pub(crate) mod native;
+#[cfg(feature = "opentelemetry")]
+pub(crate) mod opentelemetry;
 pub(crate) mod outcome;
 #[cfg(feature = "http")]
 pub(crate) mod requests;
@@ -27,5 +34,8 @@ pub(crate) mod slots;
 #[ctor::ctor(unsafe)]
 fn prepare() {
     clock::start();
+    native::default_from_env();
+    #[cfg(feature = "opentelemetry")]
+    exemplar::set_exemplar_source(opentelemetry::opentelemetry_trace_context);
     site::allocate_all();
 }

@@ -5,7 +5,9 @@
 //! (bounded: past the limit every new value shares [`OVERFLOW_ROUTE`]); a route holds its series
 //! in a fixed array scanned by a `u32` key, so the common path is a pointer compare, a short
 //! scan and a handful of atomic adds. Memory: a route is about 600 bytes, a series
-//! `8 × (3 + duration buckets + 2 × size buckets)` bytes (about 400 with the defaults).
+//! `8 × (4 + duration buckets + 2 × size buckets)` bytes (about 400 with the defaults), plus
+//! 4,112 bytes of native buckets when native histograms are on, plus 48 bytes per duration
+//! bucket once an exemplar is kept.
 
 // Without a middleware feature (`tower`, `actix-web`) nothing records requests: `HttpMetrics`
 // still builds, its tables stay empty.
@@ -16,6 +18,8 @@ use std::sync::atomic::{AtomicI64, AtomicPtr, AtomicU16, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError, RwLock};
 
 use crate::record::clock;
+use crate::record::exemplar::{self, Exemplar, ExemplarCell, ExemplarCells, ExemplarSource};
+use crate::record::native::{self, Histograms, NativeBuckets};
 
 /// The `http_request_method` values: the methods of RFC 9110 and PATCH, then `_OTHER` for
 /// anything else, as OpenTelemetry's conventions say.
@@ -127,17 +131,20 @@ impl Histogram {
         }
     }
 
+    /// Counts `value`; returns its bucket.
     #[inline]
-    fn observe(&self, bounds: &[u64], value: u64) {
+    fn observe(&self, bounds: &[u64], value: u64) -> usize {
         let i = bounds.partition_point(|b| *b < value);
         if let Some(b) = self.buckets.get(i) {
-            b.fetch_add(1, Ordering::Relaxed);
+            // Release: see `site::add` (native buckets are counted first).
+            b.fetch_add(1, Ordering::Release);
         }
         // Adding 0 changes nothing but still costs a locked read-modify-write: every bodiless
         // request (a GET's request size, a 204's response size) would pay one for nothing.
         if value != 0 {
             self.sum.fetch_add(value, Ordering::Relaxed);
         }
+        i
     }
 
     /// Per-bucket counts (not cumulative; `+Inf` last) and the sum.
@@ -145,7 +152,7 @@ impl Histogram {
         (
             self.buckets
                 .iter()
-                .map(|b| b.load(Ordering::Relaxed))
+                .map(|b| b.load(Ordering::Acquire))
                 .collect(),
             self.sum.load(Ordering::Relaxed),
         )
@@ -158,6 +165,10 @@ pub(crate) struct Series {
     pub duration_nanos: Histogram,
     pub request_bytes: Histogram,
     pub response_bytes: Histogram,
+    /// Native duration buckets, when the table's histograms are native when the series is made.
+    pub native: Option<Box<NativeBuckets>>,
+    /// The last exemplar of each duration bucket.
+    pub exemplars: ExemplarCells,
 }
 
 impl Series {
@@ -167,7 +178,19 @@ impl Series {
             duration_nanos: Histogram::new(table.duration_bounds_nanos.len()),
             request_bytes: Histogram::new(table.size_bounds.len()),
             response_bytes: Histogram::new(table.size_bounds.len()),
+            native: table.histograms().native().then(native::boxed),
+            exemplars: ExemplarCells::new(),
         }
+    }
+
+    /// The last exemplar of each duration bucket (`+Inf` last), if any was kept.
+    pub(crate) fn exemplars(&self, buckets: usize) -> Vec<Option<Exemplar>> {
+        if self.exemplars.get(buckets, 0).is_none() {
+            return Vec::new();
+        }
+        (0..buckets)
+            .map(|i| self.exemplars.get(buckets, i).and_then(ExemplarCell::load))
+            .collect()
     }
 
     fn key(method: u8, status: u16, ending: Ending) -> u32 {
@@ -291,6 +314,8 @@ pub(crate) struct Table {
     duration_bounds_nanos: Vec<u64>,
     pub size_bounds: Vec<u64>,
     route_limit: usize,
+    /// The builder's `histograms(…)`; `None` follows [`set_histograms`](crate::set_histograms).
+    pub histograms: Option<Histograms>,
     remembered: Box<[AtomicPtr<Remembered>]>,
     by_name: RwLock<HashMap<Box<str>, &'static Route>>,
     /// Every route, in the order first seen (the overflow route first, unused until needed).
@@ -323,6 +348,7 @@ pub(crate) fn table(
     duration_bounds_seconds: Vec<f64>,
     size_bounds: Vec<u64>,
     route_limit: usize,
+    histograms: Option<Histograms>,
 ) -> Result<&'static Table, (&'static Table, String)> {
     let mut all = TABLES.lock().unwrap_or_else(PoisonError::into_inner);
     let mut sorted = labels.clone();
@@ -334,10 +360,11 @@ pub(crate) fn table(
             if t.duration_bounds_seconds != duration_bounds_seconds
                 || t.size_bounds != size_bounds
                 || t.route_limit != route_limit
+                || t.histograms != histograms
             {
                 return Err((
                     t,
-                    "HTTP metrics with these constant labels already exist with other buckets or route limit; \
+                    "HTTP metrics with these constant labels already exist with other buckets, route limit or histogram kind; \
                      give this one a distinguishing label"
                         .to_owned(),
                 ));
@@ -356,6 +383,7 @@ pub(crate) fn table(
         duration_bounds_seconds,
         size_bounds,
         route_limit,
+        histograms,
         remembered: (0..REMEMBERED)
             .map(|_| AtomicPtr::new(std::ptr::null_mut()))
             .collect(),
@@ -379,6 +407,11 @@ fn seconds_to_nanos(s: f64) -> u64 {
 }
 
 impl Table {
+    /// How this table's durations are exposed now.
+    pub(crate) fn histograms(&self) -> Histograms {
+        self.histograms.unwrap_or_else(native::histograms)
+    }
+
     /// The route for `name`. With `stable`, the caller promises that `name`'s storage lives
     /// across requests (axum's matched path), which lets the lookup skip the map: the
     /// remembered entry is still checked by content, so reused memory can never mislabel.
@@ -575,9 +608,15 @@ impl Exchange {
         let series = self
             .route
             .series(Series::key(self.method, self.status, ending), t);
-        series
+        if let Some(native) = &series.native {
+            native.observe(nanos);
+        }
+        let bucket = series
             .duration_nanos
             .observe(&t.duration_bounds_nanos, nanos);
+        if let Some(source) = exemplar::source() {
+            keep_exemplar(series, t, source, bucket, nanos);
+        }
         if let Some(n) = self.request_bytes {
             series.request_bytes.observe(&t.size_bounds, n);
         }
@@ -587,6 +626,23 @@ impl Exchange {
         if let Some(a) = t.active.get(usize::from(self.method)) {
             a.fetch_sub(1, Ordering::Relaxed);
         }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn keep_exemplar(series: &Series, t: &Table, source: ExemplarSource, bucket: usize, nanos: u64) {
+    let Some(context) = exemplar::current(source) else {
+        return;
+    };
+    let buckets = t.duration_bounds_nanos.len() + 1;
+    if let Some(cell) = series.exemplars.get_or_allocate(buckets, bucket) {
+        #[allow(clippy::cast_precision_loss)] // an exemplar's value is for show
+        cell.store(&Exemplar {
+            context,
+            value: nanos as f64 * 1e-9,
+            unix_nanos: exemplar::unix_nanos_now(),
+        });
     }
 }
 
@@ -630,6 +686,7 @@ mod tests {
             vec![0.1, 1.0],
             vec![10, 100],
             limit,
+            None,
         )
         .unwrap_or_else(|(_, why)| panic!("{why}"))
     }
@@ -755,6 +812,7 @@ mod tests {
             vec![2.0],
             vec![10, 100],
             10,
+            None,
         );
         assert!(other.is_err_and(|(t, _)| t.duration_bounds_seconds == [0.1, 1.0]));
         let same = table(
@@ -762,6 +820,7 @@ mod tests {
             vec![0.1, 1.0],
             vec![10, 100],
             10,
+            None,
         );
         assert!(same.is_ok());
     }

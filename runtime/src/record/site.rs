@@ -18,6 +18,8 @@ use std::sync::atomic::{
 };
 
 use crate::record::clock;
+use crate::record::exemplar::{self, Exemplar, ExemplarCells, ExemplarSource};
+use crate::record::native::{self, Histograms, NativeCells, NativeReading};
 use crate::record::outcome::Outcome;
 use crate::record::slots::{self, Slot};
 
@@ -40,6 +42,8 @@ pub struct SiteMeta {
     pub bounds_seconds: &'static [f64],
     /// Whether `function_calls_in_flight` is kept.
     pub in_flight: bool,
+    /// `histogram = …`; `None` follows [`set_histograms`](crate::set_histograms).
+    pub histograms: Option<Histograms>,
     /// Source file, to tell apart sites that cannot be merged.
     pub file: &'static str,
     /// Source line.
@@ -47,6 +51,11 @@ pub struct SiteMeta {
 }
 
 impl SiteMeta {
+    /// How this site's durations are exposed now.
+    pub(crate) fn histograms(&self) -> Histograms {
+        self.histograms.unwrap_or_else(native::histograms)
+    }
+
     /// A site with every option at its default: default buckets, no extra labels, no in-flight
     /// gauge (fewer tokens for the macro to emit per function).
     #[must_use]
@@ -63,6 +72,7 @@ impl SiteMeta {
             bounds_nanos: crate::__private::DEFAULT_BOUNDS_NANOS,
             bounds_seconds: crate::__private::DEFAULT_BOUNDS_SECONDS,
             in_flight: false,
+            histograms: None,
             file,
             line,
         }
@@ -88,12 +98,14 @@ impl<const B: usize> Shard<B> {
 }
 
 /// Adds `n` to a cell: a plain read and write when this thread owns the shard, else atomic.
+/// Release (free on x86): a scrape that sees this count also sees the native bucket counted
+/// before it, so a histogram's native count is never below its classic one.
 #[inline(always)]
 fn add(cell: &AtomicU64, n: u64, owned: bool) {
     if owned {
-        cell.store(cell.load(Relaxed).wrapping_add(n), Relaxed);
+        cell.store(cell.load(Relaxed).wrapping_add(n), Release);
     } else {
-        cell.fetch_add(n, Relaxed);
+        cell.fetch_add(n, Release);
     }
 }
 
@@ -172,6 +184,9 @@ impl<const B: usize> Cells<B> {
 pub struct CallSite<const B: usize> {
     meta: SiteMeta,
     cells: Cells<B>,
+    native: NativeCells,
+    /// One per bucket, then one per result (`B + 4`).
+    exemplars: ExemplarCells,
 }
 
 impl<const B: usize> CallSite<B> {
@@ -183,6 +198,8 @@ impl<const B: usize> CallSite<B> {
         CallSite {
             meta,
             cells: Cells::new(),
+            native: NativeCells::new(),
+            exemplars: ExemplarCells::new(),
         }
     }
 
@@ -215,11 +232,72 @@ impl<const B: usize> CallSite<B> {
     fn record(&self, outcome: Outcome, start: u64) {
         let nanos = clock::nanos_since(start);
         let bucket = bucket_index(self.meta.bounds_nanos, nanos);
+        // Native first: see `add`.
+        if let Some(native) = self.native.get() {
+            native.observe(nanos);
+        }
         let (shard, owned) = self.cells.shard(slots::current());
         add(&shard.counts[outcome.index()][bucket], 1, owned);
         add(&shard.sum_nanos, nanos, owned);
         if self.meta.in_flight {
             add_signed(&shard.in_flight, -1, owned);
+        }
+        if let Some(source) = exemplar::source() {
+            self.keep_exemplar(source, outcome, bucket, nanos);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn keep_exemplar(&self, source: ExemplarSource, outcome: Outcome, bucket: usize, nanos: u64) {
+        keep_exemplars(&self.exemplars, B, source, outcome, bucket, nanos);
+    }
+}
+
+/// Asks `source` for the call's trace context and, if it has one, keeps it as the exemplar of
+/// the call's bucket (cell `bucket`) and of its result's counter (cell `buckets + result`).
+pub(crate) fn keep_exemplars(
+    cells: &ExemplarCells,
+    buckets: usize,
+    source: ExemplarSource,
+    outcome: Outcome,
+    bucket: usize,
+    nanos: u64,
+) {
+    let Some(context) = exemplar::current(source) else {
+        return;
+    };
+    let len = buckets + Outcome::ALL.len();
+    let unix_nanos = exemplar::unix_nanos_now();
+    if let Some(cell) = cells.get_or_allocate(len, bucket) {
+        #[allow(clippy::cast_precision_loss)] // an exemplar's value is for show
+        cell.store(&Exemplar {
+            context,
+            value: nanos as f64 * 1e-9,
+            unix_nanos,
+        });
+    }
+    if let Some(cell) = cells.get_or_allocate(len, buckets + outcome.index()) {
+        cell.store(&Exemplar {
+            context,
+            value: 1.0,
+            unix_nanos,
+        });
+    }
+}
+
+/// Adds the exemplars of `cells` into a reading's, keeping the newer of each.
+pub(crate) fn add_exemplars(cells: &ExemplarCells, buckets: usize, into: &mut Reading) {
+    let len = buckets + Outcome::ALL.len();
+    if cells.get(len, 0).is_none() {
+        return;
+    }
+    if into.exemplars.len() != len {
+        into.exemplars = vec![None; len];
+    }
+    for (i, slot) in into.exemplars.iter_mut().enumerate() {
+        if let Some(cell) = cells.get(len, i) {
+            *slot = exemplar::newer(*slot, cell.load());
         }
     }
 }
@@ -309,8 +387,18 @@ pub(crate) fn allocate_all() {
     }
 }
 
+/// Allocates the native buckets of every site that follows the global choice (called when
+/// [`set_histograms`](crate::set_histograms) turns them on).
+pub(crate) fn allocate_native_for_default_sites() {
+    for site in SITES {
+        if site.meta().histograms.is_none() {
+            site.allocate_native();
+        }
+    }
+}
+
 /// The counters of a site (or of several merged ones), added up across shards.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct Reading {
     pub results: [u64; 4],
     /// Per bucket, not cumulative; the last one is `+Inf`.
@@ -318,6 +406,10 @@ pub(crate) struct Reading {
     /// A u128: the shards' u64 sums added up never overflow.
     pub sum_nanos: u128,
     pub in_flight: i64,
+    /// The native buckets, if any site of the series keeps them.
+    pub native: Option<NativeReading>,
+    /// The last exemplar per bucket, then per result; empty if none was ever kept.
+    pub exemplars: Vec<Option<Exemplar>>,
 }
 
 impl Reading {
@@ -333,6 +425,8 @@ impl Reading {
         self.buckets.iter_mut().for_each(|b| *b = 0);
         self.sum_nanos = 0;
         self.in_flight = 0;
+        self.native = None;
+        self.exemplars.clear();
     }
 
     pub(crate) fn count(&self) -> u64 {
@@ -348,9 +442,12 @@ pub trait Site: Sync {
     /// Adds this site's counters into `into`, which has room for its buckets.
     #[doc(hidden)]
     fn add_to(&self, into: &mut ReadingSlot<'_>);
-    /// Allocates the shards (before `main`).
+    /// Allocates the shards (before `main`), and the native buckets if the site keeps them.
     #[doc(hidden)]
     fn allocate(&self);
+    /// Allocates the native buckets (`set_histograms` turned them on).
+    #[doc(hidden)]
+    fn allocate_native(&self) {}
     /// The dynamic labels' side, for a labelled site.
     #[doc(hidden)]
     fn labelled(&self) -> Option<&dyn crate::record::labelled::Labelled> {
@@ -372,7 +469,7 @@ impl<const B: usize> Site for CallSite<B> {
         self.cells.for_each_shard(|shard| {
             for (r, per_bucket) in shard.counts.iter().enumerate() {
                 for (b, cell) in per_bucket.iter().enumerate() {
-                    let n = cell.load(Relaxed);
+                    let n = cell.load(Acquire);
                     into.results[r] = into.results[r].wrapping_add(n);
                     into.buckets[b] = into.buckets[b].wrapping_add(n);
                 }
@@ -380,10 +477,22 @@ impl<const B: usize> Site for CallSite<B> {
             into.sum_nanos += u128::from(shard.sum_nanos.load(Relaxed));
             into.in_flight = into.in_flight.wrapping_add(shard.in_flight.load(Relaxed));
         });
+        // After the classic counts: see `add`.
+        if let Some(native) = self.native.get() {
+            native.add_to(into.native.get_or_insert_with(NativeReading::default));
+        }
+        add_exemplars(&self.exemplars, B, into);
     }
 
     fn allocate(&self) {
         self.cells.allocate();
+        if self.meta.histograms().native() {
+            self.native.allocate();
+        }
+    }
+
+    fn allocate_native(&self) {
+        self.native.allocate();
     }
 }
 
@@ -402,6 +511,7 @@ mod tests {
             bounds_nanos: &[1],
             bounds_seconds: &[1e-9],
             in_flight: false,
+            histograms: None,
             file: "site.rs",
             line: 1,
         });
