@@ -82,6 +82,11 @@ async fn main() {
     let requests: usize = instrument_metrics_examples::flag(&args, "load")
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
+    // Native histograms beside the classic buckets, and each request in a span with
+    // OpenTelemetry context: a protobuf scrape has native histograms, an OpenMetrics one
+    // exemplars with real trace ids.
+    instrument_metrics::set_histograms(instrument_metrics::Histograms::Both);
+    let _tracing = instrument_metrics_examples::traced::init();
     let listener = match tokio::net::TcpListener::bind(&addr).await {
         Ok(l) => l,
         Err(e) => {
@@ -106,7 +111,10 @@ async fn main() {
     let app = Router::new()
         .route("/hello", get(hello))
         .route("/metrics", get(instrument_metrics::axum::metrics))
-        .layer(MetricsLayer::new(http));
+        .layer(MetricsLayer::new(http))
+        .layer(axum::middleware::from_fn(
+            instrument_metrics_examples::traced::requests,
+        ));
     if requests > 0 {
         tokio::spawn(load(local, requests));
     }

@@ -1,5 +1,8 @@
 //! Shared bits of the examples (each example is a file beside this one).
 
+#[path = "traced.rs"]
+pub mod traced;
+
 /// The value of `--NAME VALUE` (or `--NAME=VALUE`) on the command line, if given.
 ///
 /// ```

@@ -170,7 +170,11 @@ fn app() -> Result<Router, instrument_metrics::Error> {
         .route("/metrics", get(instrument_metrics::axum::metrics))
         .with_state(Arc::new(Accounts::default()))
         // Last, so it wraps every route and the fallback (404s are `_unmatched`).
-        .layer(MetricsLayer::new(http)))
+        .layer(MetricsLayer::new(http))
+        // Outside the metrics: each request's span (and trace id) is current when it starts.
+        .layer(axum::middleware::from_fn(
+            instrument_metrics_examples::traced::requests,
+        )))
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -178,6 +182,10 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let addr = instrument_metrics_examples::flag(&args, "addr")
         .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+    // Native histograms beside the classic buckets (protobuf scrapes get both), and every
+    // request in a span with OpenTelemetry context: exemplars with real trace ids.
+    instrument_metrics::set_histograms(instrument_metrics::Histograms::Both);
+    let _tracing = instrument_metrics_examples::traced::init();
     if let Err(e) = instrument_metrics::build_info!() {
         eprintln!("build info not registered: {e}");
     }

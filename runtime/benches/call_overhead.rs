@@ -98,14 +98,66 @@ fn instrumented(x: u64) -> Result<u64, u64> {
     body(x)
 }
 
+#[inline(never)]
+#[instrument_metrics(histogram = both)]
+fn instrumented_native(x: u64) -> Result<u64, u64> {
+    body(x)
+}
+
 type Subject = fn(u64) -> Result<u64, u64>;
 
-const SUBJECTS: [(&str, Subject); 5] = [
-    ("bare", bare),
-    ("tsc_pair", tsc_pair),
-    ("clock_pair", clock_pair),
-    ("prometheus_by_hand", prometheus_by_hand),
-    ("instrument_metrics", instrumented),
+/// What the exemplar source is while a row runs.
+#[derive(Clone, Copy)]
+enum Exemplars {
+    /// None set: the default without the `opentelemetry` feature.
+    Off,
+    /// A source that finds no trace context (a call outside any trace).
+    NoContext,
+    /// A source that always has one: every call keeps two exemplars.
+    Context,
+    /// The `opentelemetry` feature's source, with no `tracing` span or context current.
+    #[cfg(feature = "opentelemetry")]
+    OpenTelemetryNoSpan,
+}
+
+impl Exemplars {
+    fn apply(self) {
+        match self {
+            Exemplars::Off => instrument_metrics::clear_exemplar_source(),
+            Exemplars::NoContext => instrument_metrics::set_exemplar_source(|| None),
+            Exemplars::Context => instrument_metrics::set_exemplar_source(|| {
+                Some(instrument_metrics::TraceContext::new(
+                    black_box(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736),
+                    0x00f0_67aa_0ba9_02b7,
+                ))
+            }),
+            #[cfg(feature = "opentelemetry")]
+            Exemplars::OpenTelemetryNoSpan => instrument_metrics::set_exemplar_source(
+                instrument_metrics::opentelemetry_trace_context,
+            ),
+        }
+    }
+}
+
+const SUBJECTS: &[(&str, Subject, Exemplars)] = &[
+    ("bare", bare, Exemplars::Off),
+    ("tsc_pair", tsc_pair, Exemplars::Off),
+    ("clock_pair", clock_pair, Exemplars::Off),
+    ("prometheus_by_hand", prometheus_by_hand, Exemplars::Off),
+    ("instrument_metrics", instrumented, Exemplars::Off),
+    (
+        "exemplar_source_no_context",
+        instrumented,
+        Exemplars::NoContext,
+    ),
+    ("exemplar_with_context", instrumented, Exemplars::Context),
+    #[cfg(feature = "opentelemetry")]
+    (
+        "opentelemetry_no_span",
+        instrumented,
+        Exemplars::OpenTelemetryNoSpan,
+    ),
+    ("native_and_classic", instrumented_native, Exemplars::Off),
 ];
 
 /// `iters` calls of `f` in a plain loop: the same loop on one thread and on two.
@@ -142,19 +194,22 @@ fn benches(c: &mut Criterion) {
         std::thread::sleep(Duration::from_millis(5));
     }
     let mut one = c.benchmark_group("one_thread");
-    for (name, f) in SUBJECTS {
+    for &(name, f, exemplars) in SUBJECTS {
+        exemplars.apply();
         one.bench_with_input(BenchmarkId::from_parameter(name), &f, |b, f| {
             b.iter_custom(|iters| calls(*f, iters));
         });
     }
     one.finish();
     let mut two = c.benchmark_group("two_threads");
-    for (name, f) in SUBJECTS {
+    for &(name, f, exemplars) in SUBJECTS {
+        exemplars.apply();
         two.bench_with_input(BenchmarkId::from_parameter(name), &f, |b, f| {
             b.iter_custom(|iters| two_threads(*f, iters));
         });
     }
     two.finish();
+    instrument_metrics::clear_exemplar_source();
 }
 
 fn report() {
@@ -189,6 +244,22 @@ fn report() {
         get("two_threads", "instrument_metrics"),
     ) {
         println!("two threads, same function, per thread (ns/call): prometheus by hand {prom2:.1} ({:.2}x one thread), #[instrument_metrics] {ours2:.1} ({:.2}x one thread, target <= 1.2)", prom2 / prom, ours2 / ours);
+    }
+    for row in [
+        "exemplar_source_no_context",
+        "opentelemetry_no_span",
+        "exemplar_with_context",
+        "native_and_classic",
+    ] {
+        if let Some(t) = get("one_thread", row) {
+            let two = get("two_threads", row).map_or(String::new(), |t2| {
+                format!(", two threads {t2:.1} ({:.2}x)", t2 / t)
+            });
+            println!(
+                "{row}: {t:.1} ns/call, {:+.1} ns vs #[instrument_metrics] without{two}",
+                t - ours
+            );
+        }
     }
 }
 

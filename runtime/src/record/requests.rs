@@ -18,7 +18,9 @@ use std::sync::atomic::{AtomicI64, AtomicPtr, AtomicU16, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError, RwLock};
 
 use crate::record::clock;
-use crate::record::exemplar::{self, Exemplar, ExemplarCell, ExemplarCells, ExemplarSource};
+use crate::record::exemplar::{
+    self, Exemplar, ExemplarCell, ExemplarCells, ExemplarSource, TraceContext,
+};
 use crate::record::native::{self, Histograms, NativeBuckets};
 
 /// The `http_request_method` values: the methods of RFC 9110 and PATCH, then `_OTHER` for
@@ -545,8 +547,18 @@ impl Table {
             status: 0,
             response_bytes: 0,
             done: false,
+            trace: exemplar::source().and_then(trace_context),
         }
     }
+}
+
+/// Asks the exemplar source at the start of a request, where the request's own span is current
+/// (a tracing layer outside this one has entered it), not where its body ends (polled by the
+/// server, outside any span).
+#[cold]
+#[inline(never)]
+fn trace_context(source: ExemplarSource) -> Option<TraceContext> {
+    exemplar::current(source)
 }
 
 /// One request being measured. Recorded once, when [`Exchange::finish`] is called or, if it
@@ -560,6 +572,8 @@ pub(crate) struct Exchange {
     status: u16,
     response_bytes: u64,
     done: bool,
+    /// The trace the request started in, if an exemplar source knew one.
+    trace: Option<TraceContext>,
 }
 
 impl Exchange {
@@ -614,8 +628,8 @@ impl Exchange {
         let bucket = series
             .duration_nanos
             .observe(&t.duration_bounds_nanos, nanos);
-        if let Some(source) = exemplar::source() {
-            keep_exemplar(series, t, source, bucket, nanos);
+        if let Some(context) = self.trace {
+            keep_exemplar(series, t, context, bucket, nanos);
         }
         if let Some(n) = self.request_bytes {
             series.request_bytes.observe(&t.size_bounds, n);
@@ -631,16 +645,13 @@ impl Exchange {
 
 #[cold]
 #[inline(never)]
-fn keep_exemplar(series: &Series, t: &Table, source: ExemplarSource, bucket: usize, nanos: u64) {
-    let Some(context) = exemplar::current(source) else {
-        return;
-    };
+fn keep_exemplar(series: &Series, t: &Table, context: TraceContext, bucket: usize, nanos: u64) {
     let buckets = t.duration_bounds_nanos.len() + 1;
     if let Some(cell) = series.exemplars.get_or_allocate(buckets, bucket) {
         #[allow(clippy::cast_precision_loss)] // an exemplar's value is for show
         cell.store(&Exemplar {
             context,
-            value: nanos as f64 * 1e-9,
+            value: nanos as f64 / 1e9,
             unix_nanos: exemplar::unix_nanos_now(),
         });
     }

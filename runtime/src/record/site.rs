@@ -273,7 +273,7 @@ pub(crate) fn keep_exemplars(
         #[allow(clippy::cast_precision_loss)] // an exemplar's value is for show
         cell.store(&Exemplar {
             context,
-            value: nanos as f64 * 1e-9,
+            value: nanos as f64 / 1e9,
             unix_nanos,
         });
     }
