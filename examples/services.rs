@@ -6,7 +6,8 @@
 //! `cargo run --example services -- --addr 127.0.0.1:8080`
 //!
 //! Routes: `GET /accounts/{id}`, `POST /accounts` (body: the account name), `GET /export`
-//! (every account as CSV, streamed a line at a time), `GET /health`, `GET /metrics` (not
+//! (every account as CSV, streamed a line at a time), `GET /reports/{ms}` (a report that takes
+//! `ms` milliseconds), `GET /health`, `GET /metrics` (not
 //! measured by the layer). Deterministic failures, so tests can predict the error counts: ids
 //! divisible by 13 hit a "storage outage" (500), creating an account named `fail` is a 500
 //! too, and a name longer than 32 bytes is refused by the store (400). Any other path is a 404
@@ -154,6 +155,14 @@ async fn export(State(accounts): State<Arc<Accounts>>) -> (StatusCode, Body) {
     (StatusCode::OK, Body::from_stream(chunks))
 }
 
+/// A report that takes `ms` milliseconds to build (at most a second): a known latency, which
+/// the end-to-end run finds again in the native histogram's quantile.
+#[instrument_metrics]
+async fn report(Path(ms): Path<u64>) -> String {
+    tokio::time::sleep(Duration::from_millis(ms.min(1000))).await;
+    format!("report built in {ms} ms\n")
+}
+
 #[instrument_metrics]
 async fn health() -> StatusCode {
     StatusCode::OK
@@ -166,6 +175,7 @@ fn app() -> Result<Router, instrument_metrics::Error> {
         .route("/accounts/{id}", get(get_account))
         .route("/accounts", post(create_account))
         .route("/export", get(export))
+        .route("/reports/{ms}", get(report))
         .route("/health", get(health))
         .route("/metrics", get(instrument_metrics::axum::metrics))
         .with_state(Arc::new(Accounts::default()))

@@ -203,6 +203,8 @@ def run(work):
             f"--config.file={work}/prometheus.yml",
             f"--storage.tsdb.path={work}/data",
             f"--web.listen-address={prom}",
+            # Exemplars from the OpenMetrics scrapes (/api/v1/query_exemplars).
+            "--enable-feature=exemplar-storage",
         ],
         work,
     )
@@ -226,6 +228,20 @@ def run(work):
         "-retentionPeriod=1d",
     ], work)
     wait_for("victoria-metrics ready", lambda: http("GET", f"http://{vm}/health")[0] == 200)
+    # A second Prometheus with native histograms on: it asks for protobuf first, so it stores
+    # the native histograms (and the exemplars the protobuf carries) of the same targets.
+    native_port = free_port()
+    native = f"127.0.0.1:{native_port}"
+    open(os.path.join(work, "native.yml"), "w").write(
+        "global:\n  scrape_interval: 1s\n\nscrape_configs:\n" + config[config.index("  - job_name: services"):config.index("  # Batch jobs push here")])
+    start("prometheus-native", [
+        "prometheus",
+        f"--config.file={work}/native.yml",
+        f"--storage.tsdb.path={work}/native-data",
+        f"--web.listen-address={native}",
+        "--enable-feature=native-histograms,exemplar-storage",
+    ], work)
+    wait_for("native-histogram prometheus ready", lambda: http("GET", f"http://{native}/-/ready")[0] == 200)
 
 
     def targets_up():
@@ -250,8 +266,8 @@ def run(work):
     # requests, response body bytes the client received, request body bytes it sent.
     sent = {}
 
-    def send(i, method, path, route, want, body=None):
-        status, received, headers = http(method, f"http://127.0.0.1:{ports[i]}{path}", body=body)
+    def send(i, method, path, route, want, body=None, headers=None):
+        status, received, headers = http(method, f"http://127.0.0.1:{ports[i]}{path}", body=body, headers=headers)
         if status != want:
             check(False, f"instance {i}: {method} {path} -> {status}, expected {want}")
         n = sent.setdefault((route, method, str(status)), {"requests": 0, "response": 0, "request": 0})
@@ -304,6 +320,22 @@ def run(work):
         # A scanner's paths: one route value for all of them, never the raw path.
         for path in ("/nope", "/wp-login.php", "/accounts/1/extra", f"/random/{i}"):
             send(i, "GET", path, "_unmatched", 404)
+    # A report of a known latency, 20 times: the native histogram's quantile must find it.
+    report_ms, report_times = 40, []
+    for _ in range(20):
+        t0 = time.monotonic()
+        send(0, "GET", f"/reports/{report_ms}", "/reports/{ms}", 200)
+        report_times.append(time.monotonic() - t0)
+        expected_calls["report"] = expected_calls.get("report", 0) + 1
+    # Last on its series, so its exemplars stay until scraped: a request continuing a trace
+    # the test made up (W3C traceparent), whose id the exemplars must carry.
+    trace_id = "%032x" % (int(time.time() * 1e6) << 40 | os.getpid())
+    status, _, _ = send(0, "GET", "/accounts/1", "/accounts/{id}", 200, headers={"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"})
+    check(status == 200, "a request with a traceparent header")
+    expected_calls["get_account"] += 1
+    expected_calls["Accounts::load"] += 1
+    expected_tiers["free"] += 1
+    traced_at = time.time()
     # BREW is no standard method: the layer records it as _OTHER.
     sent = {(r, "_OTHER" if m == "BREW" else m, s): n for (r, m, s), n in sent.items()}
     log(f"sent {expected_calls} (errors {expected_errors})")
@@ -390,7 +422,7 @@ def run(work):
     check(by_exchange(per_exchange("http_server_request_body_size_bytes_count")) == want_requests,
           "every request's body length was known (Content-Length or none), one observation each")
     routes = by_label(query(prom, 'count by (http_route) (http_server_request_duration_seconds_count{job="services"})'), "http_route")
-    check(set(routes) == {"/accounts", "/accounts/{id}", "/export", "/health", "_unmatched"},
+    check(set(routes) == {"/accounts", "/accounts/{id}", "/export", "/reports/{ms}", "/health", "_unmatched"},
           f"route values are the templates and _unmatched, never a raw path, never /metrics: {sorted(routes)}")
     unmatched = by_exchange(per_exchange("http_server_request_duration_seconds_count", ', http_route="_unmatched"'))
     check(unmatched == {("_unmatched", "GET", "404"): 12.0}, f"4 unmatched paths × 3 instances share one series: {unmatched}")
@@ -403,6 +435,66 @@ def run(work):
           f"active requests back to 0 for every method seen: {active}")
     overflow = query(prom, 'sum(instrument_metrics_http_route_overflow_total{job="services"})')
     check(len(overflow) == 1 and float(overflow[0]["value"][1]) == 0, "no route past the route limit")
+
+    # --- exemplars: the trace id the test sent, in Prometheus' exemplar storage ----------------
+    def exemplars_of(server, selector):
+        url = f"http://{server}/api/v1/query_exemplars?" + urllib.parse.urlencode(
+            {"query": selector, "start": traced_at - 600, "end": time.time() + 60})
+        status, body, _ = http("GET", url)
+        data = json.loads(body)
+        if status != 200 or data.get("status") != "success":
+            raise RuntimeError(f"query_exemplars {selector!r}: {status} {body[:300]!r}")
+        return [(r["seriesLabels"], e) for r in data["data"] for e in r["exemplars"]]
+
+    def with_trace(server, selector):
+        return [(s, e) for s, e in exemplars_of(server, selector) if e["labels"].get("trace_id") == trace_id]
+
+    for selector, what in (
+        ('function_calls_total{job="services",function="get_account",result="ok"}', "the handler's calls counter"),
+        ('function_calls_duration_seconds_bucket{job="services",function="get_account"}', "the handler's duration bucket"),
+        ('http_server_request_duration_seconds_bucket{job="services",http_route="/accounts/{id}",http_response_status_code="200"}',
+         "the HTTP duration bucket"),
+    ):
+        found = wait_for(f"the exemplar on {what}", lambda: with_trace(prom, selector), timeout=30, interval=1.0)
+        series, e = found[0]
+        check(len(e["labels"]) == 2 and re.fullmatch(r"[0-9a-f]{16}", e["labels"].get("span_id", "")),
+              f"exemplar on {what} ({series['__name__']}): trace_id {trace_id}, span_id {e['labels'].get('span_id')}")
+        check(abs(float(e["timestamp"]) - traced_at) < 5, f"the exemplar's timestamp is the call's: {e['timestamp']} vs {traced_at:.3f}")
+        if "_bucket" in selector:
+            check(0 < float(e["value"]) <= float(series["le"]), f"the exemplar's value {e['value']} s is within its bucket le={series['le']}")
+
+    # --- native histograms, scraped over protobuf by the second Prometheus ----------------------
+    def native_query(expr):
+        return query(native, expr)
+
+    def scalar(result):
+        return float(result[0]["value"][1]) if len(result) == 1 else None
+
+    count_expr = 'histogram_count(sum(function_calls_duration_seconds{job="services",function="get_account"}))'
+    got = wait_for("native get_account count", lambda: (lambda v: v if v == expected_calls["get_account"] else log(f"waiting: {v}"))(
+        scalar(native_query(count_expr))), timeout=30, interval=1.0)
+    check(got == expected_calls["get_account"], f"{count_expr} = {got} (sent {expected_calls['get_account']})")
+    http_total = sum(n["requests"] for n in sent.values())
+    http_count_expr = 'histogram_count(sum(http_server_request_duration_seconds{job="services"}))'
+    got = wait_for("native HTTP count", lambda: (lambda v: v if v == http_total else None)(scalar(native_query(http_count_expr))), timeout=30)
+    check(got == http_total, f"{http_count_expr} = {got} (sent {http_total} requests)")
+    per_fn = {r["metric"]["function"]: float(r["value"][1]) for r in native_query(
+        'sum by (function) (histogram_count(function_calls_duration_seconds{job="services"}))')}
+    check(per_fn == {f: float(n) for f, n in expected_calls.items()}, f"native counts of every function = calls sent: {per_fn}")
+    check(native_query('function_calls_duration_seconds_bucket{job="services"}') == [],
+          "the native-histogram Prometheus stores no classic bucket series (it negotiated protobuf)")
+    q_expr = 'histogram_quantile(0.99, sum(rate(function_calls_duration_seconds{job="services",function="report"}[1m])))'
+    q = wait_for("the native p99 of report", lambda: (lambda v: v if v is not None and v == v else None)(scalar(native_query(q_expr))),
+                 timeout=30, interval=1.0)
+    # Schema 3: a bucket spans a factor 2^(1/8); the answer lies in the bucket of the durations,
+    # which are at least the sleep and at most what the client waited.
+    low, high = report_ms / 1000 / 2 ** (1 / 8), max(report_times) * 2 ** (1 / 8)
+    check(low <= q <= high, f"{q_expr} = {q:.5f} s, within schema 3's bound of the {report_ms} ms sleeps [{low:.5f}, {high:.5f}]")
+    median = scalar(native_query(q_expr.replace("0.99", "0.5")))
+    check(median is not None and low <= median <= high, f"and the median {median} too")
+    found = wait_for("an exemplar over protobuf", lambda: with_trace(native, 'function_calls_total{job="services",function="get_account",result="ok"}'),
+                     timeout=30, interval=1.0)
+    check(len(found) >= 1, f"protobuf carries the counter's exemplar with the test's trace id ({len(found)})")
 
     # --- rules ------------------------------------------------------------------------------
     rc = subprocess.run(["promtool", "check", "rules", os.path.join(PROM_DIR, "rules.yml")], capture_output=True)

@@ -6,7 +6,8 @@
 //! in declaration order) and one cell, allocated at its first call and never freed, unsharded:
 //! calls with the same combination on different threads add atomically to the same cache
 //! lines. A cell is `(4 × buckets + 1) × 8` bytes rounded up to 128 (512 B with the 14 default
-//! buckets), plus `(kinds + 1) × 8` bytes with `error_kind`; the site holds one pointer per
+//! buckets), plus `(kinds + 1) × 8` bytes with `error_kind`, 4,112 with native histograms, 48
+//! per bucket and result once an exemplar is kept; the site holds one pointer per
 //! combination (8 B each, at most [`MAX_COMBINATIONS`](super::labels::MAX_COMBINATIONS)).
 
 use std::future::Future;
@@ -17,9 +18,11 @@ use std::sync::atomic::{
 use std::task::{Context, Poll};
 
 use crate::record::clock;
+use crate::record::exemplar::{self, ExemplarCells};
 use crate::record::labels::{BoundedStrings, NONE, OVERFLOW};
+use crate::record::native::{self, NativeBuckets, NativeReading};
 use crate::record::outcome::Outcome;
-use crate::record::site::{Reading, ReadingSlot, Site, SiteMeta};
+use crate::record::site::{add_exemplars, keep_exemplars, Reading, ReadingSlot, Site, SiteMeta};
 
 /// Where a dynamic label's values come from.
 #[derive(Clone, Copy)]
@@ -165,6 +168,11 @@ struct Combo<const B: usize> {
     sum_nanos: AtomicU64,
     /// Per error kind, then `_NONE`; empty without `error_kind`.
     kinds: Box<[AtomicU64]>,
+    /// Native buckets, when the site's histograms were native as the combination was first
+    /// called (4,112 bytes more).
+    native: Option<Box<NativeBuckets>>,
+    /// The last exemplar per bucket, then per result.
+    exemplars: ExemplarCells,
 }
 
 /// A function with dynamic labels or `error_kind`: `C` combinations of `B` buckets.
@@ -250,6 +258,8 @@ impl<const B: usize, const C: usize> LabelledSite<B, C> {
             counts: [const { [const { AtomicU64::new(0) }; B] }; 4],
             sum_nanos: AtomicU64::new(0),
             kinds: (0..kinds).map(|_| AtomicU64::new(0)).collect(),
+            native: self.meta.histograms().native().then(native::boxed),
+            exemplars: ExemplarCells::new(),
         }));
         match slot.compare_exchange(std::ptr::null_mut(), ptr, Release, Acquire) {
             Ok(_) => ptr,
@@ -268,7 +278,11 @@ impl<const B: usize, const C: usize> LabelledSite<B, C> {
             bucket += 1;
         }
         if let Some(cell) = self.combo(combo) {
-            cell.counts[outcome.index()][bucket].fetch_add(1, Relaxed);
+            // Native first, classic with release: see `site::add`.
+            if let Some(native) = &cell.native {
+                native.observe(nanos);
+            }
+            cell.counts[outcome.index()][bucket].fetch_add(1, Release);
             cell.sum_nanos.fetch_add(nanos, Relaxed);
             if outcome == Outcome::Error && !cell.kinds.is_empty() {
                 let none = cell.kinds.len() - 1;
@@ -278,6 +292,11 @@ impl<const B: usize, const C: usize> LabelledSite<B, C> {
         }
         if self.meta.in_flight {
             self.in_flight.fetch_sub(1, Relaxed);
+        }
+        if let Some(source) = exemplar::source() {
+            if let Some(cell) = self.combo(combo) {
+                keep_exemplars(&cell.exemplars, B, source, outcome, bucket, nanos);
+            }
         }
     }
 }
@@ -427,12 +446,16 @@ impl<const B: usize, const C: usize> Labelled for LabelledSite<B, C> {
 fn add_cell<const B: usize>(cell: &Combo<B>, into: &mut Reading) {
     for (r, per_bucket) in cell.counts.iter().enumerate() {
         for (b, n) in per_bucket.iter().enumerate() {
-            let n = n.load(Relaxed);
+            let n = n.load(Acquire);
             into.results[r] = into.results[r].wrapping_add(n);
             into.buckets[b] = into.buckets[b].wrapping_add(n);
         }
     }
     into.sum_nanos += u128::from(cell.sum_nanos.load(Relaxed));
+    if let Some(native) = &cell.native {
+        native.add_to(into.native.get_or_insert_with(NativeReading::default));
+    }
+    add_exemplars(&cell.exemplars, B, into);
 }
 
 impl<const B: usize, const C: usize> Site for LabelledSite<B, C> {
