@@ -215,7 +215,13 @@ impl Parse for Options {
                 if o.histogram.is_some() {
                     return Err(duplicate(k.span, "histogram"));
                 }
-                expect_eq(input, "histogram", "native")?;
+                if !input.peek(Token![=]) {
+                    return Err(syn::Error::new(
+                        k.span,
+                        "`histogram` needs a kind: write `histogram = native`, `histogram = both` or `histogram = classic`",
+                    ));
+                }
+                input.parse::<Token![=]>()?;
                 o.histogram = Some(HistogramKind::parse(input)?);
             } else if lookahead.peek(kw::in_flight) {
                 let k: kw::in_flight = input.parse()?;

@@ -127,7 +127,38 @@ fn everything() -> u8 {
     1
 }
 
+#[instrument_metrics(histogram = native)]
+fn native() -> u8 {
+    1
+}
+
+#[instrument_metrics(histogram = both, buckets = [0.1, 1.0], in_flight)]
+fn both() -> u8 {
+    1
+}
+
+#[instrument_metrics(histogram = classic)]
+fn classic() -> u8 {
+    1
+}
+
+struct Sweep;
+
+#[instrument_metrics(histogram = native)]
+impl Sweep {
+    fn inherits(&self) -> u8 {
+        1
+    }
+
+    #[instrument_metrics(histogram = classic)]
+    fn overrides(&self) -> u8 {
+        1
+    }
+}
+
 fn main() {
+    assert_eq!(native() + both() + classic(), 3);
+    assert_eq!(Sweep.inherits() + Sweep.overrides(), 2);
     assert_eq!(named(), 1);
     assert_eq!(listed(), 1);
     assert_eq!(integer_bounds(), 1);

@@ -1,0 +1,6 @@
+use instrument_metrics::instrument_metrics;
+
+#[instrument_metrics(histogram = native, histogram = both)]
+fn fetch() {}
+
+fn main() {}
