@@ -27,7 +27,7 @@ use instrument_metrics_tests::{find_value, parse, Sample};
 use prost::Message as _;
 
 #[path = "../../runtime/src/expose/protobuf/client_model.rs"]
-#[allow(dead_code, missing_docs, clippy::all, clippy::pedantic)]
+#[allow(dead_code)]
 mod client_model;
 
 use client_model::io::prometheus::client::{MetricFamily, MetricType};
