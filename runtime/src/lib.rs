@@ -21,7 +21,8 @@
 //! Modules, by concern (data flows one way, from `record` outwards):
 //! - `record`: the caller's side: call sites, clock, outcomes, bounded labels ([`LabelValue`]);
 //! - `expose`: the scraper's side: series catalog, registry, encoders ([`exposition`]:
-//!   OpenMetrics, content negotiation, gzip), self, process and build-info metrics;
+//!   OpenMetrics, content negotiation, gzip; [`render_protobuf()`]: the protobuf format),
+//!   self, process and build-info metrics;
 //! - [`serve`](mod@serve): the standalone exporter;
 //! - [`http`](mod@http): request metrics for whole services ([`http::layer()`], a tower
 //!   layer), status outcomes, [`axum`](mod@axum) and [`actix`](mod@actix) glue;
@@ -175,6 +176,7 @@ pub use instrument_metrics_macros::instrument_metrics;
 pub use prometheus;
 
 pub use error::Error;
+pub use expose::protobuf::render_protobuf;
 pub use expose::registry::{registry, render, use_registry};
 pub use exposition::render_openmetrics;
 /// Derives [`LabelValue`](trait@LabelValue) for an enum, with or without fields: the values

@@ -6,6 +6,11 @@ use std::collections::HashMap;
 use instrument_metrics::prometheus::{self, Encoder as _};
 use instrument_metrics::{instrument_metrics, Error};
 use instrument_metrics_tests::{parse, Sample};
+use prost::Message as _;
+
+#[path = "../../runtime/src/expose/protobuf/client_model.rs"]
+#[allow(dead_code)]
+mod client_model;
 
 #[instrument_metrics(labels(layer = "db"))]
 fn query_rows(fail: bool) -> Result<u32, String> {
@@ -63,6 +68,44 @@ fn prefix_and_constant_labels_apply_to_function_metrics() {
     assert!(om
         .lines()
         .any(|l| l == "# UNIT app_function_calls_duration_seconds seconds"));
+
+    // Protobuf: the same prefix and labels, the registry's after the function's own.
+    let mut bytes = &instrument_metrics::render_protobuf()[..];
+    let mut families = Vec::new();
+    while !bytes.is_empty() {
+        families.push(
+            client_model::io::prometheus::client::MetricFamily::decode_length_delimited(&mut bytes)
+                .unwrap(),
+        );
+    }
+    let calls = families
+        .iter()
+        .find(|f| f.name() == "app_function_calls_total")
+        .expect("prefixed family");
+    assert!(!families
+        .iter()
+        .any(|f| f.name().starts_with("function_calls")));
+    let error = calls
+        .metric
+        .iter()
+        .find(|m| {
+            m.label
+                .iter()
+                .any(|p| p.name() == "result" && p.value() == "error")
+        })
+        .unwrap();
+    let labels: Vec<(&str, &str)> = error.label.iter().map(|p| (p.name(), p.value())).collect();
+    assert_eq!(
+        labels,
+        [
+            ("function", "query_rows"),
+            ("module", "custom_registry"),
+            ("layer", "db"),
+            ("region", "eu"),
+            ("result", "error")
+        ]
+    );
+    assert_eq!(error.counter.as_ref().unwrap().value(), 1.0);
 
     // The default registry no longer carries them: they moved.
     let default_families = prometheus::default_registry().gather();

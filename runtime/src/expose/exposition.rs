@@ -1,8 +1,9 @@
-//! What a scrape gets: the format the scraper asked for (OpenMetrics 1.0 or text 0.0.4, by
-//! content negotiation on `Accept` as client_golang does it, for every header Prometheus 2.x
-//! and 3.x sends), gzip when `Accept-Encoding` allows it, and the matching `Content-Type`
-//! (with the OpenMetrics version and the `escaping=` scheme asked for). Every handler (the standalone exporter, axum, actix-web) answers with
-//! [`scrape`]; use it to write a handler for another framework.
+//! What a scrape gets: the format the scraper asked for (protobuf, OpenMetrics 1.0 or text
+//! 0.0.4, by content negotiation on `Accept` as client_golang does it, for every header
+//! Prometheus 2.x and 3.x sends), gzip when `Accept-Encoding` allows it, and the matching
+//! `Content-Type` (with the OpenMetrics version and the `escaping=` scheme asked for). Every
+//! handler (the standalone exporter, axum, actix-web) answers with [`scrape`]; use it to write
+//! a handler for another framework.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -34,6 +35,16 @@ pub const TEXT_CONTENT_TYPE: &str =
 /// ```
 pub const OPENMETRICS_CONTENT_TYPE: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores";
+
+/// `Content-Type` of the protobuf exposition (length-delimited `MetricFamily` messages, see
+/// [`render_protobuf`](crate::render_protobuf)), as sent when the scraper names no escaping
+/// scheme: client_golang's string, byte for byte.
+///
+/// ```
+/// use instrument_metrics::exposition::{Format, PROTOBUF_CONTENT_TYPE};
+/// assert_eq!(Format::Protobuf.content_type(), PROTOBUF_CONTENT_TYPE);
+/// ```
+pub const PROTOBUF_CONTENT_TYPE: &str = "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited; escaping=underscores";
 
 /// How a scraper wants names that are not valid legacy names escaped (`escaping=` in
 /// `Accept`, echoed in `Content-Type`). Our own names are always valid legacy names, so every
@@ -92,8 +103,9 @@ pub struct Negotiated {
     om_0_0_1: bool,
 }
 
-/// Every `Content-Type` we send: [text 0.0.4, OpenMetrics 1.0.0, OpenMetrics 0.0.1] by escaping.
-const CONTENT_TYPES: [[&str; 4]; 3] = [
+/// Every `Content-Type` we send: [text 0.0.4, OpenMetrics 1.0.0, OpenMetrics 0.0.1, protobuf]
+/// by escaping.
+const CONTENT_TYPES: [[&str; 4]; 4] = [
     [
         "text/plain; version=0.0.4; charset=utf-8; escaping=allow-utf-8",
         TEXT_CONTENT_TYPE,
@@ -112,6 +124,12 @@ const CONTENT_TYPES: [[&str; 4]; 3] = [
         "application/openmetrics-text; version=0.0.1; charset=utf-8; escaping=dots",
         "application/openmetrics-text; version=0.0.1; charset=utf-8; escaping=values",
     ],
+    [
+        "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited; escaping=allow-utf-8",
+        PROTOBUF_CONTENT_TYPE,
+        "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited; escaping=dots",
+        "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited; escaping=values",
+    ],
 ];
 
 impl Negotiated {
@@ -127,6 +145,7 @@ impl Negotiated {
             (Format::PrometheusText, _) => 0,
             (Format::OpenMetrics, false) => 1,
             (Format::OpenMetrics, true) => 2,
+            (Format::Protobuf, _) => 3,
         };
         CONTENT_TYPES[row][self.escaping.index()]
     }
@@ -144,6 +163,9 @@ pub enum Format {
     PrometheusText,
     /// OpenMetrics 1.0 text, which Prometheus prefers.
     OpenMetrics,
+    /// Length-delimited protobuf `io.prometheus.client.MetricFamily` messages, which
+    /// Prometheus asks for first when native histograms are on.
+    Protobuf,
 }
 
 impl Format {
@@ -160,6 +182,7 @@ impl Format {
         match self {
             Format::PrometheusText => TEXT_CONTENT_TYPE,
             Format::OpenMetrics => OPENMETRICS_CONTENT_TYPE,
+            Format::Protobuf => PROTOBUF_CONTENT_TYPE,
         }
     }
 }
@@ -182,10 +205,12 @@ pub fn negotiate(accept: Option<&str>) -> Format {
 
 /// Negotiates as client_golang does: the `Accept` ranges in order of `q` (highest first, the
 /// earlier on a tie, a wildcard after a named type), each range's valid `escaping=` taken as
-/// it is passed, the first range we speak chosen: OpenMetrics 1.0.0, OpenMetrics 0.0.1 (an
-/// unversioned OpenMetrics range), text 0.0.4 (an unversioned `text/plain`). Nothing else
-/// matches (`*/*` and `text/plain;version=1.0.0` included), and without a match the answer is
-/// text 0.0.4. The escaping scheme defaults to `underscores`.
+/// it is passed, the first range we speak chosen: protobuf (`application/vnd.google.protobuf`
+/// with `proto=io.prometheus.client.MetricFamily` and `encoding=delimited`), OpenMetrics
+/// 1.0.0, OpenMetrics 0.0.1 (an unversioned OpenMetrics range), text 0.0.4 (an unversioned
+/// `text/plain`). Nothing else matches (`*/*`, `text/plain;version=1.0.0` and protobuf's
+/// `encoding=text` / `compact-text` debugging forms included), and without a match the answer
+/// is text 0.0.4. The escaping scheme defaults to `underscores`.
 ///
 /// ```
 /// use instrument_metrics::exposition::{negotiate_content, Escaping, Format};
@@ -195,6 +220,12 @@ pub fn negotiate(accept: Option<&str>) -> Format {
 /// let n = negotiate_content(Some(p3));
 /// assert_eq!((n.format, n.escaping), (Format::OpenMetrics, Escaping::AllowUtf8));
 /// assert_eq!(n.content_type(), "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8");
+///
+/// // With native histograms on, protobuf first.
+/// let native = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,*/*;q=0.1";
+/// let n = negotiate_content(Some(native));
+/// assert_eq!(n.format, Format::Protobuf);
+/// assert_eq!(n.content_type(), "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited; escaping=underscores");
 /// ```
 #[must_use]
 pub fn negotiate_content(accept: Option<&str>) -> Negotiated {
@@ -250,6 +281,12 @@ pub fn negotiate_content(accept: Option<&str>) -> Negotiated {
         let param = |name: &str| r.params.iter().find(|(k, _)| k == name).map(|(_, v)| *v);
         if let Some(e) = param("escaping").and_then(Escaping::parse) {
             escaping = e;
+        }
+        if r.media == "application/vnd.google.protobuf"
+            && param("proto") == Some("io.prometheus.client.MetricFamily")
+            && param("encoding") == Some("delimited")
+        {
+            return answer(Format::Protobuf, false, escaping);
         }
         match (r.media.as_str(), param("version")) {
             ("application/openmetrics-text", Some("1.0.0")) => {
@@ -380,12 +417,13 @@ pub fn scrape(accept: Option<&str>, accept_encoding: Option<&str>) -> Scrape {
     let negotiated = negotiate_content(accept);
     let format = negotiated.format;
     let content_type = negotiated.content_type();
-    let text = match format {
-        Format::PrometheusText => crate::render(),
-        Format::OpenMetrics => render_openmetrics(),
+    let body = match format {
+        Format::PrometheusText => crate::render().into_bytes(),
+        Format::OpenMetrics => render_openmetrics().into_bytes(),
+        Format::Protobuf => crate::expose::protobuf::encode(negotiated.escaping),
     };
     if accepts_gzip(accept_encoding) {
-        if let Some(body) = gzip(text.as_bytes()) {
+        if let Some(body) = gzip(&body) {
             return Scrape {
                 format,
                 body,
@@ -396,7 +434,7 @@ pub fn scrape(accept: Option<&str>, accept_encoding: Option<&str>) -> Scrape {
     }
     Scrape {
         format,
-        body: text.into_bytes(),
+        body,
         gzip: false,
         content_type,
     }
@@ -601,14 +639,16 @@ mod tests {
     use super::{accepts_gzip, negotiate, negotiate_content, Format};
 
     /// The `Accept` headers Prometheus sends (default, and with native histograms on, which
-    /// puts protobuf first) and what we answer. Protobuf is not spoken yet: its range passes
-    /// to the next (its escaping, where it has one, is still taken, as client_golang does).
+    /// puts protobuf first) and what we answer, as client_golang does: protobuf when it comes
+    /// first, with the escaping its own range names (3.4+ names none there: `underscores`).
     #[test]
     fn every_prometheus_accept_header_gets_what_client_golang_would_answer() {
         const OM1_UNDERSCORES: &str =
             "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores";
         const OM1_UTF8: &str =
             "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8";
+        const PROTO_UNDERSCORES: &str = "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited; escaping=underscores";
+        const PROTO_UTF8: &str = "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited; escaping=allow-utf-8";
         let table: [(&str, &str, &str); 8] = [
             (
                 "2.42 (to 2.48)",
@@ -618,7 +658,7 @@ mod tests {
             (
                 "2.42, native histograms",
                 "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
-                OM1_UNDERSCORES,
+                PROTO_UNDERSCORES,
             ),
             (
                 "2.53 (2.49 to 2.55)",
@@ -628,7 +668,7 @@ mod tests {
             (
                 "2.53, native histograms",
                 "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.5,application/openmetrics-text;version=1.0.0;q=0.4,application/openmetrics-text;version=0.0.1;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1",
-                OM1_UNDERSCORES,
+                PROTO_UNDERSCORES,
             ),
             (
                 "3.0 (to 3.3)",
@@ -638,7 +678,7 @@ mod tests {
             (
                 "3.0, native histograms",
                 "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;escaping=allow-utf-8;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;escaping=allow-utf-8;q=0.2,*/*;q=0.1",
-                OM1_UTF8,
+                PROTO_UTF8,
             ),
             (
                 "3.4+",
@@ -648,7 +688,7 @@ mod tests {
             (
                 "3.4+, native histograms",
                 "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1",
-                OM1_UTF8,
+                PROTO_UNDERSCORES,
             ),
         ];
         for (version, accept, want) in table {
@@ -711,9 +751,34 @@ mod tests {
     }
 
     #[test]
-    fn protobuf_first_falls_through_to_what_we_speak() {
+    fn protobuf_is_answered_only_for_delimited_metric_families() {
         let native = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.9,text/plain;version=0.0.4;q=0.5";
-        assert_eq!(negotiate(Some(native)), Format::PrometheusText);
+        assert_eq!(negotiate(Some(native)), Format::Protobuf);
+        let ct = |a: &str| negotiate_content(Some(a)).content_type();
+        assert_eq!(
+            ct("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;escaping=dots"),
+            "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited; escaping=dots"
+        );
+        // Higher q wins over protobuf's place in the header.
+        assert_eq!(
+            negotiate(Some("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.5,application/openmetrics-text;version=1.0.0;q=0.9")),
+            Format::OpenMetrics
+        );
+        // The text forms (debugging), another message, or no encoding: not spoken; the next
+        // range (or the fallback) answers, with the escaping the skipped range named.
+        for other in [
+            "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text",
+            "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=compact-text",
+            "application/vnd.google.protobuf;proto=other.Message;encoding=delimited",
+            "application/vnd.google.protobuf;encoding=delimited",
+            "application/vnd.google.protobuf",
+        ] {
+            assert_eq!(negotiate(Some(other)), Format::PrometheusText, "{other}");
+        }
+        assert_eq!(
+            ct("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text;escaping=values"),
+            "text/plain; version=0.0.4; charset=utf-8; escaping=values"
+        );
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub(crate) struct Decorations {
     pub prefix: String,
     /// Appended to every series' labels (`,region="eu"`), escaped, or empty.
     pub labels: String,
+    /// The same labels as name/value pairs, unescaped (for the protobuf encoder).
+    pub pairs: Vec<(String, String)>,
 }
 
 static CHOSEN: OnceLock<Chosen> = OnceLock::new();
@@ -95,8 +97,10 @@ fn decorations_of(registry: &Registry) -> Decorations {
     };
     let prefix = family.name()[..family.name().len() - PROBE.len()].to_owned();
     let mut labels = String::new();
+    let mut pairs = Vec::new();
     if let Some(metric) = family.get_metric().first() {
         for pair in metric.get_label() {
+            pairs.push((pair.name().to_owned(), pair.value().to_owned()));
             labels.push(',');
             labels.push_str(pair.name());
             labels.push_str("=\"");
@@ -104,7 +108,11 @@ fn decorations_of(registry: &Registry) -> Decorations {
             labels.push('"');
         }
     }
-    Decorations { prefix, labels }
+    Decorations {
+        prefix,
+        labels,
+        pairs,
+    }
 }
 
 /// The registry that is rendered and served: `prometheus`'s default registry, unless
@@ -164,6 +172,7 @@ pub(crate) fn decorations() -> &'static Decorations {
     static NONE: Decorations = Decorations {
         prefix: String::new(),
         labels: String::new(),
+        pairs: Vec::new(),
     };
     CHOSEN.get().map_or(&NONE, |c| &c.decorations)
 }
