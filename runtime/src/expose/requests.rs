@@ -14,6 +14,7 @@ use prometheus::proto::{
 
 use crate::expose::encode::nanos_to_seconds;
 use crate::record::exemplar::Exemplar;
+use crate::record::native::NativeReading;
 use crate::record::requests::{tables, Series, Table, METHODS};
 
 pub(crate) const DURATION: &str = "http_server_request_duration_seconds";
@@ -172,13 +173,38 @@ impl Collector for RequestCollector {
 /// The kept exemplars of every HTTP duration series that has any, by its label pairs sorted by
 /// name (how a gathered metric is matched back to its series), one per bucket with `+Inf` last.
 pub(crate) fn duration_exemplars() -> HashMap<Vec<(String, String)>, Vec<Option<Exemplar>>> {
+    duration_extras()
+        .into_iter()
+        .filter(|(_, x)| !x.exemplars.is_empty())
+        .map(|(k, x)| (k, x.exemplars))
+        .collect()
+}
+
+/// What a gathered HTTP duration histogram lacks: its exemplars and native buckets.
+pub(crate) struct DurationExtras {
+    pub exemplars: Vec<Option<Exemplar>>,
+    /// The native buckets, when the series keeps them and its table exposes them.
+    pub native: Option<NativeReading>,
+    /// Whether the classic buckets are exposed.
+    pub classic: bool,
+}
+
+/// [`DurationExtras`] of every series with exemplars or native buckets, keyed as in
+/// [`duration_exemplars`].
+pub(crate) fn duration_extras() -> HashMap<Vec<(String, String)>, DurationExtras> {
     let mut out = HashMap::new();
     for t in tables() {
         let buckets = t.duration_bounds_seconds.len() + 1;
+        let kind = t.histograms();
         for route in t.routes() {
             for s in route.all_series() {
                 let exemplars = s.exemplars(buckets);
-                if exemplars.is_empty() {
+                let native = s.native.as_ref().filter(|_| kind.native()).map(|n| {
+                    let mut r = NativeReading::default();
+                    n.add_to(&mut r);
+                    r
+                });
+                if exemplars.is_empty() && native.is_none() {
                     continue;
                 }
                 let mut key: Vec<(String, String)> = series_labels(t, &route.name, s)
@@ -186,7 +212,14 @@ pub(crate) fn duration_exemplars() -> HashMap<Vec<(String, String)>, Vec<Option<
                     .map(|p| (p.name().to_owned(), p.value().to_owned()))
                     .collect();
                 key.sort();
-                out.insert(key, exemplars);
+                out.insert(
+                    key,
+                    DurationExtras {
+                        exemplars,
+                        native,
+                        classic: kind.classic(),
+                    },
+                );
             }
         }
     }

@@ -1,14 +1,16 @@
 //! The function families (`function_calls_total`, `function_calls_duration_seconds`,
 //! `function_calls_in_flight`, `instrument_metrics_label_overflow_total`) as prost messages,
 //! built straight from the catalog rows as the text encoder writes them, with the registry's
-//! prefix and constant labels. Histograms carry classic buckets; counters and histograms
-//! their created timestamp.
+//! prefix and constant labels. Histograms carry classic buckets, native ones, or both (as each
+//! function's `histogram` option or [`set_histograms`](crate::set_histograms) says); counters
+//! and histograms their created timestamp and exemplars.
 
 use super::client_model::google::protobuf::Timestamp;
 use super::{created, pb};
 use crate::expose::catalog::{self, catalog, Row, Series};
 use crate::expose::encode::{self, nanos_to_seconds};
 use crate::expose::registry::{decorations, Decorations};
+use crate::record::exemplar::Exemplar;
 use crate::record::outcome::Outcome;
 
 /// Appends the function families, in the order the text exposition has them.
@@ -30,16 +32,23 @@ pub(crate) fn function_families(out: &mut Vec<pb::MetricFamily>) {
                     for (kind, n) in kinds {
                         let labels =
                             row_labels(row, decor, &[("result", "error"), ("error_kind", kind)]);
-                        calls.push(counter(labels, n, created));
+                        calls.push(counter(labels, n, created, None));
                     }
                     continue;
                 }
             }
             let labels = row_labels(row, decor, &[("result", outcome.as_str())]);
+            let exemplar = row
+                .reading
+                .exemplars
+                .get(row.reading.buckets.len() + outcome.index())
+                .copied()
+                .flatten();
             calls.push(counter(
                 labels,
                 row.reading.results[outcome.index()],
                 created,
+                exemplar,
             ));
         }
         durations.push(pb::Metric {
@@ -93,6 +102,7 @@ pub(crate) fn function_families(out: &mut Vec<pb::MetricFamily>) {
                 series_labels(s, &[], decor, &[("label", label)]),
                 n,
                 created,
+                None,
             )
         })
         .collect();
@@ -108,40 +118,57 @@ pub(crate) fn function_families(out: &mut Vec<pb::MetricFamily>) {
 }
 
 /// The duration histogram of one row: classic buckets (cumulative, the `+Inf` one implied by
-/// the count, as client_golang leaves it out), count and sum.
+/// the count, as client_golang leaves it out) and/or native ones, count and sum.
 fn histogram(row: &Row<'_>, created: Option<Timestamp>) -> pb::Histogram {
     let r = &row.reading;
+    let kind = row.series.histograms();
+    let native = r.native.as_ref().filter(|_| kind.native());
     let mut cumulative = 0;
-    let bucket = row
-        .series
-        .bounds_seconds
-        .iter()
-        .zip(&r.buckets)
-        .map(|(bound, n)| {
-            cumulative += n;
-            pb::Bucket {
-                cumulative_count: Some(cumulative),
-                upper_bound: Some(*bound),
-                ..Default::default()
-            }
-        })
-        .collect();
-    pb::Histogram {
+    let bucket = if kind.classic() || native.is_none() {
+        row.series
+            .bounds_seconds
+            .iter()
+            .zip(&r.buckets)
+            .map(|(bound, n)| {
+                cumulative += n;
+                pb::Bucket {
+                    cumulative_count: Some(cumulative),
+                    upper_bound: Some(*bound),
+                    ..Default::default()
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut h = pb::Histogram {
         sample_count: Some(r.count()),
         sample_sum: Some(nanos_to_seconds(r.sum_nanos)),
         bucket,
         created_timestamp: created,
         ..Default::default()
+    };
+    if let Some(n) = native {
+        super::native::fill(&mut h, n);
     }
+    // Per bucket; the results' exemplars after them go on the counters.
+    let per_bucket = &r.exemplars[..r.exemplars.len().min(r.buckets.len())];
+    super::native::place_exemplars(&mut h, per_bucket, native.is_some());
+    h
 }
 
-fn counter(label: Vec<pb::LabelPair>, n: u64, created: Option<Timestamp>) -> pb::Metric {
+fn counter(
+    label: Vec<pb::LabelPair>,
+    n: u64,
+    created: Option<Timestamp>,
+    exemplar: Option<Exemplar>,
+) -> pb::Metric {
     pb::Metric {
         label,
         counter: Some(pb::Counter {
             #[allow(clippy::cast_precision_loss)] // exact below 2^53 calls
             value: Some(n as f64),
-            exemplar: None,
+            exemplar: exemplar.as_ref().map(super::native::exemplar),
             created_timestamp: created,
         }),
         ..Default::default()

@@ -18,6 +18,8 @@ pub(crate) mod convert;
 pub(crate) mod created;
 pub(crate) mod escape;
 pub(crate) mod functions;
+mod http;
+mod native;
 
 use prost::Message as _;
 
@@ -71,6 +73,7 @@ pub(crate) fn encode(escaping: Escaping) -> Vec<u8> {
     }
     let others = without_function_families(|| registry.gather());
     families.extend(others.iter().map(convert::family));
+    http::add_native_and_exemplars(&mut families);
     let mut out = Vec::with_capacity(16 * 1024);
     for family in &mut families {
         escape::family(family, escaping);
