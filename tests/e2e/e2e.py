@@ -687,6 +687,15 @@ def hello_is_measured_twice(work):
     lint = subprocess.run(["promtool", "check", "metrics"], input=text.encode(), capture_output=True)
     check(lint.returncode == 0 and lint.stdout.strip() == b"" and lint.stderr.strip() == b"",
           f"hello: promtool check metrics finds nothing to say: {lint.stdout.decode()}{lint.stderr.decode()}")
+    # Out of the box: exemplars with trace ids in OpenMetrics, native histograms in protobuf.
+    _, om, _ = http("GET", f"http://127.0.0.1:{port}/metrics", headers={"Accept": "application/openmetrics-text;version=1.0.0"})
+    traced = [l for l in om.decode().splitlines() if l.startswith(("function_calls_total{function=\"hello\"", "http_server_request_duration_seconds_bucket{"))
+              and re.search(r' # \{trace_id="[0-9a-f]{32}",span_id="[0-9a-f]{16}"\} \S+ \d+\.\d+$', l)]
+    check(len(traced) >= 2, f"hello: OpenMetrics has exemplars with trace ids on the calls and the HTTP buckets ({len(traced)} lines)")
+    native_accept = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,text/plain;version=0.0.4;q=0.3"
+    _, pb, headers = http("GET", f"http://127.0.0.1:{port}/metrics", headers={"Accept": native_accept})
+    check(headers.get("Content-Type", "").startswith("application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"),
+          f"hello: protobuf for a native-histogram scraper ({headers.get('Content-Type')}, {len(pb)} bytes)")
     check(hello.poll() is None, "hello still serving after its load")
 
 
