@@ -144,9 +144,12 @@ fn main() {
     // Native buckets beside the classic ones for every function, each called again.
     instrument_metrics::set_histograms(instrument_metrics::Histograms::Both);
     call_everything();
-    group.bench_function("instrument_metrics_render_protobuf_native_and_classic", |b| {
-        b.iter(|| black_box(instrument_metrics::render_protobuf()));
-    });
+    group.bench_function(
+        "instrument_metrics_render_protobuf_native_and_classic",
+        |b| {
+            b.iter(|| black_box(instrument_metrics::render_protobuf()));
+        },
+    );
     group.finish();
     c.final_summary();
     if let (Some(theirs), Some(ours)) = (

@@ -143,6 +143,7 @@ mod tests {
             vec![1.0],
             vec![100, 1000],
             10,
+            None,
         )
         .unwrap_or_else(|(_, why)| panic!("{why}"));
         (t, t.route("/r", false))
