@@ -6,7 +6,7 @@
 //! in declaration order) and one cell, allocated at its first call and never freed, unsharded:
 //! calls with the same combination on different threads add atomically to the same cache
 //! lines. A cell is `(4 × buckets + 1) × 8` bytes rounded up to 128 (512 B with the 14 default
-//! buckets), plus `(kinds + 1) × 8` bytes with `error_kind`, 4,112 with native histograms, 48
+//! buckets), plus `(kinds + 1) × 8` bytes with `error_kind`, 4,120 with native histograms, 48
 //! per bucket and result once an exemplar is kept; the site holds one pointer per
 //! combination (8 B each, at most [`MAX_COMBINATIONS`](super::labels::MAX_COMBINATIONS)).
 
@@ -169,7 +169,7 @@ struct Combo<const B: usize> {
     /// Per error kind, then `_NONE`; empty without `error_kind`.
     kinds: Box<[AtomicU64]>,
     /// Native buckets, when the site's histograms were native as the combination was first
-    /// called (4,112 bytes more).
+    /// called (4,120 bytes more).
     native: Option<Box<NativeBuckets>>,
     /// The last exemplar per bucket, then per result.
     exemplars: ExemplarCells,

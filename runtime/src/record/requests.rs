@@ -6,7 +6,7 @@
 //! in a fixed array scanned by a `u32` key, so the common path is a pointer compare, a short
 //! scan and a handful of atomic adds. Memory: a route is about 600 bytes, a series
 //! `8 × (4 + duration buckets + 2 × size buckets)` bytes (about 400 with the defaults), plus
-//! 4,112 bytes of native buckets when native histograms are on, plus 48 bytes per duration
+//! 4,120 bytes of native buckets when native histograms are on, plus 48 bytes per duration
 //! bucket once an exemplar is kept.
 
 // Without a middleware feature (`tower`, `actix-web`) nothing records requests: `HttpMetrics`
