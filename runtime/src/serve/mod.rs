@@ -45,6 +45,7 @@
 mod auth;
 mod builder;
 mod handler;
+mod live;
 mod server;
 
 use std::fmt;
