@@ -122,14 +122,19 @@ fn sample(sampler: &Sampler) {
         return;
     }
     let at = sampler.epoch.elapsed().as_secs_f64();
-    push_at(sampler, at);
+    push_at(sampler, at, false);
 }
 
-fn push_at(sampler: &Sampler, at: f64) {
+fn push_at(sampler: &Sampler, at: f64, manual: bool) {
     let previous = lock(sampler).snapshots.back().cloned();
     let taken = catch_unwind(AssertUnwindSafe(|| snapshot::take(at, previous.as_deref())));
     if let Ok(snapshot) = taken {
-        lock(sampler).push(snapshot);
+        let mut ring = lock(sampler);
+        // An automatic snapshot read while `__sample_at` took over is dropped, not pushed
+        // among the caller's.
+        if manual || !MANUAL.load(Ordering::Relaxed) {
+            ring.push(snapshot);
+        }
     }
 }
 
@@ -168,7 +173,7 @@ pub(crate) fn sample_at(at: f64) {
             ring.snapshots.clear();
         }
     }
-    push_at(sampler, at);
+    push_at(sampler, at, true);
 }
 
 #[cfg(test)]

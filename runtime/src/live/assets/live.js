@@ -107,7 +107,9 @@
     var max = 0;
     pts.forEach(function (p) { if (p[1] > max) max = p[1]; });
     if (max === 0) max = 1;
-    var t0 = now - length;
+    // From the window's start, or from the first point while the history is shorter.
+    var t0 = Math.max(now - length, pts[0][0]);
+    length = now - t0 || 1;
     function line(index, cls) {
       var pl = document.createElementNS(ns, "polyline");
       pl.setAttribute("class", cls);
