@@ -100,7 +100,7 @@ pub const SECURITY_HEADERS: [(&str, &str); 2] = [
     (
         "content-security-policy",
         "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
-         connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; \
+         connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; \
          frame-ancestors 'none'",
     ),
     ("x-content-type-options", "nosniff"),
@@ -153,8 +153,10 @@ pub fn functions_json() -> String {
 /// ```
 /// let page = instrument_metrics::live::page();
 /// assert!(page.starts_with("<!doctype html>"));
-/// // Nothing to fetch but the JSON: no stylesheet, script or image from elsewhere.
-/// assert!(!page.contains("<link") && !page.contains(" src=") && !page.contains("@import"));
+/// // Nothing to fetch but the JSON: no stylesheet, script or image from elsewhere (the
+/// // icon is an empty `data:` URL, so browsers do not ask for /favicon.ico).
+/// assert!(!page.contains(" src=") && !page.contains("@import") && !page.contains("url("));
+/// assert!(page.contains(r#"<link rel="icon" href="data:,">"#));
 /// ```
 #[must_use]
 pub fn page() -> &'static str {
