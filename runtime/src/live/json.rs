@@ -75,7 +75,7 @@ pub(crate) fn document(snapshots: &[Arc<Snapshot>], interval_seconds: f64) -> St
         if table.as_ref().is_none_or(|(index, _)| *index != key.table) {
             table = table_meta(key.table).map(|meta| (key.table, meta));
         }
-        let Some((_, (bounds, constant))) = &table else {
+        let Some((_, meta)) = &table else {
             continue;
         };
         if !first {
@@ -92,10 +92,10 @@ pub(crate) fn document(snapshots: &[Arc<Snapshot>], interval_seconds: f64) -> St
         field(&mut out, "labels");
         labels(
             &mut out,
-            constant.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            meta.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())),
         );
         out.push(',');
-        entry(&mut out, snapshots, bounds, |s| s.routes.get(key));
+        entry(&mut out, snapshots, &meta.bounds, |s| s.routes.get(key));
         out.push('}');
     }
     out.push_str("],");

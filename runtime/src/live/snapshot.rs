@@ -153,15 +153,26 @@ fn routes(_previous: Option<&Snapshot>) -> BTreeMap<RouteKey, Counts> {
     BTreeMap::new()
 }
 
-/// The duration bounds (seconds) and constant labels of the table at `index`.
+/// What the JSON shows of an HTTP table.
+pub(crate) struct TableMeta {
+    /// Duration bounds, in seconds.
+    pub bounds: Vec<f64>,
+    /// Constant labels, in the order given.
+    pub labels: Vec<(String, String)>,
+}
+
+/// The table at `index` (in creation order).
 #[cfg(feature = "http")]
-pub(crate) fn table_meta(index: usize) -> Option<(Vec<f64>, Vec<(String, String)>)> {
+pub(crate) fn table_meta(index: usize) -> Option<TableMeta> {
     let tables = crate::record::requests::tables();
     let t = tables.get(index)?;
-    Some((t.duration_bounds_seconds.clone(), t.labels.clone()))
+    Some(TableMeta {
+        bounds: t.duration_bounds_seconds.clone(),
+        labels: t.labels.clone(),
+    })
 }
 
 #[cfg(not(feature = "http"))]
-pub(crate) fn table_meta(_index: usize) -> Option<(Vec<f64>, Vec<(String, String)>)> {
+pub(crate) fn table_meta(_index: usize) -> Option<TableMeta> {
     None
 }

@@ -56,7 +56,7 @@ pub(super) async fn handle(
     } else if let Some(asset) = shared.live.as_ref().and_then(|l| l.asset(path)) {
         match admit(&shared, &request) {
             Ok((head, permit)) => live::respond(asset, head, permit).await,
-            Err(refused) => refused,
+            Err(refused) => *refused,
         }
     } else {
         plain(StatusCode::NOT_FOUND, "Not Found\n")
@@ -71,14 +71,14 @@ pub(super) async fn handle(
 fn admit(
     shared: &Shared,
     request: &Request<Incoming>,
-) -> Result<(bool, OwnedSemaphorePermit), Response<Body>> {
+) -> Result<(bool, OwnedSemaphorePermit), Box<Response<Body>>> {
     if let Some(auth) = &shared.auth {
         if !auth.allows(request.headers().get(AUTHORIZATION)) {
             let mut response = plain(StatusCode::UNAUTHORIZED, "Unauthorized\n");
             response
                 .headers_mut()
                 .insert(WWW_AUTHENTICATE, HeaderValue::from_static(auth.challenge()));
-            return Err(response);
+            return Err(Box::new(response));
         }
     }
     let head = match *request.method() {
@@ -89,14 +89,14 @@ fn admit(
             response
                 .headers_mut()
                 .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
-            return Err(response);
+            return Err(Box::new(response));
         }
     };
     let Ok(permit) = Arc::clone(&shared.scrapes).try_acquire_owned() else {
-        return Err(plain(
+        return Err(Box::new(plain(
             StatusCode::SERVICE_UNAVAILABLE,
             "Too many scrapes at once; try again later\n",
-        ));
+        )));
     };
     Ok((head, permit))
 }
@@ -104,7 +104,7 @@ fn admit(
 async fn metrics_path(shared: &Shared, request: &Request<Incoming>) -> Response<Body> {
     let (head, permit) = match admit(shared, request) {
         Ok(admitted) => admitted,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     // Owned: they travel to the blocking pool.
     let accept = joined(request, &ACCEPT).map(Cow::into_owned);
