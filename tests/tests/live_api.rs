@@ -274,7 +274,10 @@ fn windows_rates_ratios_and_quantiles_are_exact() {
     // Process: CPU and memory from /proc.
     let process = &doc["process"];
     // In clock ticks of 10 ms: a short test may not have used one yet.
-    assert!(f(&process["cpu_seconds_total"]).unwrap() >= 0.0, "{process}");
+    assert!(
+        f(&process["cpu_seconds_total"]).unwrap() >= 0.0,
+        "{process}"
+    );
     assert!(f(&process["resident_memory_bytes"]).unwrap() > 0.0);
     assert_eq!(f(&process["windows"]["1m"]["seconds"]), Some(60.0));
 }
