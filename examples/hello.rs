@@ -1,13 +1,16 @@
 //! An axum server whose `/hello` sleeps a random 0–1 s and fails 20% of the time with a 500,
 //! measured twice: every request by the HTTP layer (requests by route, method and status code,
 //! latency, body sizes) and the handler by the attribute (calls by result, duration, in flight).
-//! `/metrics` is served beside it and left out of the layer's counts.
+//! `/metrics` is served beside it, and the live page at `/` with its JSON at `/api/functions`;
+//! all three are left out of the layer's counts.
 //!
-//! `cargo run --example hello` (listens on 127.0.0.1:3000; `--addr` to change it)
+//! `cargo run --example hello` (listens on 127.0.0.1:3000; `--addr` to change it) prints the
+//! live page's address.
 //! `cargo run --example hello -- --load 200` also drives itself with 200 requests, 8 at a time,
 //! and prints the status codes it got, to compare with
 //! `http_server_request_duration_seconds_count{http_route="/hello"}` by status code and with
 //! `function_calls_total{function="hello"}` by result.
+//! `--live-interval SECONDS` sets how often the live page's snapshots are taken (default 5).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -71,7 +74,9 @@ async fn load(addr: std::net::SocketAddr, requests: usize) {
         },
     );
     // One line, parsed by tests/e2e/e2e.py.
-    println!("load: sent {requests} requests, got{by_status}; see http://{addr}/metrics");
+    println!(
+        "load: sent {requests} requests, got{by_status}; see http://{addr}/metrics and the live page at http://{addr}/"
+    );
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -98,10 +103,22 @@ async fn main() {
         eprintln!("no local address");
         std::process::exit(1);
     };
+    // Snapshots from the start, so the live page's windows cover every request.
+    let interval = instrument_metrics_examples::flag(&args, "live-interval")
+        .and_then(|s| s.parse::<f64>().ok())
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .unwrap_or(Duration::from_secs(5));
+    instrument_metrics::live::start_every(interval);
     println!("hello listening on http://{local} (try /hello and /metrics)");
+    println!("live page: http://{local}/");
     // The layer counts requests by route template, method and status code, as the Go
     // tutorial's middleware does by hand; the scrapes of /metrics are left out.
-    let http = match HttpMetrics::builder().skip("/metrics").build() {
+    let http = match HttpMetrics::builder()
+        .skip("/metrics")
+        .skip("/")
+        .skip("/api/functions")
+        .build()
+    {
         Ok(m) => m,
         Err(e) => {
             eprintln!("HTTP metrics: {e}");
@@ -111,6 +128,8 @@ async fn main() {
     let app = Router::new()
         .route("/hello", get(hello))
         .route("/metrics", get(instrument_metrics::axum::metrics))
+        .route("/", get(instrument_metrics::axum::live_page))
+        .route("/api/functions", get(instrument_metrics::axum::live_api))
         .layer(MetricsLayer::new(http))
         .layer(axum::middleware::from_fn(
             instrument_metrics_examples::traced::requests,

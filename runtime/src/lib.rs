@@ -26,6 +26,8 @@
 //! - [`serve`](mod@serve): the standalone exporter;
 //! - [`http`](mod@http): request metrics for whole services ([`http::layer()`], a tower
 //!   layer), status outcomes, [`axum`](mod@axum) and [`actix`](mod@actix) glue;
+//! - [`live`]: the live page (rates, failures, latency quantiles over 1, 5 and 15 minutes)
+//!   and its JSON, from snapshots taken off the callers' path;
 //! - [`push`](mod@push): Pushgateway client for batch jobs.
 //!
 //! | feature | default | what it adds |
@@ -45,6 +47,7 @@ mod error;
 mod expose;
 #[cfg(feature = "http")]
 pub mod http;
+pub mod live;
 mod record;
 
 #[cfg(feature = "push")]

@@ -265,7 +265,8 @@ fn head_has_the_headers_and_no_body() {
 fn other_paths_are_404() {
     let _serial = serial();
     let exporter = start();
-    for path in ["/", "/metric", "/metrics/", "/metrics/x", "/favicon.ico"] {
+    // `/` and `/api/functions` are the live page's (tests/tests/live_api.rs).
+    for path in ["/metric", "/metrics/", "/metrics/x", "/favicon.ico", "/api"] {
         for method in ["GET", "POST"] {
             let reply = request(exporter.local_addr(), method, path, &[]);
             assert_eq!(reply.status, 404, "{method} {path}");

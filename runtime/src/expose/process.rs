@@ -19,6 +19,19 @@ pub(crate) fn register(registry: &Registry) {
 #[cfg(not(all(feature = "process", target_os = "linux")))]
 pub(crate) fn register(_registry: &Registry) {}
 
+/// CPU seconds (user + system) and resident memory in bytes, read now from `/proc/self/stat`
+/// (for the live page's snapshots); `None` off Linux, without `process`, or when unreadable.
+#[cfg(all(feature = "process", target_os = "linux"))]
+pub(crate) fn cpu_and_resident() -> Option<(f64, f64)> {
+    linux::cpu_and_resident()
+}
+
+/// CPU seconds and resident bytes: not known here.
+#[cfg(not(all(feature = "process", target_os = "linux")))]
+pub(crate) fn cpu_and_resident() -> Option<(f64, f64)> {
+    None
+}
+
 #[cfg(all(feature = "process", target_os = "linux"))]
 mod linux {
     use std::sync::OnceLock;
@@ -122,6 +135,14 @@ mod linux {
             }
             families
         }
+    }
+
+    pub(super) fn cpu_and_resident() -> Option<(f64, f64)> {
+        let stat = Stat::parse(&read("/proc/self/stat")?)?;
+        Some((
+            stat.cpu_ticks as f64 / clock_ticks_per_second(),
+            stat.resident_pages as f64 * page_size(),
+        ))
     }
 
     fn family(index: usize, value: f64) -> MetricFamily {

@@ -199,6 +199,64 @@ pub async fn metrics(req: HttpRequest) -> HttpResponse {
     response.body(scrape.body)
 }
 
+/// The [live page](crate::live): an actix-web handler for `GET /` (or any path), with
+/// [`live_api`] mounted at `api/functions` beside it, where the page looks for its data.
+/// Starts the snapshot sampler at its first request (call [`live::start`](crate::live::start)
+/// earlier for windows that cover the first requests too). Guard both as `/metrics` is
+/// guarded: they show the same numbers.
+///
+/// ```
+/// use actix_web::{web, App};
+///
+/// let app = App::new()
+///     .route("/", web::get().to(instrument_metrics::actix::live_page))
+///     .route("/api/functions", web::get().to(instrument_metrics::actix::live_api))
+///     .route("/metrics", web::get().to(instrument_metrics::actix::metrics));
+/// # drop(app);
+/// let response = actix_web::rt::System::new().block_on(instrument_metrics::actix::live_page());
+/// assert_eq!(response.headers().get("content-type").unwrap(), "text/html; charset=utf-8");
+/// ```
+pub async fn live_page() -> HttpResponse {
+    crate::live::start();
+    live_response(crate::live::HTML_CONTENT_TYPE).body(crate::live::page())
+}
+
+/// The live page's JSON (see [`live`](crate::live) for the schema): an actix-web handler for
+/// `GET /api/functions`. Built on a thread of its own, not on the worker's.
+///
+/// ```
+/// let response = actix_web::rt::System::new().block_on(instrument_metrics::actix::live_api());
+/// assert_eq!(response.status(), 200);
+/// assert_eq!(response.headers().get("content-type").unwrap(), "application/json");
+/// ```
+pub async fn live_api() -> HttpResponse {
+    let Some(json) = off_thread::run(crate::live::functions_json).await else {
+        return HttpResponse::InternalServerError()
+            .insert_header((
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            ))
+            .body("Reading the snapshots failed\n");
+    };
+    live_response(crate::live::JSON_CONTENT_TYPE).body(json)
+}
+
+fn live_response(content_type: &'static str) -> actix_web::HttpResponseBuilder {
+    let mut response = HttpResponse::Ok();
+    response.insert_header((CONTENT_TYPE, HeaderValue::from_static(content_type)));
+    response.insert_header((
+        actix_web::http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    ));
+    for (name, value) in crate::live::SECURITY_HEADERS {
+        response.insert_header((
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        ));
+    }
+    response
+}
+
 /// All values of a header, comma-joined (see [`join_header_values`]).
 fn joined<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<Cow<'a, str>> {
     join_header_values(headers.get_all(name).filter_map(|v| v.to_str().ok()))

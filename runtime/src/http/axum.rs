@@ -105,3 +105,72 @@ pub async fn metrics(headers: HeaderMap) -> Response {
 fn joined<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<Cow<'a, str>> {
     join_header_values(headers.get_all(name).iter().filter_map(|v| v.to_str().ok()))
 }
+
+/// The [live page](crate::live): an axum handler for `GET /` (or any path), with
+/// [`live_api`] mounted at `api/functions` beside it, where the page looks for its data.
+/// Starts the snapshot sampler at its first request (call [`live::start`](crate::live::start)
+/// earlier for windows that cover the first requests too). Mount both behind the same
+/// authentication as `/metrics`: they show the same numbers.
+///
+/// ```
+/// use axum::{routing::get, Router};
+///
+/// let app: Router = Router::new()
+///     .route("/", get(instrument_metrics::axum::live_page))
+///     .route("/api/functions", get(instrument_metrics::axum::live_api))
+///     .route("/metrics", get(instrument_metrics::axum::metrics));
+/// # drop(app);
+/// # let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// # rt.block_on(async {
+/// let response = instrument_metrics::axum::live_page().await;
+/// assert_eq!(response.headers()["content-type"], "text/html; charset=utf-8");
+/// # });
+/// ```
+pub async fn live_page() -> Response {
+    crate::live::start();
+    live_response(
+        Body::from(crate::live::page()),
+        crate::live::HTML_CONTENT_TYPE,
+    )
+}
+
+/// The live page's JSON (see [`live`](crate::live) for the schema): an axum handler for
+/// `GET /api/functions`. Built on a thread of its own, not on the executor's.
+///
+/// ```
+/// # let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// # rt.block_on(async {
+/// let response = instrument_metrics::axum::live_api().await;
+/// assert_eq!(response.status(), 200);
+/// assert_eq!(response.headers()["content-type"], "application/json");
+/// # });
+/// ```
+pub async fn live_api() -> Response {
+    let Some(json) = off_thread::run(crate::live::functions_json).await else {
+        let mut response = Response::new(Body::from("Reading the snapshots failed\n"));
+        *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        response.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        return response;
+    };
+    live_response(Body::from(json), crate::live::JSON_CONTENT_TYPE)
+}
+
+fn live_response(body: Body, content_type: &'static str) -> Response {
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(
+        axum::http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
+    for (name, value) in crate::live::SECURITY_HEADERS {
+        headers.insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
+    }
+    response
+}

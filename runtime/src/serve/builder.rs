@@ -32,6 +32,7 @@ const DEFAULT_ADDR: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::new(
 /// | [`max_connections`](Self::max_connections) | 64 |
 /// | [`header_read_timeout`](Self::header_read_timeout) | 5 s (clamped to 100 ms ..= 1 day) |
 /// | [`basic_auth`](Self::basic_auth) / [`bearer_token`](Self::bearer_token) | none |
+/// | [`live_page`](Self::live_page) / [`without_live_page`](Self::without_live_page) | the [live page](crate::live) at `/`, its JSON at `/api/functions` |
 ///
 /// ```
 /// use instrument_metrics::serve::ExporterBuilder;
@@ -70,6 +71,7 @@ impl ExporterBuilder {
                 max_connections: 64,
                 header_read_timeout: Duration::from_secs(5),
                 auth: None,
+                live_page: Some("/".to_owned()),
             },
         }
     }
@@ -232,6 +234,53 @@ impl ExporterBuilder {
     #[must_use]
     pub fn bearer_token(mut self, token: &str) -> Self {
         self.config.auth = Some(Auth::bearer(token));
+        self
+    }
+
+    /// Where the [live page](crate::live) is served (default `/`); its JSON is served beside
+    /// it, at `api/functions` relative to the page (`/live` or `/` → `/api/functions`,
+    /// `/debug/` → `/debug/api/functions`), where the page looks for it. Both take the same
+    /// credentials, methods and scrape limit as the metrics path, which wins if they
+    /// coincide. A missing leading `/` is added.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    ///
+    /// let exporter = instrument_metrics::Exporter::builder()
+    ///     .addr("127.0.0.1:0")
+    ///     .live_page("/debug/")
+    ///     .serve()?;
+    /// let mut conn = std::net::TcpStream::connect(exporter.local_addr())?;
+    /// conn.write_all(b"GET /debug/api/functions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+    /// let mut response = String::new();
+    /// conn.read_to_string(&mut response)?;
+    /// assert!(response.starts_with("HTTP/1.1 200 OK\r\n"));
+    /// assert!(response.contains("content-type: application/json\r\n"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn live_page(mut self, path: impl Into<String>) -> Self {
+        let mut path = path.into();
+        if !path.starts_with('/') {
+            path.insert(0, '/');
+        }
+        self.config.live_page = Some(path);
+        self
+    }
+
+    /// Serves no live page and no JSON (those paths answer 404), and starts no sampler.
+    ///
+    /// ```
+    /// let exporter = instrument_metrics::Exporter::builder()
+    ///     .addr("127.0.0.1:0")
+    ///     .without_live_page()
+    ///     .serve()?;
+    /// # drop(exporter);
+    /// # Ok::<(), instrument_metrics::Error>(())
+    /// ```
+    #[must_use]
+    pub fn without_live_page(mut self) -> Self {
+        self.config.live_page = None;
         self
     }
 

@@ -12,9 +12,10 @@ use http::header::{
 };
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::{Bytes, Frame, Incoming, SizeHint};
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 use super::auth::Auth;
+use super::live;
 use super::server::{Config, ConnState};
 use crate::expose::exposition::{self, Scrape};
 use crate::expose::self_metrics;
@@ -24,6 +25,7 @@ pub(super) struct Shared {
     path: String,
     auth: Option<Auth>,
     scrapes: Arc<Semaphore>,
+    live: Option<live::Paths>,
 }
 
 impl Shared {
@@ -32,6 +34,7 @@ impl Shared {
             path: config.path,
             auth: config.auth,
             scrapes: Arc::new(Semaphore::new(config.max_concurrent_scrapes.max(1))),
+            live: config.live_page.map(live::Paths::new),
         }
     }
 }
@@ -44,11 +47,17 @@ pub(super) async fn handle(
     request: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
     state.answering();
-    let response = if request.uri().path() == shared.path {
+    let path = request.uri().path();
+    let response = if path == shared.path {
         let _in_flight = self_metrics::scrape_started();
         let response = metrics_path(&shared, &request).await;
         self_metrics::scrape_served(response.status().as_u16());
         response
+    } else if let Some(asset) = shared.live.as_ref().and_then(|l| l.asset(path)) {
+        match admit(&shared, &request) {
+            Ok((head, permit)) => live::respond(asset, head, permit).await,
+            Err(refused) => *refused,
+        }
     } else {
         plain(StatusCode::NOT_FOUND, "Not Found\n")
     };
@@ -57,14 +66,19 @@ pub(super) async fn handle(
     Ok(response.map(|body| body.tracking(state)))
 }
 
-async fn metrics_path(shared: &Shared, request: &Request<Incoming>) -> Response<Body> {
+/// The checks every served path makes: credentials, method (`true` for HEAD) and the limit
+/// on concurrent renders (the permit).
+fn admit(
+    shared: &Shared,
+    request: &Request<Incoming>,
+) -> Result<(bool, OwnedSemaphorePermit), Box<Response<Body>>> {
     if let Some(auth) = &shared.auth {
         if !auth.allows(request.headers().get(AUTHORIZATION)) {
             let mut response = plain(StatusCode::UNAUTHORIZED, "Unauthorized\n");
             response
                 .headers_mut()
                 .insert(WWW_AUTHENTICATE, HeaderValue::from_static(auth.challenge()));
-            return response;
+            return Err(Box::new(response));
         }
     }
     let head = match *request.method() {
@@ -75,14 +89,22 @@ async fn metrics_path(shared: &Shared, request: &Request<Incoming>) -> Response<
             response
                 .headers_mut()
                 .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
-            return response;
+            return Err(Box::new(response));
         }
     };
     let Ok(permit) = Arc::clone(&shared.scrapes).try_acquire_owned() else {
-        return plain(
+        return Err(Box::new(plain(
             StatusCode::SERVICE_UNAVAILABLE,
             "Too many scrapes at once; try again later\n",
-        );
+        )));
+    };
+    Ok((head, permit))
+}
+
+async fn metrics_path(shared: &Shared, request: &Request<Incoming>) -> Response<Body> {
+    let (head, permit) = match admit(shared, request) {
+        Ok(admitted) => admitted,
+        Err(refused) => return *refused,
     };
     // Owned: they travel to the blocking pool.
     let accept = joined(request, &ACCEPT).map(Cow::into_owned);
@@ -127,7 +149,7 @@ fn metrics(scrape: Scrape, head: bool) -> Response<Body> {
     response
 }
 
-fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
+pub(super) fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
     let mut response = Response::new(Body::new(text));
     *response.status_mut() = status;
     response.headers_mut().insert(
@@ -163,7 +185,7 @@ impl Drop for Sent {
 }
 
 impl Body {
-    fn new(data: impl Into<Bytes>) -> Self {
+    pub(super) fn new(data: impl Into<Bytes>) -> Self {
         let data: Bytes = data.into();
         Body {
             data: (!data.is_empty()).then_some(data),
@@ -171,7 +193,7 @@ impl Body {
         }
     }
 
-    fn empty() -> Self {
+    pub(super) fn empty() -> Self {
         Body {
             data: None,
             sent: None,

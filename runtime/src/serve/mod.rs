@@ -15,6 +15,7 @@
 //! | another method | 405 with `Allow: GET, HEAD` |
 //! | missing or wrong credentials (when configured) | 401 with `WWW-Authenticate` |
 //! | more than [`max_concurrent_scrapes`](ExporterBuilder::max_concurrent_scrapes) at once | 503 |
+//! | `GET`/`HEAD` on `/` and `/api/functions` | the [live page](crate::live) and its JSON ([`live_page`](ExporterBuilder::live_page) moves them, [`without_live_page`](ExporterBuilder::without_live_page) turns them off); the same credentials and limit |
 //! | another path | 404 |
 //!
 //! Every request to the metrics path, refused or not, is counted in
@@ -45,6 +46,7 @@
 mod auth;
 mod builder;
 mod handler;
+mod live;
 mod server;
 
 use std::fmt;

@@ -26,6 +26,8 @@ pub(super) struct Config {
     pub(super) max_connections: usize,
     pub(super) header_read_timeout: Duration,
     pub(super) auth: Option<Auth>,
+    /// Where the live page is served (its JSON beside it); `None` when off.
+    pub(super) live_page: Option<String>,
 }
 
 /// Largest request head accepted (request line and headers); hyper answers 431 beyond it.
@@ -109,6 +111,10 @@ pub(super) fn run(
         }
     };
     let _ = ready.send(Ok(()));
+    if config.live_page.is_some() {
+        // The live page's snapshots, from now on (a thread of their own).
+        crate::live::start();
+    }
     runtime.block_on(accept_loop(listener, config, stop));
     // A render stuck in a collector must not keep the caller of `shutdown` waiting.
     runtime.shutdown_timeout(RUNTIME_SHUTDOWN);

@@ -1,0 +1,401 @@
+//! The `/api/functions` document, written by hand (no serializer dependency): see the schema
+//! in the [module docs](super).
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use super::snapshot::{table_meta, Counts, Snapshot};
+use super::stats::Window;
+use crate::expose::catalog::catalog;
+use crate::Outcome;
+
+/// The windows, by name and length in seconds.
+pub(crate) const WINDOWS: [(&str, f64); 3] = [("1m", 60.0), ("5m", 300.0), ("15m", 900.0)];
+
+/// The version of the document's schema; bumped when a field changes meaning or goes away.
+pub(crate) const SCHEMA: u32 = 1;
+
+/// Writes the document for `snapshots` (oldest first), sampled every `interval_seconds`.
+pub(crate) fn document(snapshots: &[Arc<Snapshot>], interval_seconds: f64) -> String {
+    let mut out = String::with_capacity(4096);
+    out.push('{');
+    field(&mut out, "schema");
+    out.push_str(itoa::Buffer::new().format(SCHEMA));
+    let Some(newest) = snapshots.last() else {
+        out.push_str(",\"now_seconds\":null,\"interval_seconds\":");
+        number(&mut out, Some(interval_seconds));
+        out.push_str(",\"history_seconds\":0,\"snapshots\":0,\"process\":null,\"functions\":[],\"routes\":[],\"objectives\":[]}");
+        return out;
+    };
+    out.push(',');
+    field(&mut out, "now_seconds");
+    number(&mut out, Some(newest.at));
+    out.push(',');
+    field(&mut out, "interval_seconds");
+    number(&mut out, Some(interval_seconds));
+    out.push(',');
+    field(&mut out, "history_seconds");
+    number(&mut out, Some(newest.at - snapshots[0].at));
+    out.push(',');
+    field(&mut out, "snapshots");
+    out.push_str(itoa::Buffer::new().format(snapshots.len()));
+    out.push(',');
+    field(&mut out, "process");
+    process(&mut out, snapshots);
+    out.push(',');
+
+    field(&mut out, "functions");
+    out.push('[');
+    for (i, series) in catalog().iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('{');
+        field(&mut out, "function");
+        string(&mut out, &series.function);
+        out.push(',');
+        field(&mut out, "module");
+        string(&mut out, series.module);
+        out.push(',');
+        field(&mut out, "labels");
+        labels(&mut out, series.labels.iter().map(|(k, v)| (*k, *v)));
+        out.push(',');
+        entry(&mut out, snapshots, series.bounds_seconds, |s| {
+            s.functions.get(i)
+        });
+        out.push('}');
+    }
+    out.push_str("],");
+
+    field(&mut out, "routes");
+    out.push('[');
+    let mut table = None;
+    let mut first = true;
+    for key in newest.routes.keys() {
+        if table.as_ref().is_none_or(|(index, _)| *index != key.table) {
+            table = table_meta(key.table).map(|meta| (key.table, meta));
+        }
+        let Some((_, meta)) = &table else {
+            continue;
+        };
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        out.push('{');
+        field(&mut out, "route");
+        string(&mut out, &key.route);
+        out.push(',');
+        field(&mut out, "method");
+        string(&mut out, key.method);
+        out.push(',');
+        field(&mut out, "labels");
+        labels(
+            &mut out,
+            meta.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        );
+        out.push(',');
+        entry(&mut out, snapshots, &meta.bounds, |s| s.routes.get(key));
+        out.push('}');
+    }
+    out.push_str("],");
+
+    // Filled by the objectives (`slo`) once they exist: one object per objective with its
+    // remaining error budget. Empty until then; see the schema in the module docs.
+    field(&mut out, "objectives");
+    out.push_str("[]}");
+    out
+}
+
+/// The fields every function and route has: totals, windows and history.
+fn entry<'s>(
+    out: &mut String,
+    snapshots: &'s [Arc<Snapshot>],
+    bounds: &[f64],
+    counts_of: impl Fn(&'s Snapshot) -> Option<&'s Counts>,
+) {
+    let empty = Counts::default();
+    let Some(newest_snapshot) = snapshots.last() else {
+        return;
+    };
+    let newest = counts_of(newest_snapshot).unwrap_or(&empty);
+    field(out, "total");
+    out.push_str(itoa::Buffer::new().format(newest.total()));
+    out.push(',');
+    field(out, "results");
+    results(out, &newest.results);
+    out.push(',');
+    field(out, "in_flight");
+    match newest.in_flight {
+        Some(n) => out.push_str(itoa::Buffer::new().format(n)),
+        None => out.push_str("null"),
+    }
+    out.push(',');
+    field(out, "windows");
+    out.push('{');
+    for (w, (name, length)) in WINDOWS.iter().enumerate() {
+        if w > 0 {
+            out.push(',');
+        }
+        field(out, name);
+        // The oldest snapshot inside the window: the window never claims more than it saw.
+        let base = snapshots
+            .iter()
+            .find(|s| s.at >= newest_snapshot.at - length)
+            .unwrap_or(newest_snapshot);
+        let window = Window::between(
+            Some(counts_of(base).unwrap_or(&empty)),
+            newest,
+            newest_snapshot.at - base.at,
+            bounds,
+        );
+        window_object(out, &window);
+    }
+    out.push_str("},");
+    field(out, "history");
+    history(out, snapshots, bounds, &counts_of);
+}
+
+fn window_object(out: &mut String, w: &Window) {
+    out.push('{');
+    field(out, "seconds");
+    number(out, Some(w.seconds));
+    out.push(',');
+    field(out, "calls");
+    out.push_str(itoa::Buffer::new().format(w.calls()));
+    out.push(',');
+    field(out, "results");
+    results(out, &w.results);
+    out.push(',');
+    field(out, "calls_per_second");
+    number(out, w.rate());
+    out.push(',');
+    field(out, "failure_ratio");
+    number(out, w.ratio(None));
+    out.push(',');
+    field(out, "failure_ratio_by_result");
+    out.push('{');
+    for (n, outcome) in [Outcome::Error, Outcome::Panic, Outcome::Cancelled]
+        .into_iter()
+        .enumerate()
+    {
+        if n > 0 {
+            out.push(',');
+        }
+        field(out, outcome.as_str());
+        number(out, w.ratio(Some(outcome.index())));
+    }
+    out.push('}');
+    for (name, q) in ["p50_seconds", "p90_seconds", "p99_seconds"]
+        .iter()
+        .zip(w.quantiles)
+    {
+        out.push(',');
+        field(out, name);
+        number(out, q);
+    }
+    out.push('}');
+}
+
+/// One point per interval between consecutive snapshots: its end time, calls per second,
+/// failure ratio and p99.
+fn history<'s>(
+    out: &mut String,
+    snapshots: &'s [Arc<Snapshot>],
+    bounds: &[f64],
+    counts_of: &impl Fn(&'s Snapshot) -> Option<&'s Counts>,
+) {
+    let empty = Counts::default();
+    let windows: Vec<(f64, Window)> = snapshots
+        .windows(2)
+        .map(|pair| {
+            let (a, b) = (&pair[0], &pair[1]);
+            let w = Window::between(
+                Some(counts_of(a).unwrap_or(&empty)),
+                counts_of(b).unwrap_or(&empty),
+                b.at - a.at,
+                bounds,
+            );
+            (b.at, w)
+        })
+        .collect();
+    out.push('{');
+    field(out, "at_seconds");
+    list(out, windows.iter().map(|(at, _)| Some(*at)));
+    out.push(',');
+    field(out, "calls_per_second");
+    list(out, windows.iter().map(|(_, w)| w.rate()));
+    out.push(',');
+    field(out, "failure_ratio");
+    list(out, windows.iter().map(|(_, w)| w.ratio(None)));
+    out.push(',');
+    field(out, "p99_seconds");
+    list(out, windows.iter().map(|(_, w)| w.quantiles[2]));
+    out.push('}');
+}
+
+fn process(out: &mut String, snapshots: &[Arc<Snapshot>]) {
+    let Some((cpu, resident)) = snapshots.last().and_then(|s| s.process) else {
+        out.push_str("null");
+        return;
+    };
+    let Some(newest) = snapshots.last() else {
+        out.push_str("null");
+        return;
+    };
+    out.push('{');
+    field(out, "cpu_seconds_total");
+    number(out, Some(cpu));
+    out.push(',');
+    field(out, "resident_memory_bytes");
+    number(out, Some(resident));
+    out.push(',');
+    field(out, "windows");
+    out.push('{');
+    for (w, (name, length)) in WINDOWS.iter().enumerate() {
+        if w > 0 {
+            out.push(',');
+        }
+        field(out, name);
+        let base = snapshots
+            .iter()
+            .find(|s| s.process.is_some() && s.at >= newest.at - length)
+            .unwrap_or(newest);
+        let seconds = newest.at - base.at;
+        let cores = base
+            .process
+            .filter(|_| seconds > 0.0)
+            .map(|(c, _)| (cpu - c) / seconds);
+        out.push('{');
+        field(out, "seconds");
+        number(out, Some(seconds));
+        out.push(',');
+        field(out, "cpu_cores");
+        number(out, cores);
+        out.push('}');
+    }
+    out.push_str("},");
+    field(out, "history");
+    out.push('{');
+    let pairs: Vec<(f64, Option<f64>, Option<f64>)> = snapshots
+        .windows(2)
+        .map(|p| {
+            let cores = match (p[0].process, p[1].process) {
+                (Some((a, _)), Some((b, _))) if p[1].at > p[0].at => {
+                    Some((b - a) / (p[1].at - p[0].at))
+                }
+                _ => None,
+            };
+            (p[1].at, cores, p[1].process.map(|(_, r)| r))
+        })
+        .collect();
+    field(out, "at_seconds");
+    list(out, pairs.iter().map(|p| Some(p.0)));
+    out.push(',');
+    field(out, "cpu_cores");
+    list(out, pairs.iter().map(|p| p.1));
+    out.push(',');
+    field(out, "resident_memory_bytes");
+    list(out, pairs.iter().map(|p| p.2));
+    out.push_str("}}");
+}
+
+fn results(out: &mut String, results: &[u64; 4]) {
+    out.push('{');
+    for (n, outcome) in Outcome::ALL.into_iter().enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        field(out, outcome.as_str());
+        out.push_str(itoa::Buffer::new().format(results[outcome.index()]));
+    }
+    out.push('}');
+}
+
+fn labels<'a>(out: &mut String, pairs: impl Iterator<Item = (&'a str, &'a str)>) {
+    out.push('{');
+    for (n, (k, v)) in pairs.enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        field(out, k);
+        string(out, v);
+    }
+    out.push('}');
+}
+
+fn list(out: &mut String, values: impl Iterator<Item = Option<f64>>) {
+    out.push('[');
+    for (n, v) in values.enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        number(out, v);
+    }
+    out.push(']');
+}
+
+fn field(out: &mut String, name: &str) {
+    string(out, name);
+    out.push(':');
+}
+
+/// A finite number in its shortest round-trip form, or `null` (none, NaN, infinite).
+fn number(out: &mut String, value: Option<f64>) {
+    match value {
+        Some(v) if v.is_finite() => {
+            if v == v.trunc() && v.abs() < 1e15 {
+                // Integral values without a fraction: `60`, not `60.0`.
+                let _ = write!(out, "{v:.0}");
+            } else {
+                out.push_str(ryu::Buffer::new().format_finite(v));
+            }
+        }
+        _ => out.push_str("null"),
+    }
+}
+
+/// A JSON string: quotes, backslashes and control characters escaped.
+fn string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{number, string};
+
+    #[test]
+    fn numbers_and_strings_are_json() {
+        let mut out = String::new();
+        for v in [
+            Some(60.0),
+            Some(0.25),
+            Some(-0.0),
+            Some(1e-7),
+            Some(f64::NAN),
+            None,
+            Some(f64::INFINITY),
+        ] {
+            number(&mut out, v);
+            out.push(' ');
+        }
+        assert_eq!(out, "60 0.25 -0 1e-7 null null null ");
+        let mut out = String::new();
+        string(&mut out, "a\"b\\c\nd\u{1}é");
+        assert_eq!(out, r#""a\"b\\c\nd\u0001é""#);
+    }
+}

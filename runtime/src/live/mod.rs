@@ -1,0 +1,172 @@
+//! The live page: what every instrumented function and HTTP route does right now, without
+//! Prometheus or Grafana, served by the exporter (and by the [axum](crate::axum) and
+//! [actix](crate::actix) handlers) beside `/metrics`.
+//!
+//! - `snapshot`: one reading of every series, route and the process's CPU and memory;
+//! - `ring`: the bounded ring of snapshots (15 minutes) and the background thread filling it;
+//! - `stats`: rates, failure ratios and quantiles between two snapshots;
+//! - `json`: the `/api/functions` document;
+//! - `assets`: the page (HTML, CSS, JS) embedded in the binary.
+//!
+//! A background thread takes a snapshot every 5 seconds (see [`start_every`]); it is started
+//! by the exporter when its page is on, by the first request to a live handler, or by
+//! [`start`]. It reads the counters the way a scrape does, so instrumented calls never wait
+//! for it. The page polls the JSON and needs no network beyond it: no CDN, no framework.
+//!
+//! ```
+//! use instrument_metrics::instrument_metrics;
+//!
+//! #[instrument_metrics]
+//! fn resize(side: u32) -> Result<u32, String> {
+//!     if side == 0 { Err("empty".into()) } else { Ok(side * 2) }
+//! }
+//!
+//! instrument_metrics::live::start();
+//! resize(3).unwrap();
+//! resize(0).unwrap_err();
+//! let json = instrument_metrics::live::functions_json();
+//! assert!(json.starts_with(r#"{"schema":1,"#));
+//! assert!(json.contains(r#""function":"resize","module":"rust_out""#));
+//! assert!(instrument_metrics::live::page().contains("<table"));
+//! ```
+//!
+//! # `/api/functions`
+//!
+//! One JSON object (`application/json`). Times are in seconds; a ratio, rate or quantile
+//! that cannot be computed (no calls in the window, a window of no time) is `null`.
+//!
+//! | field | meaning |
+//! |---|---|
+//! | `schema` | `1`; bumped when a field changes meaning or goes away (new fields may appear) |
+//! | `now_seconds` | when the newest snapshot was taken, in seconds since the sampler started |
+//! | `interval_seconds` | the time between snapshots |
+//! | `history_seconds`, `snapshots` | how far back the ring reaches (at most 900 s), and its snapshots |
+//! | `process` | `null` where unknown (not Linux, no `process` feature), else `{cpu_seconds_total, resident_memory_bytes, windows: {"1m"\|"5m"\|"15m": {seconds, cpu_cores}}, history: {at_seconds, cpu_cores, resident_memory_bytes}}` |
+//! | `functions` | one entry per function series (as in `function_calls_total`, dynamic labels summed), in exposition order |
+//! | `routes` | one entry per HTTP route and method (the tower layer's and actix middleware's) |
+//! | `objectives` | `[]` until objectives are declared; then one `{name, …, error_budget_remaining}` per objective (the fraction of its error budget left, `1` untouched, `0` spent) |
+//!
+//! Each entry of `functions` has `function`, `module` and `labels` (the constant ones, an
+//! object); each entry of `routes` has `route`, `method` and `labels` (the layer's constant
+//! labels). Both then have:
+//!
+//! | field | meaning |
+//! |---|---|
+//! | `total` | calls (requests) since the process started, at the newest snapshot |
+//! | `results` | `{ok, error, panic, cancelled}`: `total` by result. For routes: `error` is a 5xx sent to its end, a body error or a service error; `panic` and `cancelled` are the `error_type`s |
+//! | `in_flight` | calls running at the newest snapshot, for functions with `in_flight`; else `null` |
+//! | `windows` | `{"1m", "5m", "15m"}`, each `{seconds, calls, results, calls_per_second, failure_ratio, failure_ratio_by_result: {error, panic, cancelled}, p50_seconds, p90_seconds, p99_seconds}` |
+//! | `history` | `{at_seconds, calls_per_second, failure_ratio, p99_seconds}`: parallel arrays, one point per interval between snapshots, for the sparklines |
+//!
+//! A window goes from the oldest snapshot at most its length before the newest one, so
+//! `seconds` is less than its length while the history is shorter (and `0`, with `null`
+//! rates, right after start). Quantiles are interpolated within the histogram's buckets from
+//! the increase of each bucket over the window, as PromQL's `histogram_quantile` does over
+//! `increase(…_bucket[window])`: the same numbers Prometheus would show.
+//!
+//! # Serving it
+//!
+//! The exporter serves the page at `/` and the JSON at `/api/functions` by default (same
+//! credentials, methods and concurrency limit as `/metrics`);
+//! [`live_page`](crate::serve::ExporterBuilder::live_page) moves them and
+//! [`without_live_page`](crate::serve::ExporterBuilder::without_live_page) turns them off. The
+//! page fetches `api/functions` relative to its own address, so the JSON is served beside it:
+//! a page at `/` or `/live` reads `/api/functions`, a page at `/debug/` reads
+//! `/debug/api/functions`.
+
+mod assets;
+mod json;
+mod ring;
+mod snapshot;
+mod stats;
+
+use std::time::Duration;
+
+/// `Content-Type` of the page.
+pub const HTML_CONTENT_TYPE: &str = "text/html; charset=utf-8";
+/// `Content-Type` of `/api/functions`.
+pub const JSON_CONTENT_TYPE: &str = "application/json";
+
+/// Headers the page and the JSON are served with: a `Content-Security-Policy` that lets the
+/// page reach nothing but its own origin (its inline script and styles, and the JSON), and
+/// `X-Content-Type-Options: nosniff`.
+///
+/// ```
+/// let (name, csp) = instrument_metrics::live::SECURITY_HEADERS[0];
+/// assert_eq!(name, "content-security-policy");
+/// assert!(csp.contains("connect-src 'self'"));
+/// ```
+pub const SECURITY_HEADERS: [(&str, &str); 2] = [
+    (
+        "content-security-policy",
+        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+         connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; \
+         frame-ancestors 'none'",
+    ),
+    ("x-content-type-options", "nosniff"),
+];
+
+/// Starts the background sampler, every 5 seconds, if it is not running yet. The exporter
+/// and the live handlers start it themselves; call this early for windows that cover the
+/// first requests too.
+///
+/// ```
+/// instrument_metrics::live::start();
+/// instrument_metrics::live::start(); // already running: nothing more
+/// ```
+pub fn start() {
+    ring::start(ring::DEFAULT_INTERVAL);
+}
+
+/// Starts the background sampler with this interval (clamped to 100 ms ..= 60 s) if it is
+/// not running yet, and returns the interval it runs at: one sampler per process, and the
+/// first start decides. The ring keeps 15 minutes of snapshots, at most 1000 of them (so
+/// below 0.9 s it covers less).
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let interval = instrument_metrics::live::start_every(Duration::from_secs(1));
+/// assert_eq!(instrument_metrics::live::start_every(Duration::from_secs(7)), interval);
+/// ```
+pub fn start_every(interval: Duration) -> Duration {
+    ring::start(interval)
+}
+
+/// The `/api/functions` document (see the [module docs](self) for its fields), from the
+/// snapshots taken so far; starts the sampler if needed.
+///
+/// ```
+/// let json = instrument_metrics::live::functions_json();
+/// assert!(json.ends_with(r#""objectives":[]}"#));
+/// ```
+#[must_use]
+pub fn functions_json() -> String {
+    let (snapshots, interval) = ring::snapshots();
+    json::document(&snapshots, interval.as_secs_f64())
+}
+
+/// The page: one self-contained HTML document (styles and script inline, no external
+/// resource), about 20 KiB. Serve it with [`HTML_CONTENT_TYPE`], with the JSON at
+/// `api/functions` beside it.
+///
+/// ```
+/// let page = instrument_metrics::live::page();
+/// assert!(page.starts_with("<!doctype html>"));
+/// // Nothing to fetch but the JSON: no stylesheet, script or image from elsewhere (the
+/// // icon is an empty `data:` URL, so browsers do not ask for /favicon.ico).
+/// assert!(!page.contains(" src=") && !page.contains("@import") && !page.contains("url("));
+/// assert!(page.contains(r#"<link rel="icon" href="data:,">"#));
+/// ```
+#[must_use]
+pub fn page() -> &'static str {
+    assets::page()
+}
+
+/// Test hook, not part of the API: stops the background snapshots for good and takes one
+/// now, stamped `at_seconds` (later calls must not go back in time), so that windows and
+/// rates come out exact.
+#[doc(hidden)]
+pub fn __sample_at(at_seconds: f64) {
+    ring::sample_at(at_seconds);
+}

@@ -1,0 +1,156 @@
+//! What the page shows, computed from two snapshots of one series: calls, rate, failure
+//! ratios and latency quantiles over the time between them.
+
+use super::snapshot::Counts;
+
+/// The quantiles reported, as fractions.
+pub(crate) const QUANTILES: [f64; 3] = [0.5, 0.9, 0.99];
+
+/// One series over one window.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Window {
+    /// The time the window actually covers (at most the asked one; less while history is short).
+    pub seconds: f64,
+    /// Calls that ended in the window, by result (ok, error, panic, cancelled).
+    pub results: [u64; 4],
+    /// p50, p90, p99 in seconds; `None` without calls.
+    pub quantiles: [Option<f64>; 3],
+}
+
+impl Window {
+    /// Between `base` (older; `None` means from zero) and `newest`, `seconds` apart.
+    pub(crate) fn between(
+        base: Option<&Counts>,
+        newest: &Counts,
+        seconds: f64,
+        bounds: &[f64],
+    ) -> Self {
+        let mut results = newest.results;
+        let mut deltas = newest.buckets.clone();
+        if let Some(base) = base {
+            for (n, b) in results.iter_mut().zip(base.results) {
+                *n = n.wrapping_sub(b);
+            }
+            for (n, b) in deltas.iter_mut().zip(&base.buckets) {
+                *n = n.wrapping_sub(*b);
+            }
+        }
+        Window {
+            seconds,
+            results,
+            quantiles: QUANTILES.map(|q| quantile(q, bounds, &deltas)),
+        }
+    }
+
+    pub(crate) fn calls(&self) -> u64 {
+        self.results.iter().fold(0, |a, n| a.wrapping_add(*n))
+    }
+
+    /// Calls per second; `None` for a window of no time.
+    pub(crate) fn rate(&self) -> Option<f64> {
+        (self.seconds > 0.0).then(|| to_f64(self.calls()) / self.seconds)
+    }
+
+    /// The share of calls that ended with result `index` (1 error, 2 panic, 3 cancelled), or
+    /// with any of them (`None` index); `None` without calls.
+    pub(crate) fn ratio(&self, index: Option<usize>) -> Option<f64> {
+        let calls = self.calls();
+        if calls == 0 {
+            return None;
+        }
+        let failed = match index {
+            Some(i) => self.results.get(i).copied().unwrap_or(0),
+            None => self.results[1..]
+                .iter()
+                .fold(0u64, |a, n| a.wrapping_add(*n)),
+        };
+        Some(to_f64(failed) / to_f64(calls))
+    }
+}
+
+pub(crate) fn to_f64(n: u64) -> f64 {
+    #[allow(clippy::cast_precision_loss)] // exact below 2^53 calls
+    let f = n as f64;
+    f
+}
+
+/// The `q` quantile of observations counted per bucket (`counts`, not cumulative, `+Inf`
+/// last) against upper `bounds`, interpolated linearly inside the bucket the way PromQL's
+/// `histogram_quantile` does: the first bucket starts at 0, and a rank in `+Inf` answers the
+/// highest finite bound. `None` without observations.
+pub(crate) fn quantile(q: f64, bounds: &[f64], counts: &[u64]) -> Option<f64> {
+    let total = counts.iter().fold(0u64, |a, n| a.wrapping_add(*n));
+    if total == 0 || bounds.is_empty() || !(0.0..=1.0).contains(&q) {
+        return None;
+    }
+    let rank = q * to_f64(total);
+    let mut below = 0u64;
+    for (i, upper) in bounds.iter().enumerate() {
+        let here = counts.get(i).copied().unwrap_or(0);
+        let cumulative = below.wrapping_add(here);
+        if to_f64(cumulative) >= rank {
+            if i == 0 && *upper <= 0.0 {
+                return Some(*upper);
+            }
+            let lower = if i == 0 { 0.0 } else { bounds[i - 1] };
+            if here == 0 {
+                return Some(lower);
+            }
+            return Some(lower + (upper - lower) * ((rank - to_f64(below)) / to_f64(here)));
+        }
+        below = cumulative;
+    }
+    bounds.last().copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{quantile, Window};
+    use crate::live::snapshot::Counts;
+
+    #[test]
+    fn quantiles_interpolate_as_histogram_quantile_does() {
+        let bounds = [0.05, 0.5, 5.0];
+        // 6 in the first bucket, 4 in the second.
+        let counts = [6, 4, 0, 0];
+        assert_eq!(quantile(0.5, &bounds, &counts), Some(0.05 * (5.0 / 6.0)));
+        // The arithmetic of histogram_quantile: lower + (upper - lower) * (rank - below) / here.
+        let p = |q: f64| 0.05 + (0.5 - 0.05) * ((q * 10.0 - 6.0) / 4.0);
+        assert_eq!(quantile(0.9, &bounds, &counts), Some(p(0.9)));
+        assert_eq!(quantile(0.99, &bounds, &counts), Some(p(0.99)));
+        assert_eq!(p(0.99), 0.48875);
+        // A rank in +Inf: the highest finite bound.
+        assert_eq!(quantile(0.99, &bounds, &[0, 0, 1, 9]), Some(5.0));
+        assert_eq!(quantile(0.5, &bounds, &[0, 0, 0, 0]), None);
+        assert_eq!(quantile(1.0, &bounds, &counts), Some(0.5));
+    }
+
+    #[test]
+    fn windows_subtract_the_base() {
+        let base = Counts {
+            results: [1, 1, 0, 0],
+            buckets: vec![2, 0, 0, 0],
+            in_flight: None,
+        };
+        let newest = Counts {
+            results: [4, 2, 0, 1],
+            buckets: vec![2, 5, 0, 0],
+            in_flight: None,
+        };
+        let w = Window::between(Some(&base), &newest, 60.0, &[0.05, 0.5, 5.0]);
+        assert_eq!(w.results, [3, 1, 0, 1]);
+        assert_eq!(w.calls(), 5);
+        assert_eq!(w.rate(), Some(5.0 / 60.0));
+        assert_eq!(w.ratio(Some(1)), Some(0.2));
+        assert_eq!(w.ratio(None), Some(0.4));
+        assert_eq!(
+            w.quantiles[0],
+            Some(0.05 + (0.5 - 0.05) * ((0.5 * 5.0 - 0.0) / 5.0))
+        );
+        let empty = Window::between(Some(&newest), &newest, 0.0, &[0.05, 0.5, 5.0]);
+        assert_eq!(
+            (empty.rate(), empty.ratio(None), empty.quantiles[2]),
+            (None, None, None)
+        );
+    }
+}

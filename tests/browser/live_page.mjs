@@ -1,0 +1,210 @@
+// The live page in a real browser: starts the `hello` example under known traffic, loads its
+// page in Debian's headless Chromium, waits for an update after the traffic has ended, and
+// checks that the numbers in the DOM are those derived from /metrics (parsed here): exact
+// totals by result, failure ratios, and p50/p90/p99 as histogram_quantile computes them.
+// Screenshots go to $ARTIFACTS (target/live-page by default).
+//
+// Usage: node live_page.mjs HELLO_BINARY   (./run builds it and installs what is missing)
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const HELLO = process.argv[2];
+const REQUESTS = 120;
+const ARTIFACTS = process.env.ARTIFACTS || "target/live-page";
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+const DEADLINE = Date.now() + 90_000;
+
+let failures = 0;
+function check(ok, what) {
+  console.log(`${ok ? "ok  " : "FAIL"} ${what}`);
+  if (!ok) failures++;
+}
+
+// ---- the exposition, parsed (text format 0.0.4) ----
+function parseMetrics(text) {
+  const samples = [];
+  for (const line of text.split("\n")) {
+    if (!line || line.startsWith("#")) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) throw new Error(`malformed exposition line: ${line}`);
+    const labels = {};
+    const re = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?/g;
+    let l;
+    while ((l = re.exec(m[3] || "")) !== null) {
+      labels[l[1]] = l[2].replace(/\\n/g, "\n").replace(/\\(.)/g, "$1");
+    }
+    samples.push({ name: m[1], labels, value: Number(m[4]) });
+  }
+  return samples;
+}
+
+function select(samples, name, labels) {
+  return samples.filter((s) => s.name === name &&
+    Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+}
+
+function sum(samples) {
+  return samples.reduce((a, s) => a + s.value, 0);
+}
+
+// histogram_quantile over cumulative buckets [{le, count}] (sorted, +Inf last).
+function histogramQuantile(q, buckets) {
+  const total = buckets[buckets.length - 1].count;
+  if (total === 0) return null;
+  const rank = q * total;
+  let below = 0;
+  for (let i = 0; i < buckets.length - 1; i++) {
+    if (buckets[i].count >= rank) {
+      const lower = i === 0 ? 0 : buckets[i - 1].le;
+      const here = buckets[i].count - below;
+      return lower + (buckets[i].le - lower) * ((rank - below) / here);
+    }
+    below = buckets[i].count;
+  }
+  return buckets[buckets.length - 2].le;
+}
+
+function buckets(samples, name, labels) {
+  // Summed over the other labels (status codes), by le.
+  const byLe = new Map();
+  for (const s of select(samples, name, labels)) {
+    byLe.set(s.labels.le, (byLe.get(s.labels.le) || 0) + s.value);
+  }
+  return [...byLe.entries()]
+    .map(([le, count]) => ({ le: le === "+Inf" ? Infinity : Number(le), count }))
+    .sort((a, b) => a.le - b.le);
+}
+
+async function get(url) {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+  return r.text();
+}
+
+async function until(what, f, interval = 200) {
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > DEADLINE) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+// ---- the run ----
+mkdirSync(ARTIFACTS, { recursive: true });
+const profile = mkdtempSync(join(tmpdir(), "live-page-chromium-"));
+const hello = spawn(HELLO, ["--addr", "127.0.0.1:0", "--load", String(REQUESTS), "--live-interval", "1"],
+  { stdio: ["ignore", "pipe", "inherit"] });
+let out = "";
+hello.stdout.on("data", (d) => { out += d; process.stdout.write(`hello: ${d}`); });
+let context = null;
+try {
+  const origin = (await until("hello's address", () => /hello listening on (http:\/\/\S+)/.exec(out)))[1];
+  check(out.includes(`live page: ${origin}/`), `hello prints the page's address ${origin}/`);
+
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1400, height: 560 },
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  const page = context.pages()[0] || await context.newPage();
+  const requested = [];
+  page.on("request", (r) => requested.push(r.url()));
+  const consoleErrors = [];
+  page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
+  page.on("pageerror", (e) => consoleErrors.push(String(e)));
+
+  // While the traffic runs: the page shows it.
+  await page.goto(`${origin}/`);
+  await page.waitForFunction(() => Number(document.body.dataset.updates) >= 1, null, { timeout: 20_000 });
+  await page.screenshot({ path: join(ARTIFACTS, "during-load.png") });
+
+  const load = await until("the end of hello's load", () =>
+    /load: sent (\d+) requests, got([^;]*);/.exec(out), 250);
+  check(Number(load[1]) === REQUESTS, `hello sent ${REQUESTS} requests`);
+  // The counters are final now; the next snapshot after this one has them all.
+  const metrics = parseMetrics(await get(`${origin}/metrics`));
+  const after = JSON.parse(await get(`${origin}/api/functions`)).now_seconds;
+  await page.waitForFunction((t) => Number(document.body.dataset.now) > t, after, { timeout: 20_000 });
+  // 15 minutes: everything since the sampler started, before the first request.
+  await page.check("input[name=window][value='15m']");
+
+  const fn = { function: "hello", module: "hello" };
+  const byResult = {};
+  for (const r of ["ok", "error", "panic", "cancelled"]) {
+    byResult[r] = sum(select(metrics, "function_calls_total", { ...fn, result: r }));
+  }
+  const total = Object.values(byResult).reduce((a, b) => a + b, 0);
+  const row = page.locator("#functions tbody tr[data-function='hello'][data-module='hello']");
+  const cellText = (r, key) => r.locator(`[data-key='${key}']`).textContent();
+  const cellValue = async (r, key) => {
+    const v = await r.locator(`[data-key='${key}']`).getAttribute("data-value");
+    return v === "" ? null : Number(v);
+  };
+  check(total === REQUESTS, `function_calls_total{function="hello"} sums to ${total}`);
+  check(await cellText(row, "total") === String(total), `hello: DOM total ${await cellText(row, "total")} = ${total} from /metrics`);
+  check(await cellValue(row, "failed") === (total - byResult.ok) / total,
+    `hello: failed ratio ${await cellValue(row, "failed")} = ${(total - byResult.ok)}/${total}`);
+  for (const r of ["error", "panic", "cancelled"]) {
+    check(await cellValue(row, r) === byResult[r] / total, `hello: ${r} ratio ${await cellValue(row, r)} = ${byResult[r]}/${total}`);
+  }
+  check(await cellValue(row, "in_flight") === 0, "hello: nothing in flight");
+  const fnBuckets = buckets(metrics, "function_calls_duration_seconds_bucket", fn);
+  for (const [q, key] of [[0.5, "p50"], [0.9, "p90"], [0.99, "p99"]]) {
+    const expected = histogramQuantile(q, fnBuckets);
+    check(await cellValue(row, key) === expected, `hello: ${key} ${await cellValue(row, key)} = histogram_quantile(${q}) ${expected}`);
+  }
+
+  // The route, from the layer's histogram: a 5xx is an error.
+  const rt = { http_route: "/hello", http_request_method: "GET" };
+  const counts = select(metrics, "http_server_request_duration_seconds_count", rt);
+  const requests = sum(counts);
+  const errors = sum(counts.filter((s) => Number(s.labels.http_response_status_code) >= 500 || s.labels.error_type));
+  const route = page.locator("#routes tbody tr[data-route='/hello'][data-method='GET']");
+  check(requests === REQUESTS, `http_server_request_duration_seconds_count{http_route="/hello"} sums to ${requests}`);
+  check(await cellText(route, "total") === String(requests), `/hello: DOM total ${await cellText(route, "total")} = ${requests}`);
+  check(await cellValue(route, "error") === errors / requests, `/hello: error ratio ${await cellValue(route, "error")} = ${errors}/${requests}`);
+  const routeBuckets = buckets(metrics, "http_server_request_duration_seconds_bucket", rt);
+  for (const [q, key] of [[0.5, "p50"], [0.99, "p99"]]) {
+    const expected = histogramQuantile(q, routeBuckets);
+    check(await cellValue(route, key) === expected, `/hello: ${key} ${await cellValue(route, key)} = histogram_quantile(${q}) ${expected}`);
+  }
+  check(await page.locator("#routes tbody tr").count() === 1, "one route: /, /api/functions and /metrics are skipped");
+  check(await page.locator("#cpu").getAttribute("data-value") !== "", "process CPU shown");
+  await page.screenshot({ path: join(ARTIFACTS, "page.png"), fullPage: true });
+
+  // Accessible: real table headers, a caption.
+  check(await page.locator("#functions thead th[scope=col]").count() === 13, "functions table: 13 column headers");
+  check(await row.locator("th[scope=row]").textContent() === "hello", "functions table: the function is the row header");
+
+  // Sorting by a header, then the other way.
+  const p99 = page.locator("#functions thead th[data-key='p99']");
+  await p99.locator("button").click();
+  check(await p99.getAttribute("aria-sort") === "descending", "p99 sorted, largest first");
+  await p99.locator("button").click();
+  check(await p99.getAttribute("aria-sort") === "ascending", "p99 sorted again, smallest first");
+  const shown = async () => page.locator("#functions tbody tr").evaluateAll((rows) => rows.map((r) => r.dataset.module));
+
+  // Filtering by module.
+  await page.selectOption("#module", "hello");
+  const modules = await shown();
+  check(modules.length >= 1 && modules.every((m) => m === "hello"), `filtered to module hello: ${modules}`);
+  await page.screenshot({ path: join(ARTIFACTS, "filtered.png"), fullPage: true });
+
+  const foreign = requested.filter((u) => !u.startsWith(origin));
+  check(foreign.length === 0, `no request beyond the page's origin (${requested.length} requests)${foreign.length ? ": " + foreign : ""}`);
+  check(consoleErrors.length === 0, `no console errors${consoleErrors.length ? ": " + consoleErrors : ""}`);
+} catch (e) {
+  check(false, String(e && e.stack || e));
+} finally {
+  if (context) await context.close();
+  hello.kill("SIGTERM"); // only the process this script started, by its handle
+  rmSync(profile, { recursive: true, force: true });
+}
+console.log(failures ? `live page: ${failures} check(s) failed` : "live page: all checks passed");
+process.exit(failures ? 1 : 0);
