@@ -1,7 +1,7 @@
 //! `objective = "checkout"`: the objective a function serves. Parsed and checked here; the
 //! call site is registered under it in the runtime's side table (no label, no extra series).
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use syn::parse::ParseStream;
 use syn::LitStr;
@@ -18,8 +18,16 @@ pub(crate) fn is_valid(name: &str) -> bool {
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-/// The value after `objective =`: a non-empty string literal naming a valid objective.
-pub(crate) fn parse(input: ParseStream) -> syn::Result<LitStr> {
+/// `= "name"` after the `objective` keyword (spanned at `keyword`): a non-empty string literal
+/// naming a valid objective.
+pub(crate) fn parse(input: ParseStream, keyword: Span) -> syn::Result<LitStr> {
+    if !input.peek(syn::Token![=]) {
+        return Err(syn::Error::new(
+            keyword,
+            format!("`objective` needs the objective's name: {EXAMPLE}"),
+        ));
+    }
+    input.parse::<syn::Token![=]>()?;
     if !input.peek(LitStr) {
         return Err(syn::Error::new(
             crate::options::next_span(input),

@@ -249,8 +249,7 @@ impl Parse for Options {
                 if o.objective.is_some() {
                     return Err(duplicate(k.span, "objective"));
                 }
-                expect_eq(input, "objective", "\"checkout\"")?;
-                o.objective = Some(crate::objective::parse(input)?);
+                o.objective = Some(crate::objective::parse(input, k.span)?);
             } else if lookahead.peek(kw::skip) {
                 let k: kw::skip = input.parse()?;
                 if o.skip.is_some() {
