@@ -157,16 +157,13 @@ fn group(out: &mut String, objective: &Objective, targets: &[Target]) -> Result<
                 "Objective {name}: failures burn its error budget ({budget_percent}% of calls) at {} times the sustainable rate",
                 a.burn_rate
             );
-            alert(
-                out,
-                "ObjectiveErrorBudgetBurn",
-                "errors",
-                name,
-                a,
-                &ratio,
-                &summary,
-                &what,
-            );
+            let indicator = Indicator {
+                alert: "ObjectiveErrorBudgetBurn",
+                what: "errors",
+                objective: name,
+                budget: &ratio,
+            };
+            alert(out, &indicator, a, &summary, &what);
         }
     }
     if let Some((matchers, target)) = latency {
@@ -206,16 +203,13 @@ fn group(out: &mut String, objective: &Objective, targets: &[Target]) -> Result<
                 "Objective {name}: slow calls burn its latency budget ({budget_percent}% of calls over {seconds}) at {} times the sustainable rate",
                 a.burn_rate
             );
-            alert(
-                out,
-                "ObjectiveLatencyBudgetBurn",
-                "slow",
-                name,
-                a,
-                &ratio,
-                &summary,
-                &what,
-            );
+            let indicator = Indicator {
+                alert: "ObjectiveLatencyBudgetBurn",
+                what: "slow",
+                objective: name,
+                budget: &ratio,
+            };
+            alert(out, &indicator, a, &summary, &what);
         }
     }
     Ok(())
@@ -277,17 +271,25 @@ fn record(out: &mut String, what: &str, w: &str, objective: &str, expr: &str) {
     );
 }
 
-/// One burn-rate alert on the recorded `what` ratios of `objective`.
-fn alert(
-    out: &mut String,
-    alert: &str,
-    what: &str,
-    objective: &str,
-    a: &BurnAlert,
-    ratio: &str,
-    summary: &str,
-    description: &str,
-) {
+/// What the alerts of one indicator of one objective share.
+struct Indicator<'a> {
+    /// The alert's name.
+    alert: &'a str,
+    /// `errors` or `slow`: which recorded ratios it reads.
+    what: &'a str,
+    objective: &'a str,
+    /// The budget, `1 - target`, as an exact decimal.
+    budget: &'a str,
+}
+
+/// One burn-rate alert on the recorded ratios of an indicator.
+fn alert(out: &mut String, i: &Indicator<'_>, a: &BurnAlert, summary: &str, description: &str) {
+    let Indicator {
+        alert,
+        what,
+        objective,
+        budget: ratio,
+    } = *i;
     let above = |w: &str| {
         format!(
             "objective:function_calls_{what}:ratio_rate{w}{{objective=\"{objective}\"}} > ({} * {ratio})",
