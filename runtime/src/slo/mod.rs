@@ -25,6 +25,17 @@
 //! # Ok::<(), instrument_metrics::Error>(())
 //! ```
 //!
+//! **Why a side table, not a label.** A label would be on every series of each function (each
+//! `result` counter, every histogram bucket), and moving a function to another objective, or
+//! renaming one, would end its series and start new ones: `rate()` breaks across the deploy,
+//! dashboards keep the old value. The side table costs no series and no bytes per sample;
+//! reassigning a function changes only the generated rules, which select it by `function` and
+//! `module`.
+//!
+//! **Cancelled calls** are neither good nor bad for availability (left out of both sides of the
+//! ratio: clients giving up cannot spend the budget), and count for latency like any other
+//! timed call; see [`Objective`].
+//!
 //! - `objective`: [`Objective`], its targets and its budget arithmetic;
 //! - `declared`: the objectives of this process, their functions and counts;
 //! - `windows`: the SRE workbook's windows and burn rates;
