@@ -492,6 +492,8 @@ fn site(options: &Options, name: &str, krate: &TokenStream, span: Span) -> Token
     let (nanos, seconds) = bounds(options, krate);
     let line = quote_spanned!(span=> ::core::line!());
     let histograms = histograms(options, krate);
+    let objective =
+        crate::objective::registration(options.objective.as_ref(), &quote!(#krate::__private));
     let meta = if options.buckets.is_none()
         && options.labels.is_empty()
         && !options.in_flight
@@ -522,6 +524,7 @@ fn site(options: &Options, name: &str, krate: &TokenStream, span: Span) -> Token
         {
             static __IM_SITE: #krate::__private::CallSite<#b> = #krate::__private::CallSite::new(#meta);
             #krate::__private::register_site!(__IM_SITE);
+            #objective
             &__IM_SITE
         }
     }
@@ -581,6 +584,7 @@ fn labelled_site(
     let (items, dynamic) =
         crate::labels::statics(&options.dynamic, ctx, options.labels_span.unwrap_or(span));
     let kinds = crate::labels::kinds(options.error_kind, ctx);
+    let objective = crate::objective::registration(options.objective.as_ref(), &p);
     quote! {
         {
             #items
@@ -599,6 +603,7 @@ fn labelled_site(
                 #p::DynMeta { labels: #dynamic, kinds: #kinds },
             );
             #p::register_site!(__IM_SITE);
+            #objective
             &__IM_SITE
         }
     }

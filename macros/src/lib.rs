@@ -11,6 +11,7 @@
 //! - `impl_block`: the rewrite of every method of an `impl` block;
 //! - `labels`: dynamic labels (`labels(tier = expr)`, `bounded(…)`, result closures) and
 //!   `error_kind`: what the site static and the call emit for them;
+//! - `objective`: `objective = "…"`, checked, and the site's registration under it;
 //! - `derive`: `#[derive(LabelValue)]`.
 
 mod body;
@@ -20,6 +21,7 @@ mod expand;
 mod generic_return;
 mod impl_block;
 mod labels;
+mod objective;
 mod options;
 mod target;
 

@@ -1,5 +1,5 @@
-//! The attribute's arguments: `name`, `buckets`, `histogram`, `in_flight`, `ok_if`, `error_if`, `labels`,
-//! `error_kind`, `skip`, `crate`. Each at most once, each value checked here so mistakes are compile errors
+//! The attribute's arguments: `name`, `buckets`, `histogram`, `in_flight`, `ok_if`, `error_if`,
+//! `labels`, `error_kind`, `objective`, `skip`, `crate`. Each at most once, each value checked here so mistakes are compile errors
 //! spanned on the offending token.
 
 use proc_macro2::Span;
@@ -11,7 +11,7 @@ use syn::{parenthesized, Expr, LitStr, Path, Token, Type};
 use crate::labels::{DynamicLabel, ErrorKindMode, Source};
 
 /// Every option, in the order error messages list them.
-pub(crate) const NAMES: [&str; 10] = [
+pub(crate) const NAMES: [&str; 11] = [
     "name",
     "buckets",
     "histogram",
@@ -20,6 +20,7 @@ pub(crate) const NAMES: [&str; 10] = [
     "error_if",
     "labels",
     "error_kind",
+    "objective",
     "skip",
     "crate",
 ];
@@ -40,6 +41,7 @@ mod kw {
     syn::custom_keyword!(error_kind);
     syn::custom_keyword!(bounded);
     syn::custom_keyword!(skip);
+    syn::custom_keyword!(objective);
 }
 
 /// How many bounds the runtime's default buckets have (Prometheus' defaults, 5 ms to 10 s;
@@ -103,6 +105,8 @@ pub(crate) struct Options {
     /// The span of the `labels` keyword, for errors about the whole set.
     pub labels_span: Option<Span>,
     pub error_kind: Option<ErrorKindMode>,
+    /// `objective = "…"`: the objective the function serves (a side table, not a label).
+    pub objective: Option<LitStr>,
     pub skip: Option<Span>,
     pub krate: Option<Path>,
     /// Set (not parsed) for the methods of an impl block the attribute sweeps without their own
@@ -135,6 +139,7 @@ impl Options {
             dynamic: inner.dynamic,
             labels_span: inner.labels_span.or(self.labels_span),
             error_kind,
+            objective: inner.objective.or_else(|| self.objective.clone()),
             skip: inner.skip,
             krate: inner.krate.or_else(|| self.krate.clone()),
             quiet_generic_return: inner.quiet_generic_return,
@@ -167,7 +172,7 @@ fn expect_eq(input: ParseStream, option: &str, example: &str) -> syn::Result<()>
 }
 
 /// The next token, for an error span, without failing on end of input.
-fn next_span(input: ParseStream) -> Span {
+pub(crate) fn next_span(input: ParseStream) -> Span {
     input
         .cursor()
         .token_tree()
@@ -293,6 +298,12 @@ impl Parse for Options {
                     ));
                 }
                 o.error_kind = Some(ErrorKindMode::Strict(k.span));
+            } else if lookahead.peek(kw::objective) {
+                let k: kw::objective = input.parse()?;
+                if o.objective.is_some() {
+                    return Err(duplicate(k.span, "objective"));
+                }
+                o.objective = Some(crate::objective::parse(input, k.span)?);
             } else if lookahead.peek(kw::skip) {
                 let k: kw::skip = input.parse()?;
                 if o.skip.is_some() {

@@ -2,6 +2,7 @@
 
 pub use linkme;
 
+pub use crate::__instrument_metrics_register_objective as register_objective;
 pub use crate::__instrument_metrics_register_site as register_site;
 pub use crate::expose::build_info::register_build_info;
 pub use crate::record::call::{call_once, call_unit, instrument, Instrumented};
@@ -15,6 +16,7 @@ pub use crate::record::labels::{
     ErrorKind, Indexed, KindsOf, NoErrorKinds, Typed, MAX_BOUNDED, MAX_COMBINATIONS,
 };
 pub use crate::record::native::Histograms;
+pub use crate::record::objective::{ObjectiveSite, OBJECTIVE_SITES};
 pub use crate::record::outcome::probe::{
     Probe, ViaAnything, ViaBoth, ViaClassify, ViaErr, ViaOk, ViaResult,
 };

@@ -28,6 +28,7 @@
 //!   layer), status outcomes, [`axum`](mod@axum) and [`actix`](mod@actix) glue;
 //! - [`live`]: the live page (rates, failures, latency quantiles over 1, 5 and 15 minutes)
 //!   and its JSON, from snapshots taken off the callers' path;
+//! - [`slo`]: objectives declared in code and the Prometheus rules and alerts they generate;
 //! - [`push`](mod@push): Pushgateway client for batch jobs.
 //!
 //! | feature | default | what it adds |
@@ -54,6 +55,7 @@ mod record;
 pub mod push;
 #[cfg(feature = "exporter")]
 pub mod serve;
+pub mod slo;
 
 pub use expose::exposition;
 #[cfg(feature = "actix-web")]
@@ -105,7 +107,8 @@ pub mod __private;
 ///
 /// Options (each at most once): `name = "…"`, `buckets = [f64, …]` or `linear(start, width,
 /// count)` or `exponential(start, factor, count)`, `in_flight`, `ok_if = path_or_closure`,
-/// `error_if = path_or_closure`, `labels(key = "value", …)`, `error_kind`, `skip` (a method
+/// `error_if = path_or_closure`, `labels(key = "value", …)`, `error_kind`, `objective = "…"`
+/// (the [objective](slo) the function serves; no label is added), `skip` (a method
 /// inside an instrumented impl block), `crate = path` (for crates re-exporting this one).
 ///
 /// **Dynamic labels** are bounded, always; an unbounded one is a compile error. In

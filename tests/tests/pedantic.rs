@@ -57,8 +57,25 @@ async fn checked(v: u8) -> u8 {
     v
 }
 
+/// An objective: a side table entry beside the call site.
+#[instrument_metrics(objective = "strict")]
+fn with_objective() -> u8 {
+    1
+}
+
+/// An objective on a labelled site (`error_kind`).
+///
+/// # Errors
+/// When `s` is not a number.
+#[instrument_metrics(objective = "strict", error_kind)]
+fn with_objective_and_kinds(s: &str) -> std::io::Result<u8> {
+    s.parse().map_err(std::io::Error::other)
+}
+
 #[tokio::test]
 async fn pedantic_shapes_work() {
+    assert_eq!(with_objective(), 1);
+    assert_eq!(with_objective_and_kinds("1").ok(), Some(1));
     unit();
     explicit_unit();
     assert_eq!(parse("7"), Ok(7));

@@ -11,6 +11,7 @@
 //! - `labels`: bounded label values ([`LabelValue`](crate::LabelValue), `bounded(expr, N)`),
 //!   error kinds;
 //! - `labelled`: call sites with dynamic labels or error kinds, one cell per combination;
+//! - `objective`: which call sites serve which objective (a side table, no label);
 //! - `requests`: one HTTP exchange, its route interned and its series found without hashing.
 //!
 //! Nothing here knows about exposition or serving: data flows out of this module only.
@@ -23,6 +24,7 @@ pub(crate) mod labels;
 pub(crate) mod native;
 #[cfg(feature = "opentelemetry")]
 pub(crate) mod opentelemetry;
+pub(crate) mod objective;
 pub(crate) mod outcome;
 #[cfg(feature = "http")]
 pub(crate) mod requests;

@@ -1,0 +1,6 @@
+use instrument_metrics::instrument_metrics;
+
+#[instrument_metrics(objective = "checkout", objective = "search")]
+fn pay() {}
+
+fn main() {}

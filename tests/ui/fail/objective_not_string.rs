@@ -1,0 +1,6 @@
+use instrument_metrics::instrument_metrics;
+
+#[instrument_metrics(objective = checkout)]
+fn pay() {}
+
+fn main() {}

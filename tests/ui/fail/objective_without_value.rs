@@ -1,0 +1,6 @@
+use instrument_metrics::instrument_metrics;
+
+#[instrument_metrics(objective)]
+fn pay() {}
+
+fn main() {}
