@@ -24,7 +24,9 @@ pub(crate) fn document(snapshots: &[Arc<Snapshot>], interval_seconds: f64) -> St
     let Some(newest) = snapshots.last() else {
         out.push_str(",\"now_seconds\":null,\"interval_seconds\":");
         number(&mut out, Some(interval_seconds));
-        out.push_str(",\"history_seconds\":0,\"snapshots\":0,\"process\":null,\"functions\":[],\"routes\":[],\"objectives\":[]}");
+        out.push_str(",\"history_seconds\":0,\"snapshots\":0,\"process\":null,\"functions\":[],\"routes\":[],\"objectives\":");
+        objectives(&mut out);
+        out.push('}');
         return out;
     };
     out.push(',');
@@ -100,11 +102,58 @@ pub(crate) fn document(snapshots: &[Arc<Snapshot>], interval_seconds: f64) -> St
     }
     out.push_str("],");
 
-    // Filled by the objectives (`slo`) once they exist: one object per objective with its
-    // remaining error budget. Empty until then; see the schema in the module docs.
+    // One object per declared objective, counted since the process started.
     field(&mut out, "objectives");
-    out.push_str("[]}");
+    objectives(&mut out);
+    out.push('}');
     out
+}
+
+/// `[{name, success_target, calls, failed, error_budget_remaining, latency_threshold_seconds,
+/// latency_target, timed, slow, latency_budget_remaining}, …]`; `null` where a target is not set.
+fn objectives(out: &mut String) {
+    out.push('[');
+    for (i, d) in crate::slo::objectives().iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let o = d.objective();
+        let c = d.counts();
+        #[allow(clippy::cast_precision_loss)] // counts far below 2^53
+        let count = |n: u64| Some(n as f64);
+        out.push('{');
+        field(out, "name");
+        string(out, o.name());
+        out.push(',');
+        field(out, "success_target");
+        number(out, o.success_target());
+        out.push(',');
+        field(out, "calls");
+        number(out, count(c.calls));
+        out.push(',');
+        field(out, "failed");
+        number(out, count(c.failed));
+        out.push(',');
+        field(out, "error_budget_remaining");
+        number(out, o.availability_budget_left(c.calls, c.failed));
+        out.push(',');
+        field(out, "latency_threshold_seconds");
+        number(out, o.latency_target().map(|(t, _)| t.as_secs_f64()));
+        out.push(',');
+        field(out, "latency_target");
+        number(out, o.latency_target().map(|(_, r)| r));
+        out.push(',');
+        field(out, "timed");
+        number(out, count(c.timed));
+        out.push(',');
+        field(out, "slow");
+        number(out, count(c.slow));
+        out.push(',');
+        field(out, "latency_budget_remaining");
+        number(out, o.latency_budget_left(c.timed, c.slow));
+        out.push('}');
+    }
+    out.push(']');
 }
 
 /// The fields every function and route has: totals, windows and history.

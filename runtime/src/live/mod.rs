@@ -44,7 +44,7 @@
 //! | `process` | `null` where unknown (not Linux, no `process` feature), else `{cpu_seconds_total, resident_memory_bytes, windows: {"1m"\|"5m"\|"15m": {seconds, cpu_cores}}, history: {at_seconds, cpu_cores, resident_memory_bytes}}` |
 //! | `functions` | one entry per function series (as in `function_calls_total`, dynamic labels summed), in exposition order |
 //! | `routes` | one entry per HTTP route and method (the tower layer's and actix middleware's) |
-//! | `objectives` | `[]` until objectives are declared; then one `{name, …, error_budget_remaining}` per objective (the fraction of its error budget left, `1` untouched, `0` spent) |
+//! | `objectives` | one object per objective declared with [`slo::declare`](crate::slo::declare), counted since the process started: `name`, `success_target`, `calls`, `failed`, `error_budget_remaining` (the fraction of its availability budget left: `1` untouched, `0` spent, negative overspent), `latency_threshold_seconds`, `latency_target`, `timed`, `slow`, `latency_budget_remaining`; `null` for a target not set; `[]` without objectives |
 //!
 //! Each entry of `functions` has `function`, `module` and `labels` (the constant ones, an
 //! object); each entry of `routes` has `route`, `method` and `labels` (the layer's constant

@@ -229,6 +229,8 @@
       tr.appendChild(th);
       var b = o.error_budget_remaining;
       cell(tr, "error_budget_remaining", b === undefined ? null : b, b === undefined || b === null ? "–" : fmtRatio(b));
+      var l = o.latency_budget_remaining;
+      cell(tr, "latency_budget_remaining", l === undefined ? null : l, l === undefined || l === null ? "–" : fmtRatio(l));
       tbody.appendChild(tr);
     });
     var table = $("#objectives");
