@@ -188,6 +188,15 @@ def run(work):
     config = config.replace("refresh_interval: 30s", "refresh_interval: 1s")
     config = config.replace("127.0.0.1:9091", f"127.0.0.1:{gw_port}")
     assert "scrape_interval: 1s" in config and f":{gw_port}" in config, "shipped config changed shape"
+    # The rules the services' objectives generate (cargo run --example rules), loaded beside the
+    # hand-written ones.
+    objectives = subprocess.run([os.path.join(EXAMPLES, "rules")], capture_output=True, text=True)
+    check(objectives.returncode == 0 and "groups:" in objectives.stdout, f"the rules example printed the objectives' rules {objectives.stderr}")
+    open(os.path.join(work, "objectives.yml"), "w").write(objectives.stdout)
+    lint = subprocess.run(["promtool", "check", "rules", os.path.join(work, "objectives.yml")], capture_output=True, text=True)
+    check(lint.returncode == 0 and "SUCCESS: 33 rules found" in lint.stdout, f"promtool check rules on the generated objectives.yml: {lint.stdout.strip()}")
+    config = config.replace("rule_files:\n  - rules.yml\n", "rule_files:\n  - rules.yml\n  - objectives.yml\n")
+    assert "objectives.yml" in config, "shipped config changed shape"
     open(os.path.join(work, "prometheus.yml"), "w").write(config)
     shutil.copy(os.path.join(PROM_DIR, "rules.yml"), work)
     os.makedirs(os.path.join(work, "targets"))
@@ -502,7 +511,7 @@ def run(work):
 
     def rules_evaluated():
         groups = json.loads(http("GET", f"http://{prom}/api/v1/rules")[1])["data"]["groups"]
-        rules = [r for g in groups for r in g["rules"]]
+        rules = [r for g in groups for r in g["rules"] if g["file"].endswith("/rules.yml")]
         done = all(r.get("health") == "ok" and not r.get("lastEvaluation", "0001").startswith("0001") for r in rules)
         return rules if rules and done else None
 
@@ -516,6 +525,38 @@ def run(work):
                   f"alert {r['name']} evaluates (health {r['health']}, {len(result)} firing series)")
         else:
             check(r["health"] == "ok", f"recording rule {r['name']} evaluates ({len(result)} series)")
+    # The objectives' generated rules: every one evaluates, the error ratios are the traffic's,
+    # and the availability alerts fire (ids divisible by 13 burn the budget far past 14.4x).
+    def objective_rules():
+        groups = json.loads(http("GET", f"http://{prom}/api/v1/rules")[1])["data"]["groups"]
+        mine = {g["name"]: g["rules"] for g in groups if g["file"].endswith("/objectives.yml")}
+        done = all(r.get("health") == "ok" and not r.get("lastError") and not r.get("lastEvaluation", "0001").startswith("0001")
+                   for rs in mine.values() for r in rs)
+        return mine if mine and done else None
+
+    groups = wait_for("every generated objective rule evaluated", objective_rules, timeout=30)
+    check({g: len(r) for g, r in groups.items()} == {"objective-accounts": 22, "objective-store": 11},
+          f"generated groups loaded: {({g: len(r) for g, r in groups.items()})}")
+    accounts_failed = expected_errors["get_account"] + expected_errors["create_account"]
+    accounts_calls = expected_calls["get_account"] + expected_calls["create_account"]
+    ratio = wait_for("objective error ratio", lambda: by_label(query(prom, 'objective:function_calls_errors:ratio_rate5m{objective="accounts"}'), "objective"), timeout=30)
+    # A rate over instances scraped at different offsets extrapolates: a ratio, not to the digit.
+    want_ratio_accounts = accounts_failed / accounts_calls
+    check(abs(ratio.get("accounts", -1) - want_ratio_accounts) < 0.05,
+          f"accounts error ratio (5m) {ratio.get('accounts')} ~ {accounts_failed}/{accounts_calls} = {want_ratio_accounts:.4f}")
+
+    def firing():
+        alerts = json.loads(http("GET", f"http://{prom}/api/v1/alerts")[1])["data"]["alerts"]
+        got = {(a["labels"]["alertname"], a["labels"]["objective"], a["labels"]["long_window"], a["labels"]["short_window"])
+               for a in alerts if a["labels"].get("objective") and a["state"] == "firing"}
+        want = {("ObjectiveErrorBudgetBurn", o, l, sh) for o in ("accounts", "store")
+                for l, sh in (("1h", "5m"), ("6h", "30m"), ("1d", "2h"), ("3d", "6h"))}
+        return got if want <= got else None
+
+    got = wait_for("the availability burn-rate alerts to fire", firing, timeout=30)
+    check(not any(a == "ObjectiveLatencyBudgetBurn" for a, _, _, _ in got),
+          f"all 8 availability burn-rate alerts fire, no latency one: {sorted(got)}")
+
     # The recording rule needs two scrapes after the traffic before it has a value.
     ratio = wait_for("the recorded failure ratio",
                      lambda: by_label(query(prom, 'function:failure_ratio:rate5m{function="create_account"}'), "job"),

@@ -35,10 +35,16 @@ fn objectives_carry_their_counts_and_budgets() {
     assert_eq!(o["success_target"], 0.9);
     assert_eq!(o["calls"], 10.0);
     assert_eq!(o["failed"], 1.0);
-    assert!(o["error_budget_remaining"].as_f64().unwrap().abs() < 1e-9, "{o}");
+    assert!(
+        o["error_budget_remaining"].as_f64().unwrap().abs() < 1e-9,
+        "{o}"
+    );
     assert_eq!(o["latency_threshold_seconds"], 0.01);
     assert_eq!(o["latency_target"], 0.5);
     assert_eq!(o["timed"], 10.0);
     assert_eq!(o["slow"], 2.0);
-    assert!((o["latency_budget_remaining"].as_f64().unwrap() - 0.6).abs() < 1e-9, "{o}");
+    assert!(
+        (o["latency_budget_remaining"].as_f64().unwrap() - 0.6).abs() < 1e-9,
+        "{o}"
+    );
 }

@@ -22,9 +22,9 @@ pub(crate) mod exemplar;
 pub(crate) mod labelled;
 pub(crate) mod labels;
 pub(crate) mod native;
+pub(crate) mod objective;
 #[cfg(feature = "opentelemetry")]
 pub(crate) mod opentelemetry;
-pub(crate) mod objective;
 pub(crate) mod outcome;
 #[cfg(feature = "http")]
 pub(crate) mod requests;
