@@ -314,4 +314,21 @@ fn http_durations_are_native_too() {
     assert!(h.bucket.is_empty(), "native only");
     assert_eq!(h.sample_count, Some(7));
     assert_eq!(buckets(&h).values().sum::<u64>() + h.zero_count(), 7);
+    // Text: only `+Inf`, `_sum` and `_count`, as for a native-only function.
+    let text = instrument_metrics::render();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            l.starts_with("http_server_request_duration_seconds") && l.contains("test=\"native\"")
+        })
+        .collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(
+        lines[0].contains("le=\"+Inf\"") && lines[0].ends_with(" 7"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[2].starts_with("http_server_request_duration_seconds_count")
+            && lines[2].ends_with(" 7")
+    );
 }

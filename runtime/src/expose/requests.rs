@@ -96,8 +96,13 @@ impl Collector for RequestCollector {
             for route in t.routes() {
                 for s in route.all_series() {
                     let labels = series_labels(t, &route.name, s);
-                    let (b, sum) = s.duration_nanos.read();
-                    let bounds: Vec<f64> = t.duration_bounds_seconds.clone();
+                    let (mut b, sum) = s.duration_nanos.read();
+                    let mut bounds: Vec<f64> = t.duration_bounds_seconds.clone();
+                    // Native only: text shows `+Inf`, `_sum` and `_count`, as for functions.
+                    if s.native.is_some() && !t.histograms().classic() {
+                        bounds.clear();
+                        b = vec![b.iter().fold(0, |a, n| a.wrapping_add(*n))];
+                    }
                     duration.push(histogram(
                         labels.clone(),
                         &bounds,
