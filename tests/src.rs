@@ -169,3 +169,29 @@ pub fn histogram(function: &str) -> (u64, u64, f64) {
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     (count as u64, inf as u64, sum)
 }
+
+/// Burns CPU on this thread until `/proc/self/stat` shows the process has used at least one
+/// clock tick (CPU time is counted in whole ticks), so a test can expect CPU seconds above 0.
+///
+/// # Panics
+/// If `/proc` is unreadable, or no tick shows within 10 s.
+pub fn use_a_cpu_tick() {
+    let ticks = || {
+        let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
+        let fields: Vec<&str> = stat[stat.rfind(')').expect("comm") + 2..]
+            .split(' ')
+            .collect();
+        fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime")
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut x = 0u64;
+    while ticks() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no CPU tick after 10 s of work"
+        );
+        for i in 0..100_000u64 {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
+        }
+    }
+}

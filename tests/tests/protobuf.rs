@@ -337,20 +337,8 @@ fn user_metrics_in_the_registry_are_served_too() {
 #[cfg(target_os = "linux")]
 #[test]
 fn process_metrics_are_there() {
-    // CPU time is counted in whole clock ticks: burn until /proc shows at least one, so the
-    // exposition's value has something to be above zero for.
-    let ticks = || {
-        let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
-        let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
-        fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
-    };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut x = 0u64;
-    while ticks() == 0 && Instant::now() < deadline {
-        for i in 0..100_000u64 {
-            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
-        }
-    }
+    // CPU time is counted in whole clock ticks: so that the value has a reason to be above 0.
+    instrument_metrics_tests::use_a_cpu_tick();
     let families = decode(&instrument_metrics::render_protobuf());
     let value = |name: &str, kind: MetricType| {
         let f = family(&families, name);
