@@ -195,3 +195,35 @@ pub fn use_a_cpu_tick() {
         }
     }
 }
+
+/// Runs `promtool check metrics` (Debian package `prometheus`; scripts/test installs it) on an
+/// exposition and asserts it passes with nothing to say: no error, no lint.
+///
+/// # Panics
+/// If promtool is missing, fails, or prints anything.
+pub fn assert_promtool_finds_nothing(text: &str) {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool (Debian package prometheus; scripts/test installs it)");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("promtool");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && said.trim().is_empty(),
+        "promtool: {said}"
+    );
+}
