@@ -5,6 +5,9 @@ use std::collections::BTreeMap;
 
 pub mod http_client;
 pub mod metrics_endpoint;
+mod openmetrics;
+
+pub use openmetrics::{parse_openmetrics, OmSample};
 
 /// One sample line of the text exposition.
 #[derive(Debug, Clone, PartialEq)]
