@@ -182,8 +182,8 @@ pub use instrument_metrics_macros::instrument_metrics;
 pub use prometheus;
 
 pub use error::Error;
-pub use expose::protobuf::render_protobuf;
-pub use expose::registry::{registry, render, use_registry};
+pub use expose::registry::{registry, use_registry};
+pub use expose::scrape::{render, render_protobuf};
 pub use exposition::render_openmetrics;
 /// Derives [`LabelValue`](trait@LabelValue) for an enum, with or without fields: the values
 /// are the variant names in declaration order, or `#[label_value(rename = "…")]`;

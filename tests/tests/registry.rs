@@ -95,5 +95,5 @@ fn default_registry_has_function_metrics_from_the_start() {
         })
         .collect();
     assert_eq!(ours.len(), 4, "one series per result");
-    assert!(ours.iter().all(|m| m.get_counter().value() == 0.0));
+    assert!(ours.iter().all(|m| m.get_counter().get_value() == 0.0));
 }

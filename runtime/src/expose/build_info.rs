@@ -2,11 +2,10 @@
 //! come from the application's own crate, through [`build_info!`](crate::build_info!), which
 //! expands `env!("CARGO_PKG_NAME")` and `env!("CARGO_PKG_VERSION")` in the caller's crate.
 
-use std::sync::{Mutex, PoisonError};
-
-use prometheus::{IntGaugeVec, Opts};
-
 use crate::error::Error;
+use crate::expose::catalog::Group;
+use crate::expose::registry::register_group;
+use crate::record::builds;
 
 /// Registers `app_build_info{name="<your crate>",version="<its version>"} 1` in
 /// [`registry`](crate::registry()). Call it once, from the application (not from a library):
@@ -27,30 +26,12 @@ macro_rules! build_info {
     };
 }
 
-static BUILD_INFO: Mutex<Option<IntGaugeVec>> = Mutex::new(None);
-
 /// What [`build_info!`](crate::build_info!) calls. Registering the same build twice is fine.
 ///
 /// # Errors
 /// [`Error::Prometheus`] if the registry already holds another `app_build_info`.
 pub fn register_build_info(name: &str, version: &str) -> Result<(), Error> {
-    // A lock, not a `OnceLock`: two threads racing here must not both register.
-    let mut slot = BUILD_INFO.lock().unwrap_or_else(PoisonError::into_inner);
-    let gauge = match &*slot {
-        Some(g) => g.clone(),
-        None => {
-            let g = IntGaugeVec::new(
-                Opts::new(
-                    "app_build_info",
-                    "The application's crate name and version; the value is always 1.",
-                ),
-                &["name", "version"],
-            )?;
-            crate::registry().register(Box::new(g.clone()))?;
-            *slot = Some(g.clone());
-            g
-        }
-    };
-    gauge.get_metric_with_label_values(&[name, version])?.set(1);
+    register_group(Group::BuildInfo)?;
+    builds::add(name, version);
     Ok(())
 }

@@ -1,35 +1,25 @@
-//! The registry everything is served from, and `render()`.
+//! The registry everything is served from.
 //!
 //! The function metrics are a collector in `prometheus`'s default registry from process start
 //! (a constructor attaches it before `main`), so code that gathers the default registry itself
 //! sees them too. [`use_registry`] moves them to another registry until the first use.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
 
-use prometheus::{Encoder as _, IntGauge, Registry, TextEncoder};
+use prometheus::{IntGauge, Registry};
 
 use crate::error::Error;
-use crate::expose::catalog::escape_label_value;
-use crate::expose::collect::{without_function_families, FunctionCollector};
+use crate::expose::catalog::{Group, Groups};
+use crate::expose::collector::OwnedCollector;
+use crate::expose::families::Decorations;
+use crate::expose::snapshot::escape_label_value;
 
 struct Chosen {
     registry: &'static Registry,
     /// False only if something else already took the function family names.
     collector_registered: bool,
     decorations: Decorations,
-}
-
-/// What a registry built with `Registry::new_custom(prefix, labels)` does to every family it
-/// gathers; the direct encoder must do the same to the function families.
-#[derive(Default)]
-pub(crate) struct Decorations {
-    /// Prepended to family names (`app_`), or empty.
-    pub prefix: String,
-    /// Appended to every series' labels (`,region="eu"`), escaped, or empty.
-    pub labels: String,
-    /// The same labels as name/value pairs, unescaped (for the protobuf encoder).
-    pub pairs: Vec<(String, String)>,
 }
 
 static CHOSEN: OnceLock<Chosen> = OnceLock::new();
@@ -41,7 +31,7 @@ static ATTACHED_TO_DEFAULT: AtomicBool = AtomicBool::new(false);
 // `prometheus::default_registry()` directly sees every instrumented function from the start.
 #[ctor::ctor(unsafe)]
 fn attach_to_default_registry() {
-    if let Ok(c) = FunctionCollector::new() {
+    if let Ok(c) = OwnedCollector::new(Group::Functions) {
         if prometheus::default_registry().register(Box::new(c)).is_ok() {
             ATTACHED_TO_DEFAULT.store(true, Ordering::Release);
         }
@@ -60,11 +50,11 @@ fn choose(registry: &'static Registry) -> (Chosen, Option<prometheus::Error>) {
     } else {
         if attached {
             // Moving to another registry: leave the default one.
-            if let Ok(c) = FunctionCollector::new() {
+            if let Ok(c) = OwnedCollector::new(Group::Functions) {
                 let _ = prometheus::default_registry().unregister(Box::new(c));
             }
         }
-        FunctionCollector::new().and_then(|c| registry.register(Box::new(c)))
+        OwnedCollector::new(Group::Functions).and_then(|c| registry.register(Box::new(c)))
     };
     // The default registry has neither prefix nor labels: no need to probe it.
     let decorations = if is_default(registry) {
@@ -72,7 +62,6 @@ fn choose(registry: &'static Registry) -> (Chosen, Option<prometheus::Error>) {
     } else {
         decorations_of(registry)
     };
-    crate::expose::process::register(registry);
     let chosen = Chosen {
         registry,
         collector_registered: registration.is_ok(),
@@ -90,7 +79,7 @@ fn decorations_of(registry: &Registry) -> Decorations {
     if registry.register(Box::new(probe.clone())).is_err() {
         return Decorations::default();
     }
-    let families = registry.gather();
+    let families = crate::expose::collector::without_our_families(|| registry.gather());
     let _ = registry.unregister(Box::new(probe));
     let Some(family) = families.iter().find(|f| f.name().ends_with(PROBE)) else {
         return Decorations::default();
@@ -130,13 +119,31 @@ fn decorations_of(registry: &Registry) -> Decorations {
 /// assert!(instrument_metrics::render().lines().any(|l| l == "jobs_done_total 1"));
 /// ```
 pub fn registry() -> &'static Registry {
+    let registry = chosen_registry();
+    join_process_families();
+    registry
+}
+
+fn chosen_registry() -> &'static Registry {
     CHOSEN
         .get_or_init(|| choose(prometheus::default_registry()).0)
         .registry
 }
 
+/// The process families join the registry once it is chosen (they read `/proc` only when
+/// gathered). A process collector of the user's with the same names keeps its place.
+fn join_process_families() {
+    #[cfg(all(feature = "process", target_os = "linux"))]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            let _ = register_group(Group::Process);
+        });
+    }
+}
+
 /// Serve `registry` instead of the default one. Must come before the first [`registry`],
-/// [`render`] or scrape; later it returns [`Error::RegistryAlreadyChosen`]. A prefix and
+/// [`render`](crate::render()) or scrape; later it returns [`Error::RegistryAlreadyChosen`]. A prefix and
 /// constant labels given to `Registry::new_custom` apply to the function metrics too.
 ///
 /// ```
@@ -159,6 +166,7 @@ pub fn use_registry(registry: &'static Registry) -> Result<(), Error> {
         outcome = failure.map_or(Ok(()), |e| Err(Error::Prometheus(e)));
         chosen
     });
+    join_process_families();
     outcome
 }
 
@@ -177,32 +185,39 @@ pub(crate) fn decorations() -> &'static Decorations {
     CHOSEN.get().map_or(&NONE, |c| &c.decorations)
 }
 
-/// Everything in [`registry`], function metrics included, in the Prometheus text format 0.0.4.
-///
-/// Every instrumented function is there from the start, with each `result` at 0.
-///
-/// ```
-/// use instrument_metrics::instrument_metrics;
-///
-/// #[instrument_metrics]
-/// fn never_called_in_this_example() {}
-///
-/// let text = instrument_metrics::render();
-/// assert!(text.lines().any(|l| l.starts_with(
-///     "function_calls_total{function=\"never_called_in_this_example\"") && l.ends_with(" 0")));
-/// ```
-#[must_use]
-pub fn render() -> String {
-    let registry = registry();
-    let mut out = String::with_capacity(16 * 1024);
+/// Groups whose collector joined the chosen registry (the function families' bit is set by
+/// [`choose`]), and groups whose registration was tried.
+static REGISTERED: AtomicU8 = AtomicU8::new(0);
+static TRIED: Mutex<u8> = Mutex::new(0);
+
+/// Which of our groups of families are in the chosen registry (each is left out when the
+/// user's registry already held its names).
+pub(crate) fn groups() -> Groups {
+    let mut g = REGISTERED.load(Ordering::Acquire);
     if function_families_registered() {
-        crate::expose::encode::encode_text(&mut out);
+        g |= Group::Functions.bit();
     }
-    let others = without_function_families(|| registry.gather());
-    // Encoding only fails on malformed families, which gather() never yields.
-    let mut rest = Vec::new();
-    if TextEncoder::new().encode(&others, &mut rest).is_ok() {
-        out.push_str(&String::from_utf8_lossy(&rest));
+    Groups(g)
+}
+
+/// Registers `group`'s collector in the chosen registry, once: the HTTP families when the
+/// first HTTP table is made, the scrape families at the first scrape, process families with
+/// the registry, build info when the application asks. `Err` if the registry already has
+/// families with these names (the user's own); ours then stay out of the exposition.
+pub(crate) fn register_group(group: Group) -> Result<(), prometheus::Error> {
+    let registry = chosen_registry();
+    let mut tried = TRIED.lock().unwrap_or_else(PoisonError::into_inner);
+    if *tried & group.bit() == 0 {
+        *tried |= group.bit();
+        let joined = OwnedCollector::new(group).and_then(|c| registry.register(Box::new(c)));
+        if joined.is_ok() {
+            REGISTERED.fetch_or(group.bit(), Ordering::AcqRel);
+        }
+        return joined;
     }
-    out
+    if REGISTERED.load(Ordering::Acquire) & group.bit() != 0 {
+        Ok(())
+    } else {
+        Err(prometheus::Error::AlreadyReg)
+    }
 }

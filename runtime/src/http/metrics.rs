@@ -71,7 +71,7 @@ impl Default for HttpMetrics {
         .unwrap_or_else(|(existing, _)| existing);
         // A registry that already has these names still gets the series recorded; the
         // builder's `build()` is where that failure is reported.
-        let _ = crate::expose::requests::register();
+        let _ = crate::expose::registry::register_group(crate::expose::catalog::Group::Http);
         HttpMetrics { table, skip: &[] }
     }
 }
@@ -273,7 +273,7 @@ impl HttpMetricsBuilder {
                 Box::leak(self.skip.into_boxed_slice())
             },
         };
-        crate::expose::requests::register()?;
+        crate::expose::registry::register_group(crate::expose::catalog::Group::Http)?;
         Ok(metrics)
     }
 }
@@ -308,7 +308,7 @@ fn check_label_name(name: &str) -> Result<(), Error> {
             "`{name}` is not a label name: use letters, digits and `_`, not starting with a digit"
         )));
     }
-    if name.starts_with("__") || crate::expose::requests::RESERVED.contains(&name) {
+    if name.starts_with("__") || crate::expose::catalog::http::RESERVED.contains(&name) {
         return Err(Error::InvalidConfig(format!(
             "label `{name}` is set by the HTTP metrics themselves; pick another name"
         )));

@@ -67,7 +67,7 @@ pub(crate) fn take(at: f64, previous: Option<&Snapshot>) -> Snapshot {
         at,
         functions: functions(),
         routes: routes(previous),
-        process: crate::expose::process::cpu_and_resident(),
+        process: crate::expose::catalog::process::cpu_and_resident(),
     }
 }
 

@@ -12,10 +12,13 @@
 //!   error kinds;
 //! - `labelled`: call sites with dynamic labels or error kinds, one cell per combination;
 //! - `objective`: which call sites serve which objective (a side table, no label);
-//! - `requests`: one HTTP exchange, its route interned and its series found without hashing.
+//! - `requests`: one HTTP exchange, its route interned and its series found without hashing;
+//! - `scrapes`: scrapes of the metrics endpoint, by status code;
+//! - `builds`: the application builds registered with `build_info!`.
 //!
 //! Nothing here knows about exposition or serving: data flows out of this module only.
 
+pub(crate) mod builds;
 pub(crate) mod call;
 pub(crate) mod clock;
 pub(crate) mod exemplar;
@@ -28,6 +31,7 @@ pub(crate) mod opentelemetry;
 pub(crate) mod outcome;
 #[cfg(feature = "http")]
 pub(crate) mod requests;
+pub(crate) mod scrapes;
 pub(crate) mod site;
 pub(crate) mod slots;
 

@@ -91,10 +91,11 @@ fn targets(declared: &Declared) -> Vec<Target> {
                     .map(|s| s.meta().bounds_nanos.to_vec())
                     .unwrap_or_default(),
                 le: series
-                    .le_text
+                    .bounds
+                    .text
                     .iter()
                     .cloned()
-                    .zip(series.le_openmetrics.iter().cloned())
+                    .zip(series.bounds.openmetrics.iter().cloned())
                     .collect(),
             }
         })

@@ -1,23 +1,22 @@
 //! Process metrics (CPU seconds, resident and virtual memory, open and max fds, threads, start
 //! time) under the default-on `process` feature, on Linux; nothing elsewhere.
 //!
-//! Our own collector reads `/proc` at every gather, with client_golang's names, types and
-//! units: CPU time in fractional seconds (utime + stime over the clock tick rate), so that
+//! `/proc` is read at every scrape, with client_golang's names, types and units: CPU time in
+//! fractional seconds (utime + stime over the clock tick rate), so that
 //! `rate(process_cpu_seconds_total[1m])` is smooth, where `prometheus`'s own collector
 //! truncates it to whole seconds. A file that cannot be read omits the families it feeds.
 
-use prometheus::Registry;
+use crate::expose::snapshot::Family;
 
+/// Appends the process families, read now.
 #[cfg(all(feature = "process", target_os = "linux"))]
-pub(crate) fn register(registry: &Registry) {
-    // Already there (the user registered a process collector): fine, it is served either way.
-    if let Ok(collector) = linux::ProcessCollector::new() {
-        let _ = registry.register(Box::new(collector));
-    }
+pub(crate) fn families(out: &mut Vec<Family>) {
+    linux::families(out);
 }
 
+/// Nothing to read here.
 #[cfg(not(all(feature = "process", target_os = "linux")))]
-pub(crate) fn register(_registry: &Registry) {}
+pub(crate) fn families(_out: &mut Vec<Family>) {}
 
 /// CPU seconds (user + system) and resident memory in bytes, read now from `/proc/self/stat`
 /// (for the live page's snapshots); `None` off Linux, without `process`, or when unreadable.
@@ -34,106 +33,37 @@ pub(crate) fn cpu_and_resident() -> Option<(f64, f64)> {
 
 #[cfg(all(feature = "process", target_os = "linux"))]
 mod linux {
+    use std::borrow::Cow;
     use std::sync::OnceLock;
 
-    use prometheus::core::{Collector, Desc};
-    use prometheus::proto::{Counter, Gauge, Metric, MetricFamily, MetricType};
+    use crate::expose::families::{
+        Describe, PROCESS_CPU, PROCESS_MAX_FDS, PROCESS_OPEN_FDS, PROCESS_RESIDENT, PROCESS_START,
+        PROCESS_THREADS, PROCESS_VIRTUAL,
+    };
+    use crate::expose::snapshot::{Extra, Family, Kind, Labels, Number, Sample, Value};
 
-    const CPU: usize = 0;
-    const OPEN_FDS: usize = 1;
-    const MAX_FDS: usize = 2;
-    const VIRTUAL: usize = 3;
-    const RESIDENT: usize = 4;
-    const START: usize = 5;
-    const THREADS: usize = 6;
-
-    /// Name, help and type of each family, indexed by the constants above.
-    const FAMILIES: [(&str, &str, MetricType); 7] = [
-        (
-            "process_cpu_seconds_total",
-            "Total user and system CPU time spent in seconds.",
-            MetricType::COUNTER,
-        ),
-        (
-            "process_open_fds",
-            "Number of open file descriptors.",
-            MetricType::GAUGE,
-        ),
-        (
-            "process_max_fds",
-            "Maximum number of open file descriptors.",
-            MetricType::GAUGE,
-        ),
-        (
-            "process_virtual_memory_bytes",
-            "Virtual memory size in bytes.",
-            MetricType::GAUGE,
-        ),
-        (
-            "process_resident_memory_bytes",
-            "Resident memory size in bytes.",
-            MetricType::GAUGE,
-        ),
-        (
-            "process_start_time_seconds",
-            "Start time of the process since unix epoch in seconds.",
-            MetricType::GAUGE,
-        ),
-        (
-            "process_threads",
-            "Number of OS threads in the process.",
-            MetricType::GAUGE,
-        ),
-    ];
-
-    pub(super) struct ProcessCollector {
-        descs: Vec<Desc>,
-    }
-
-    impl ProcessCollector {
-        pub(super) fn new() -> prometheus::Result<Self> {
-            let descs = FAMILIES
-                .iter()
-                .map(|(name, help, _)| {
-                    Desc::new(
-                        (*name).into(),
-                        (*help).into(),
-                        Vec::new(),
-                        Default::default(),
-                    )
-                })
-                .collect::<prometheus::Result<_>>()?;
-            Ok(ProcessCollector { descs })
-        }
-    }
-
-    impl Collector for ProcessCollector {
-        fn desc(&self) -> Vec<&Desc> {
-            self.descs.iter().collect()
-        }
-
-        fn collect(&self) -> Vec<MetricFamily> {
-            let mut families = Vec::with_capacity(FAMILIES.len());
-            if let Some(stat) = read("/proc/self/stat").as_deref().and_then(Stat::parse) {
-                let ticks = clock_ticks_per_second();
-                families.push(family(CPU, stat.cpu_ticks as f64 / ticks));
-                families.push(family(VIRTUAL, stat.virtual_bytes as f64));
-                families.push(family(RESIDENT, stat.resident_pages as f64 * page_size()));
-                families.push(family(THREADS, stat.threads as f64));
-                if let Some(start) = start_time_seconds(stat.start_ticks, ticks) {
-                    families.push(family(START, start));
-                }
-            }
+    pub(super) fn families(out: &mut Vec<Family>) {
+        if let Some(stat) = read("/proc/self/stat").as_deref().and_then(Stat::parse) {
+            let ticks = clock_ticks_per_second();
+            out.push(family(PROCESS_CPU, stat.cpu_ticks as f64 / ticks));
             if let Some(open) = open_fds() {
-                families.push(family(OPEN_FDS, open as f64));
+                out.push(family(PROCESS_OPEN_FDS, open as f64));
             }
             if let Some(max) = read("/proc/self/limits")
                 .as_deref()
                 .and_then(max_open_files)
             {
-                families.push(family(MAX_FDS, max as f64));
+                out.push(family(PROCESS_MAX_FDS, max as f64));
             }
-            families
+            out.push(family(PROCESS_VIRTUAL, stat.virtual_bytes as f64));
+            out.push(family(
+                PROCESS_RESIDENT,
+                stat.resident_pages as f64 * page_size(),
+            ));
+            if let Some(start) = start_time_seconds(stat.start_ticks, ticks) {
+                out.push(family(PROCESS_START, start));
+            }
+            out.push(family(PROCESS_THREADS, stat.threads as f64));
         }
     }
 
@@ -145,24 +75,24 @@ mod linux {
         ))
     }
 
-    fn family(index: usize, value: f64) -> MetricFamily {
-        let (name, help, kind) = FAMILIES[index];
-        let mut metric = Metric::default();
-        if kind == MetricType::COUNTER {
-            let mut c = Counter::default();
-            c.set_value(value);
-            metric.set_counter(c);
+    fn family(describe: Describe, value: f64) -> Family {
+        let value = if describe.kind == Kind::Counter {
+            Value::Counter {
+                value: Number::Float(value),
+                exemplar: None,
+                created: None,
+            }
         } else {
-            let mut g = Gauge::default();
-            g.set_value(value);
-            metric.set_gauge(g);
-        }
-        let mut f = MetricFamily::default();
-        f.set_name(name.to_owned());
-        f.set_help(help.to_owned());
-        f.set_field_type(kind);
-        f.set_metric(vec![metric]);
-        f
+            Value::Gauge(Number::Float(value))
+        };
+        Family::ours(
+            describe,
+            vec![Sample {
+                labels: Cow::Owned(Labels::default()),
+                extra: Extra::NONE,
+                value,
+            }],
+        )
     }
 
     fn read(path: &str) -> Option<String> {
@@ -261,9 +191,8 @@ mod linux {
 
 #[cfg(all(test, feature = "process", target_os = "linux"))]
 mod tests {
-    use super::linux::{boot_time, max_open_files, ProcessCollector, Stat};
-    use prometheus::core::Collector as _;
-    use prometheus::proto::MetricType;
+    use super::linux::{boot_time, max_open_files, Stat};
+    use crate::expose::snapshot::{Kind, Value};
 
     #[test]
     fn stat_fields_after_a_command_name_with_spaces_and_parentheses() {
@@ -306,18 +235,19 @@ mod tests {
 
     #[test]
     fn seven_families_with_one_sample_each() {
-        let c = ProcessCollector::new().unwrap();
-        assert_eq!(c.desc().len(), 7);
-        let families = c.collect();
-        assert_eq!(families.len(), 7, "{families:?}");
+        let mut families = Vec::new();
+        super::families(&mut families);
+        assert_eq!(families.len(), 7);
         for f in &families {
-            assert_eq!(f.get_metric().len(), 1, "{}", f.name());
-            let expected = if f.name() == "process_cpu_seconds_total" {
-                MetricType::COUNTER
-            } else {
-                MetricType::GAUGE
-            };
-            assert_eq!(f.get_field_type(), expected, "{}", f.name());
+            assert_eq!(f.samples.len(), 1, "{}", f.name);
+            let counter = f.name == "process_cpu_seconds_total";
+            assert_eq!(f.kind == Kind::Counter, counter, "{}", f.name);
+            assert_eq!(
+                matches!(f.samples[0].value, Value::Counter { .. }),
+                counter,
+                "{}",
+                f.name
+            );
         }
     }
 }

@@ -1,13 +1,20 @@
-//! The series the exposition shows, built once from the call sites: label text escaped and
-//! joined ahead of time, and sites with identical labels merged into one series. A site with
-//! dynamic labels gives one row per combination of their values at each scrape ([`rows`]).
+//! The function families' series, built once from the call sites: labels escaped and joined
+//! ahead of time, and sites with identical labels merged into one series. A site with dynamic
+//! labels gives one row per combination of their values at each scrape ([`rows`]); the rows
+//! become the families' samples in [`families`].
 
+use std::borrow::Cow;
 use std::collections::HashMap;
-use std::fmt::Write as _;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
+use crate::expose::families::{CALLS, DURATION, IN_FLIGHT, OVERFLOW};
+use crate::expose::snapshot::{
+    Bounds, Created, Extra, Family, Histogram, Labels, Number, Sample, Value,
+};
 use crate::record::labelled::{DynMeta, Labelled};
 use crate::record::labels::NONE;
+use crate::record::native::Histograms;
+use crate::record::outcome::Outcome;
 use crate::record::site::{Reading, ReadingSlot, Site, SITES};
 
 /// One labelled series of the function families, fed by one or more call sites.
@@ -20,20 +27,18 @@ pub(crate) struct Series {
     pub sites: Vec<&'static dyn Site>,
     /// The labelled sites (all of `sites`), for a series with dynamic labels or error kinds.
     pub labelled: Vec<&'static dyn Labelled>,
-    /// `function="…",module="…",k="v"`, escaped for the text formats.
-    pub label_text: String,
-    /// `le` values for text 0.0.4: each bound, then `+Inf`.
-    pub le_text: Vec<String>,
-    /// `le` values for OpenMetrics, in canonical form (`1.0`, not `1`).
-    pub le_openmetrics: Vec<String>,
+    /// `function`, `module` and the constant labels.
+    pub label_set: Labels,
+    /// The bounds and their `le` values.
+    pub bounds: Arc<Bounds>,
 }
 
 impl Series {
     /// How the series' durations are exposed now (its sites agree: see `build`).
-    pub(crate) fn histograms(&self) -> crate::Histograms {
+    pub(crate) fn histograms(&self) -> Histograms {
         self.sites
             .first()
-            .map_or_else(crate::histograms, |s| s.meta().histograms())
+            .map_or_else(crate::record::native::histograms, |s| s.meta().histograms())
     }
 
     pub(crate) fn read(&self, into: &mut Reading) {
@@ -117,27 +122,10 @@ fn same_dynamic(series: &Series, site: &'static dyn Site) -> bool {
 
 fn new_series(function: String, site: &'static dyn Site) -> Series {
     let meta = site.meta();
-    let mut label_text = String::new();
-    label_text.push_str("function=\"");
-    escape_label_value(&function, &mut label_text);
-    label_text.push_str("\",module=\"");
-    escape_label_value(meta.module, &mut label_text);
-    label_text.push('"');
+    let mut label_set = Labels::new([("function", function.as_str()), ("module", meta.module)]);
     for (key, value) in meta.labels {
-        label_text.push(',');
-        label_text.push_str(key);
-        label_text.push_str("=\"");
-        escape_label_value(value, &mut label_text);
-        label_text.push('"');
+        label_set.push(key, value);
     }
-    let mut le_text: Vec<String> = meta.bounds_seconds.iter().map(|b| format!("{b}")).collect();
-    le_text.push("+Inf".to_owned());
-    let le_openmetrics = meta
-        .bounds_seconds
-        .iter()
-        .map(|b| canonical_float(*b))
-        .chain(["+Inf".to_owned()])
-        .collect();
     Series {
         function,
         module: meta.module,
@@ -146,35 +134,19 @@ fn new_series(function: String, site: &'static dyn Site) -> Series {
         in_flight: meta.in_flight,
         sites: vec![site],
         labelled: site.labelled().into_iter().collect(),
-        label_text,
-        le_text,
-        le_openmetrics,
+        label_set,
+        bounds: Arc::new(Bounds::new(meta.bounds_seconds.to_vec())),
     }
 }
 
 /// One series of `function_calls_total` results and one histogram, as read at a scrape.
 pub(crate) struct Row<'a> {
     pub series: &'a Series,
-    /// The dynamic labels, in declaration order (empty for a plain site).
-    pub dynamic: Vec<(&'static str, &'static str)>,
-    /// `series.label_text` and the dynamic labels, escaped.
-    pub label_text: std::borrow::Cow<'a, str>,
+    /// `series.label_set` and the dynamic labels.
+    pub label_set: Cow<'a, Labels>,
     pub reading: Reading,
     /// With `error_kind`: the kinds and their counts (the last one is `_NONE`).
     pub kinds: Option<(&'static [&'static str], Vec<u64>)>,
-}
-
-impl Row<'_> {
-    /// `(error_kind, count)` for `result="error"`, `_NONE` last.
-    pub(crate) fn error_kinds(&self) -> Option<impl Iterator<Item = (&'static str, u64)> + '_> {
-        self.kinds.as_ref().map(|(names, counts)| {
-            names
-                .iter()
-                .copied()
-                .chain([NONE])
-                .zip(counts.iter().copied())
-        })
-    }
 }
 
 /// Every row, in catalog order: a plain series is one row; a labelled one, one row per
@@ -188,8 +160,7 @@ pub(crate) fn rows(series: &[Series]) -> Vec<Row<'_>> {
             s.read(&mut reading);
             rows.push(Row {
                 series: s,
-                dynamic: Vec::new(),
-                label_text: std::borrow::Cow::Borrowed(&s.label_text),
+                label_set: Cow::Borrowed(&s.label_set),
                 reading,
                 kinds: None,
             });
@@ -223,18 +194,13 @@ pub(crate) fn rows(series: &[Series]) -> Vec<Row<'_>> {
             if only_if_counted && !counted {
                 continue;
             }
-            let mut label_text = s.label_text.clone();
+            let mut label_set = s.label_set.clone();
             for (key, value) in &values {
-                label_text.push(',');
-                label_text.push_str(key);
-                label_text.push_str("=\"");
-                escape_label_value(value, &mut label_text);
-                label_text.push('"');
+                label_set.push(key, value);
             }
             rows.push(Row {
                 series: s,
-                dynamic: values,
-                label_text: std::borrow::Cow::Owned(label_text),
+                label_set: Cow::Owned(label_set),
                 reading,
                 kinds: dynamic.kinds.map(|k| (k, kinds)),
             });
@@ -282,46 +248,121 @@ pub(crate) fn overflows(series: &[Series]) -> Vec<(&Series, &'static str, u64)> 
     out
 }
 
-/// A float as OpenMetrics wants `le` and `quantile` values: `1.0`, `0.25`, `+Inf`.
-pub(crate) fn canonical_float(v: f64) -> String {
-    if v.is_infinite() {
-        return if v > 0.0 {
-            "+Inf".to_owned()
+/// Each series with `in_flight`, with its gauge (rows are in series order, one per plain
+/// series).
+pub(crate) fn in_flight_values<'a>(
+    series: &'a [Series],
+    rows: &[Row<'_>],
+) -> Vec<(&'a Series, i64)> {
+    let mut plain = rows.iter().filter(|r| r.series.labelled.is_empty());
+    let mut out = Vec::new();
+    for s in series {
+        let reading = if s.labelled.is_empty() {
+            plain.next().map(|r| &r.reading)
         } else {
-            "-Inf".to_owned()
+            None
         };
-    }
-    if v.is_nan() {
-        return "NaN".to_owned();
-    }
-    let mut s = String::new();
-    let _ = write!(s, "{v}");
-    if !s.contains(['.', 'e', 'E']) {
-        s.push_str(".0");
-    }
-    s
-}
-
-/// Escapes a label value for the text formats: backslash, double quote and newline.
-pub(crate) fn escape_label_value(value: &str, out: &mut String) {
-    for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
+        if s.in_flight {
+            out.push((s, in_flight(s, reading)));
         }
     }
+    out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::escape_label_value;
-
-    #[test]
-    fn escapes_what_the_text_format_requires() {
-        let mut out = String::new();
-        escape_label_value("a\\b\"c\nd", &mut out);
-        assert_eq!(out, "a\\\\b\\\"c\\nd");
+/// The function families from one reading of the rows: `function_calls_total` (a sample per
+/// result, or per error kind), `function_calls_duration_seconds`, and when any series has
+/// them `function_calls_in_flight` and `instrument_metrics_label_overflow_total`. Counters and
+/// histogram come from the same cells read once, so the results of a row add up to its
+/// histogram's count in every format.
+pub(crate) fn families(created: Option<Created>, out: &mut Vec<Family>) {
+    let series = catalog();
+    if series.is_empty() {
+        return;
+    }
+    let rows = rows(series);
+    let mut calls = Vec::with_capacity(rows.len() * Outcome::ALL.len());
+    let mut durations = Vec::with_capacity(rows.len());
+    let in_flight: Vec<Sample> = in_flight_values(series, &rows)
+        .into_iter()
+        .map(|(s, n)| Sample {
+            labels: Cow::Borrowed(&s.label_set),
+            extra: Extra::NONE,
+            value: Value::Gauge(Number::Int(u64::try_from(n).unwrap_or(0))),
+        })
+        .collect();
+    for row in rows {
+        let labels: Cow<'static, Labels> = row.label_set;
+        let r = row.reading;
+        let buckets = r.buckets.len();
+        let result_exemplar = |outcome: Outcome| {
+            r.exemplars
+                .get(buckets + outcome.index())
+                .copied()
+                .flatten()
+        };
+        for outcome in Outcome::ALL {
+            if outcome == Outcome::Error {
+                if let Some((names, counts)) = &row.kinds {
+                    for (kind, n) in names.iter().copied().chain([NONE]).zip(counts) {
+                        calls.push(Sample {
+                            labels: labels.clone(),
+                            extra: Extra::two(("result", "error"), ("error_kind", kind)),
+                            value: Value::Counter {
+                                value: Number::Int(*n),
+                                exemplar: None,
+                                created,
+                            },
+                        });
+                    }
+                    continue;
+                }
+            }
+            calls.push(Sample {
+                labels: labels.clone(),
+                extra: Extra::one("result", outcome.as_str()),
+                value: Value::Counter {
+                    value: Number::Int(r.results[outcome.index()]),
+                    exemplar: result_exemplar(outcome),
+                    created,
+                },
+            });
+        }
+        let kind = row.series.histograms();
+        let mut exemplars = r.exemplars;
+        exemplars.truncate(buckets);
+        let mut h = Histogram::new(
+            Arc::clone(&row.series.bounds),
+            r.buckets,
+            crate::expose::families::nanos_to_seconds(r.sum_nanos),
+            kind.classic(),
+            r.native.filter(|_| kind.native()),
+            exemplars,
+        );
+        h.created = created;
+        durations.push(Sample {
+            labels,
+            extra: Extra::NONE,
+            value: Value::Histogram(h),
+        });
+    }
+    out.push(Family::ours(CALLS, calls));
+    out.push(Family::ours(DURATION, durations));
+    if !in_flight.is_empty() {
+        out.push(Family::ours(IN_FLIGHT, in_flight));
+    }
+    let overflows: Vec<Sample> = overflows(series)
+        .into_iter()
+        .map(|(s, label, n)| Sample {
+            labels: Cow::Borrowed(&s.label_set),
+            extra: Extra::one("label", label),
+            value: Value::Counter {
+                value: Number::Int(n),
+                exemplar: None,
+                created,
+            },
+        })
+        .collect();
+    if !overflows.is_empty() {
+        out.push(Family::ours(OVERFLOW, overflows));
     }
 }

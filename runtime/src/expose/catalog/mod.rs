@@ -1,0 +1,94 @@
+//! The catalog: every family this crate owns, in groups, as rows read once per scrape.
+//!
+//! - `functions`: the function families, from the call sites (merged by labels);
+//! - `http`: the HTTP server families, from the tower layer's and actix middleware's tables;
+//! - `process`: CPU, memory, fds, threads, start time, from `/proc`;
+//! - `scrapes`: the metrics endpoint's own scrape counts;
+//! - `build_info`: `app_build_info`.
+
+pub(crate) mod build_info;
+pub(crate) mod functions;
+#[cfg(feature = "http")]
+pub(crate) mod http;
+pub(crate) mod process;
+pub(crate) mod scrapes;
+
+pub(crate) use functions::{catalog, in_flight, rows, Series};
+
+use crate::expose::families::{
+    Describe, BUILD_INFO, FUNCTION_FAMILIES, HTTP_FAMILIES, PROCESS_FAMILIES, SCRAPES,
+    SCRAPES_IN_FLIGHT,
+};
+use crate::expose::snapshot::{Created, Family};
+
+/// A group of our families, registered in the registry together (so that a user's family of
+/// the same name keeps its place, and ours step aside).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Group {
+    Functions,
+    Http,
+    Process,
+    Scrapes,
+    BuildInfo,
+}
+
+impl Group {
+    /// In exposition order.
+    pub(crate) const ALL: [Group; 5] = [
+        Group::Functions,
+        Group::Http,
+        Group::Scrapes,
+        Group::Process,
+        Group::BuildInfo,
+    ];
+
+    pub(crate) fn bit(self) -> u8 {
+        1 << self as u8
+    }
+
+    /// The families the group's collector describes.
+    pub(crate) fn families(self) -> &'static [Describe] {
+        match self {
+            Group::Functions => &FUNCTION_FAMILIES,
+            Group::Http => &HTTP_FAMILIES,
+            Group::Process => &PROCESS_FAMILIES,
+            Group::Scrapes => &[SCRAPES, SCRAPES_IN_FLIGHT],
+            Group::BuildInfo => &[BUILD_INFO],
+        }
+    }
+}
+
+/// A set of groups.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Groups(pub u8);
+
+impl Groups {
+    pub(crate) fn only(group: Group) -> Groups {
+        Groups(group.bit())
+    }
+
+    pub(crate) fn contains(self, group: Group) -> bool {
+        self.0 & group.bit() != 0
+    }
+}
+
+/// One reading of every family of `groups`, in exposition order.
+pub(crate) fn read(groups: Groups, created: Option<Created>) -> Vec<Family> {
+    let mut out = Vec::new();
+    for group in Group::ALL {
+        if !groups.contains(group) {
+            continue;
+        }
+        match group {
+            Group::Functions => functions::families(created, &mut out),
+            #[cfg(feature = "http")]
+            Group::Http => http::families(&mut out),
+            #[cfg(not(feature = "http"))]
+            Group::Http => {}
+            Group::Process => process::families(&mut out),
+            Group::Scrapes => scrapes::families(&mut out),
+            Group::BuildInfo => build_info::families(&mut out),
+        }
+    }
+    out
+}

@@ -1,0 +1,182 @@
+//! The families this crate owns: names, help and types in one table, and the registry's
+//! decorations (prefix, constant labels), applied by every encoder in one place.
+
+use crate::expose::snapshot::{Family, Kind, Sample};
+
+/// What a family is, whatever is in it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Describe {
+    /// The name; a counter's ends in `_total` (OpenMetrics drops it for the family).
+    pub name: &'static str,
+    pub help: &'static str,
+    pub kind: Kind,
+    pub unit: Option<&'static str>,
+}
+
+const fn family(name: &'static str, help: &'static str, kind: Kind) -> Describe {
+    Describe {
+        name,
+        help,
+        kind,
+        unit: None,
+    }
+}
+
+pub(crate) const CALLS: Describe = family(
+    "function_calls_total",
+    "Calls of instrumented functions, by how they ended.",
+    Kind::Counter,
+);
+pub(crate) const DURATION: Describe = Describe {
+    unit: Some("seconds"),
+    ..family(
+        "function_calls_duration_seconds",
+        "Time spent in instrumented functions, in seconds.",
+        Kind::Histogram,
+    )
+};
+pub(crate) const IN_FLIGHT: Describe = family(
+    "function_calls_in_flight",
+    "Calls of instrumented functions currently running.",
+    Kind::Gauge,
+);
+pub(crate) const OVERFLOW: Describe = family(
+    "instrument_metrics_label_overflow_total",
+    "Calls whose bounded label value was counted as _OTHER because the label's N values were taken.",
+    Kind::Counter,
+);
+
+pub(crate) const HTTP_DURATION: Describe = family(
+    "http_server_request_duration_seconds",
+    "Duration of HTTP server requests, until the response body was sent.",
+    Kind::Histogram,
+);
+pub(crate) const HTTP_ACTIVE: Describe = family(
+    "http_server_active_requests",
+    "Number of active HTTP server requests.",
+    Kind::Gauge,
+);
+pub(crate) const HTTP_REQUEST_SIZE: Describe = family(
+    "http_server_request_body_size_bytes",
+    "Size of HTTP server request bodies, for requests whose length was known.",
+    Kind::Histogram,
+);
+pub(crate) const HTTP_RESPONSE_SIZE: Describe = family(
+    "http_server_response_body_size_bytes",
+    "Size of HTTP server response bodies, as bytes sent.",
+    Kind::Histogram,
+);
+pub(crate) const HTTP_ROUTE_OVERFLOW: Describe = family(
+    "instrument_metrics_http_route_overflow_total",
+    "HTTP requests whose route value was past the route limit and counted as _OTHER.",
+    Kind::Counter,
+);
+
+pub(crate) const PROCESS_CPU: Describe = family(
+    "process_cpu_seconds_total",
+    "Total user and system CPU time spent in seconds.",
+    Kind::Counter,
+);
+pub(crate) const PROCESS_OPEN_FDS: Describe = family(
+    "process_open_fds",
+    "Number of open file descriptors.",
+    Kind::Gauge,
+);
+pub(crate) const PROCESS_MAX_FDS: Describe = family(
+    "process_max_fds",
+    "Maximum number of open file descriptors.",
+    Kind::Gauge,
+);
+pub(crate) const PROCESS_VIRTUAL: Describe = family(
+    "process_virtual_memory_bytes",
+    "Virtual memory size in bytes.",
+    Kind::Gauge,
+);
+pub(crate) const PROCESS_RESIDENT: Describe = family(
+    "process_resident_memory_bytes",
+    "Resident memory size in bytes.",
+    Kind::Gauge,
+);
+pub(crate) const PROCESS_START: Describe = family(
+    "process_start_time_seconds",
+    "Start time of the process since unix epoch in seconds.",
+    Kind::Gauge,
+);
+pub(crate) const PROCESS_THREADS: Describe = family(
+    "process_threads",
+    "Number of OS threads in the process.",
+    Kind::Gauge,
+);
+
+pub(crate) const SCRAPES: Describe = family(
+    "instrument_metrics_scrapes_total",
+    "Scrapes of the metrics endpoint, by HTTP status code.",
+    Kind::Counter,
+);
+pub(crate) const SCRAPES_IN_FLIGHT: Describe = family(
+    "instrument_metrics_scrapes_in_flight",
+    "Scrapes of the metrics endpoint being served right now.",
+    Kind::Gauge,
+);
+
+pub(crate) const BUILD_INFO: Describe = family(
+    "app_build_info",
+    "The application's crate name and version; the value is always 1.",
+    Kind::Gauge,
+);
+
+/// The function families, as the registry's collector describes them.
+pub(crate) const FUNCTION_FAMILIES: [Describe; 4] = [CALLS, DURATION, IN_FLIGHT, OVERFLOW];
+
+/// The process families.
+pub(crate) const PROCESS_FAMILIES: [Describe; 7] = [
+    PROCESS_CPU,
+    PROCESS_OPEN_FDS,
+    PROCESS_MAX_FDS,
+    PROCESS_VIRTUAL,
+    PROCESS_RESIDENT,
+    PROCESS_START,
+    PROCESS_THREADS,
+];
+
+/// The HTTP server families.
+pub(crate) const HTTP_FAMILIES: [Describe; 5] = [
+    HTTP_DURATION,
+    HTTP_ACTIVE,
+    HTTP_REQUEST_SIZE,
+    HTTP_RESPONSE_SIZE,
+    HTTP_ROUTE_OVERFLOW,
+];
+
+impl Family {
+    /// One of our families, with its samples.
+    pub(crate) fn ours(describe: Describe, samples: Vec<Sample>) -> Family {
+        Family {
+            name: describe.name.into(),
+            help: describe.help.into(),
+            kind: describe.kind,
+            unit: describe.unit,
+            decorated: true,
+            samples,
+        }
+    }
+}
+
+/// What a registry built with `Registry::new_custom(prefix, labels)` does to every family it
+/// gathers; the encoders do the same to ours.
+#[derive(Default)]
+pub(crate) struct Decorations {
+    /// Prepended to family names (`app_`), or empty.
+    pub prefix: String,
+    /// Appended to every series' labels (`,region="eu"`), escaped, or empty.
+    pub labels: String,
+    /// The same labels as name/value pairs, unescaped (for protobuf).
+    pub pairs: Vec<(String, String)>,
+}
+
+/// Nanoseconds summed in a `u128`, as seconds.
+pub(crate) fn nanos_to_seconds(nanos: u128) -> f64 {
+    #[allow(clippy::cast_precision_loss)] // exact below 2^53 ns (104 days of summed time)
+    let n = nanos as f64;
+    n / 1e9
+}
