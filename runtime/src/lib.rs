@@ -203,7 +203,8 @@ pub use record::exemplar::{
     clear_exemplar_source, set_exemplar_source, ExemplarSource, TraceContext,
 };
 pub use record::labels::{LabelValue, NONE as LABEL_NONE, OVERFLOW as LABEL_OVERFLOW};
-pub use record::native::{histograms, set_histograms, Histograms};
+pub use record::native::{histograms, Histograms};
+pub use record::site::set_histograms;
 #[cfg(feature = "opentelemetry")]
 pub use record::opentelemetry::opentelemetry_trace_context;
 pub use record::outcome::{ClassifyOutcome, Outcome};

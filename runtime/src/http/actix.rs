@@ -135,7 +135,7 @@ use crate::expose::exposition::scrape;
 use crate::expose::off_thread;
 use crate::expose::self_metrics::{scrape_served, scrape_started};
 use crate::http::outcome::status_outcome;
-use crate::{ClassifyOutcome, Outcome};
+use crate::record::outcome::{ClassifyOutcome, Outcome};
 
 /// Serves the registry in the format the scraper asked for: an actix-web handler for
 /// `GET /metrics`.
@@ -353,7 +353,7 @@ mod tests {
     use actix_web::web::Json;
     use actix_web::HttpResponse;
 
-    use crate::{ClassifyOutcome, Outcome};
+    use crate::record::outcome::{ClassifyOutcome, Outcome};
 
     #[test]
     fn actix_statuses_and_tuples() {

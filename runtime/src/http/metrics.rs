@@ -128,7 +128,7 @@ pub struct HttpMetricsBuilder {
     skip: Vec<Box<str>>,
     labels: Vec<(String, String)>,
     route_limit: usize,
-    histograms: Option<crate::Histograms>,
+    histograms: Option<crate::record::native::Histograms>,
 }
 
 impl Default for HttpMetricsBuilder {
@@ -222,7 +222,7 @@ impl HttpMetricsBuilder {
     /// assert!(b.build().is_ok());
     /// ```
     #[must_use]
-    pub fn histograms(mut self, kind: crate::Histograms) -> Self {
+    pub fn histograms(mut self, kind: crate::record::native::Histograms) -> Self {
         self.histograms = Some(kind);
         self
     }

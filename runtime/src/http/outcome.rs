@@ -36,7 +36,7 @@
 use http::response::Parts;
 use http::{Response, StatusCode};
 
-use crate::{ClassifyOutcome, Outcome};
+use crate::record::outcome::{ClassifyOutcome, Outcome};
 
 /// The outcome of a response with this status: `error` from 500 on, `ok` below.
 pub(crate) const fn status_outcome(code: u16) -> Outcome {
@@ -140,7 +140,7 @@ tuples! {
 mod tests {
     use http::{HeaderMap, Response, StatusCode};
 
-    use crate::{ClassifyOutcome, Outcome};
+    use crate::record::outcome::{ClassifyOutcome, Outcome};
 
     #[test]
     fn five_hundreds_are_errors_and_nothing_else_is() {

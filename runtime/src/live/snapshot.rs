@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::expose::catalog::{self, catalog};
-use crate::record::site::Reading;
+use crate::record::reading::Reading;
 
 /// Counters of one function series or one HTTP route, as read at a snapshot.
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -15,6 +15,8 @@ use std::sync::atomic::{
 };
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::record::outcome::Outcome;
+
 /// The trace and span a call ran in, as W3C trace context numbers them: the exemplar's labels
 /// (`trace_id` in 32 and `span_id` in 16 lowercase hex digits, 70 characters of the 128
 /// OpenMetrics allows).
@@ -266,6 +268,38 @@ pub(crate) fn newer(a: Option<Exemplar>, b: Option<Exemplar>) -> Option<Exemplar
         (Some(x), Some(y)) => Some(if y.unix_nanos > x.unix_nanos { y } else { x }),
         (x, None) => x,
         (None, y) => y,
+    }
+}
+
+/// Asks `source` for the call's trace context and, if it has one, keeps it as the exemplar of
+/// the call's bucket (cell `bucket`) and of its result's counter (cell `buckets + result`).
+pub(crate) fn keep_exemplars(
+    cells: &ExemplarCells,
+    buckets: usize,
+    source: ExemplarSource,
+    outcome: Outcome,
+    bucket: usize,
+    nanos: u64,
+) {
+    let Some(context) = current(source) else {
+        return;
+    };
+    let len = buckets + Outcome::ALL.len();
+    let unix_nanos = unix_nanos_now();
+    if let Some(cell) = cells.get_or_allocate(len, bucket) {
+        #[allow(clippy::cast_precision_loss)] // an exemplar's value is for show
+        cell.store(&Exemplar {
+            context,
+            value: nanos as f64 / 1e9,
+            unix_nanos,
+        });
+    }
+    if let Some(cell) = cells.get_or_allocate(len, buckets + outcome.index()) {
+        cell.store(&Exemplar {
+            context,
+            value: 1.0,
+            unix_nanos,
+        });
     }
 }
 

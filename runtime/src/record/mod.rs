@@ -10,7 +10,9 @@
 //! - `outcome`: how a call ended, and how a returned value says so;
 //! - `labels`: bounded label values ([`LabelValue`](crate::LabelValue), `bounded(expr, N)`),
 //!   error kinds;
+//! - `dynamic`: dynamic labels as the macro describes them, and what a labelled site shows;
 //! - `labelled`: call sites with dynamic labels or error kinds, one cell per combination;
+//! - `reading`: a site's counters added up for the scraper;
 //! - `objective`: which call sites serve which objective (a side table, no label);
 //! - `requests`: one HTTP exchange, its route interned and its series found without hashing;
 //! - `scrapes`: scrapes of the metrics endpoint, by status code;
@@ -21,6 +23,7 @@
 pub(crate) mod builds;
 pub(crate) mod call;
 pub(crate) mod clock;
+pub(crate) mod dynamic;
 pub(crate) mod exemplar;
 pub(crate) mod labelled;
 pub(crate) mod labels;
@@ -29,6 +32,7 @@ pub(crate) mod objective;
 #[cfg(feature = "opentelemetry")]
 pub(crate) mod opentelemetry;
 pub(crate) mod outcome;
+pub(crate) mod reading;
 #[cfg(feature = "http")]
 pub(crate) mod requests;
 pub(crate) mod scrapes;

@@ -112,27 +112,10 @@ impl std::str::FromStr for Histograms {
 
 static DEFAULT: AtomicU8 = AtomicU8::new(0);
 
-/// Sets how functions without a `histogram = …` option (and HTTP layers without their own
-/// choice) expose durations. Call it at the start of `main`: native buckets count calls from
-/// then on, so a function already called has fewer native observations than classic ones.
-///
-/// ```
-/// use instrument_metrics::{instrument_metrics, set_histograms, Histograms};
-///
-/// #[instrument_metrics]
-/// fn step() {}
-///
-/// set_histograms(Histograms::Both);
-/// assert_eq!(instrument_metrics::histograms(), Histograms::Both);
-/// step();
-/// // Text still has the classic buckets; a protobuf scrape has native ones too.
-/// assert!(instrument_metrics::render().contains(r#"function_calls_duration_seconds_bucket{function="step",module="rust_out",le="0.005"} 1"#));
-/// ```
-pub fn set_histograms(kind: Histograms) {
+/// Records the global choice (what [`set_histograms`](crate::set_histograms) does before it
+/// allocates the native buckets of the sites that follow it).
+pub(crate) fn choose(kind: Histograms) {
     DEFAULT.store(kind.code(), Release);
-    if kind.native() {
-        crate::record::site::allocate_native_for_default_sites();
-    }
 }
 
 /// The choice [`set_histograms`] made (classic unless changed).

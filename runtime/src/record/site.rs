@@ -18,9 +18,11 @@ use std::sync::atomic::{
 };
 
 use crate::record::clock;
-use crate::record::exemplar::{self, Exemplar, ExemplarCells, ExemplarSource};
+use crate::record::dynamic::Labelled;
+use crate::record::exemplar::{self, keep_exemplars, ExemplarCells, ExemplarSource};
 use crate::record::native::{self, Histograms, NativeCells, NativeReading};
 use crate::record::outcome::Outcome;
+use crate::record::reading::{add_exemplars, ReadingSlot};
 use crate::record::slots::{self, Slot};
 
 /// Every call site in the program, collected by the linker.
@@ -254,54 +256,6 @@ impl<const B: usize> CallSite<B> {
     }
 }
 
-/// Asks `source` for the call's trace context and, if it has one, keeps it as the exemplar of
-/// the call's bucket (cell `bucket`) and of its result's counter (cell `buckets + result`).
-pub(crate) fn keep_exemplars(
-    cells: &ExemplarCells,
-    buckets: usize,
-    source: ExemplarSource,
-    outcome: Outcome,
-    bucket: usize,
-    nanos: u64,
-) {
-    let Some(context) = exemplar::current(source) else {
-        return;
-    };
-    let len = buckets + Outcome::ALL.len();
-    let unix_nanos = exemplar::unix_nanos_now();
-    if let Some(cell) = cells.get_or_allocate(len, bucket) {
-        #[allow(clippy::cast_precision_loss)] // an exemplar's value is for show
-        cell.store(&Exemplar {
-            context,
-            value: nanos as f64 / 1e9,
-            unix_nanos,
-        });
-    }
-    if let Some(cell) = cells.get_or_allocate(len, buckets + outcome.index()) {
-        cell.store(&Exemplar {
-            context,
-            value: 1.0,
-            unix_nanos,
-        });
-    }
-}
-
-/// Adds the exemplars of `cells` into a reading's, keeping the newer of each.
-pub(crate) fn add_exemplars(cells: &ExemplarCells, buckets: usize, into: &mut Reading) {
-    let len = buckets + Outcome::ALL.len();
-    if cells.get(len, 0).is_none() {
-        return;
-    }
-    if into.exemplars.len() != len {
-        into.exemplars = vec![None; len];
-    }
-    for (i, slot) in into.exemplars.iter_mut().enumerate() {
-        if let Some(cell) = cells.get(len, i) {
-            *slot = exemplar::newer(*slot, cell.load());
-        }
-    }
-}
-
 #[inline]
 fn bucket_index(bounds: &[u64], nanos: u64) -> usize {
     // Linear: most calls land in the first buckets, and the list is short.
@@ -387,6 +341,29 @@ pub(crate) fn allocate_all() {
     }
 }
 
+/// Sets how functions without a `histogram = …` option (and HTTP layers without their own
+/// choice) expose durations. Call it at the start of `main`: native buckets count calls from
+/// then on, so a function already called has fewer native observations than classic ones.
+///
+/// ```
+/// use instrument_metrics::{instrument_metrics, set_histograms, Histograms};
+///
+/// #[instrument_metrics]
+/// fn step() {}
+///
+/// set_histograms(Histograms::Both);
+/// assert_eq!(instrument_metrics::histograms(), Histograms::Both);
+/// step();
+/// // Text still has the classic buckets; a protobuf scrape has native ones too.
+/// assert!(instrument_metrics::render().contains(r#"function_calls_duration_seconds_bucket{function="step",module="rust_out",le="0.005"} 1"#));
+/// ```
+pub fn set_histograms(kind: Histograms) {
+    native::choose(kind);
+    if kind.native() {
+        allocate_native_for_default_sites();
+    }
+}
+
 /// Allocates the native buckets of every site that follows the global choice (called when
 /// [`set_histograms`](crate::set_histograms) turns them on).
 pub(crate) fn allocate_native_for_default_sites() {
@@ -394,44 +371,6 @@ pub(crate) fn allocate_native_for_default_sites() {
         if site.meta().histograms.is_none() {
             site.allocate_native();
         }
-    }
-}
-
-/// The counters of a site (or of several merged ones), added up across shards.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub(crate) struct Reading {
-    pub results: [u64; 4],
-    /// Per bucket, not cumulative; the last one is `+Inf`.
-    pub buckets: Vec<u64>,
-    /// A u128: the shards' u64 sums added up never overflow.
-    pub sum_nanos: u128,
-    pub in_flight: i64,
-    /// The native buckets, if any site of the series keeps them.
-    pub native: Option<NativeReading>,
-    /// The last exemplar per bucket, then per result; empty if none was ever kept.
-    pub exemplars: Vec<Option<Exemplar>>,
-}
-
-impl Reading {
-    pub(crate) fn for_buckets(bounds: usize) -> Self {
-        Reading {
-            buckets: vec![0; bounds + 1],
-            ..Reading::default()
-        }
-    }
-
-    pub(crate) fn clear(&mut self) {
-        self.results = [0; 4];
-        self.buckets.iter_mut().for_each(|b| *b = 0);
-        self.sum_nanos = 0;
-        self.in_flight = 0;
-        self.native = None;
-        self.exemplars.clear();
-    }
-
-    pub(crate) fn count(&self) -> u64 {
-        // Wrapping, like the cells: a scrape never panics.
-        self.buckets.iter().fold(0, |a, b| a.wrapping_add(*b))
     }
 }
 
@@ -450,14 +389,10 @@ pub trait Site: Sync {
     fn allocate_native(&self) {}
     /// The dynamic labels' side, for a labelled site.
     #[doc(hidden)]
-    fn labelled(&self) -> Option<&dyn crate::record::labelled::Labelled> {
+    fn labelled(&self) -> Option<&dyn Labelled> {
         None
     }
 }
-
-/// Opaque handle through which a site adds its counters (keeps `Reading` private).
-#[doc(hidden)]
-pub struct ReadingSlot<'a>(pub(crate) &'a mut Reading);
 
 impl<const B: usize> Site for CallSite<B> {
     fn meta(&self) -> &SiteMeta {
@@ -502,7 +437,8 @@ mod tests {
 
     #[test]
     fn summed_nanoseconds_past_u64_never_panic_a_scrape() {
-        use super::{CallSite, Reading, ReadingSlot, Site, SiteMeta};
+        use super::{CallSite, Site, SiteMeta};
+        use crate::record::reading::{Reading, ReadingSlot};
         use std::sync::atomic::Ordering::Relaxed;
         static SITE: CallSite<2> = CallSite::new(SiteMeta {
             name: "overflow",

@@ -5,7 +5,7 @@ use std::sync::{Mutex, PoisonError};
 
 use crate::expose::catalog::{catalog, Series};
 use crate::record::objective::objectives_of;
-use crate::record::site::Reading;
+use crate::record::reading::Reading;
 use crate::slo::Objective;
 use crate::Error;
 

@@ -11,11 +11,12 @@ use crate::expose::families::{CALLS, DURATION, IN_FLIGHT, OVERFLOW};
 use crate::expose::snapshot::{
     Bounds, Created, Extra, Family, Histogram, Labels, Number, Sample, Value,
 };
-use crate::record::labelled::{DynMeta, Labelled};
+use crate::record::dynamic::{DynMeta, Labelled};
 use crate::record::labels::NONE;
 use crate::record::native::Histograms;
 use crate::record::outcome::Outcome;
-use crate::record::site::{Reading, ReadingSlot, Site, SITES};
+use crate::record::reading::{Reading, ReadingSlot};
+use crate::record::site::{Site, SITES};
 
 /// One labelled series of the function families, fed by one or more call sites.
 pub(crate) struct Series {
