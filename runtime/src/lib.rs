@@ -204,9 +204,9 @@ pub use record::exemplar::{
 };
 pub use record::labels::{LabelValue, NONE as LABEL_NONE, OVERFLOW as LABEL_OVERFLOW};
 pub use record::native::{histograms, Histograms};
-pub use record::site::set_histograms;
 #[cfg(feature = "opentelemetry")]
 pub use record::opentelemetry::opentelemetry_trace_context;
 pub use record::outcome::{ClassifyOutcome, Outcome};
+pub use record::site::set_histograms;
 #[cfg(feature = "exporter")]
 pub use serve::{serve, Exporter};

@@ -7,7 +7,7 @@ use std::task::{ready, Context, Poll};
 use bytes::Buf as _;
 use http_body::{Body, Frame, SizeHint};
 
-use crate::record::requests::{poll_watching_panics, Ending, Exchange};
+use crate::record::http::{poll_watching_panics, Ending, Exchange};
 
 pin_project_lite::pin_project! {
     /// A response body measured to its end: duration and bytes sent are recorded after its last

@@ -15,7 +15,7 @@ use http_body::Body;
 
 use crate::http::body::MeteredBody;
 use crate::http::metrics::HttpMetrics;
-use crate::record::requests::{method_index, poll_watching_panics, Ending, Exchange};
+use crate::record::http::{method_index, poll_watching_panics, Ending, Exchange};
 
 /// How a route template is taken from a request (see [`MetricsLayer::route_with`]).
 type RouteFn = dyn Fn(&http::request::Parts) -> Option<&str> + Send + Sync;

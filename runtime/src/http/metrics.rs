@@ -2,7 +2,7 @@
 //! once (buckets, routes to skip, constant labels, a bound on route values).
 
 use crate::error::Error;
-use crate::record::requests::{self, Route, Table};
+use crate::record::http::{table, Route, Table};
 
 /// Duration bounds in seconds: OpenTelemetry's advice for `http.server.request.duration`.
 pub const DEFAULT_DURATION_BUCKETS: [f64; 14] = [
@@ -61,7 +61,7 @@ impl Default for HttpMetrics {
     /// # let _ = metrics;
     /// ```
     fn default() -> Self {
-        let table = requests::table(
+        let table = table(
             Vec::new(),
             DEFAULT_DURATION_BUCKETS.to_vec(),
             DEFAULT_SIZE_BUCKETS.to_vec(),
@@ -257,7 +257,7 @@ impl HttpMetricsBuilder {
                 )));
             }
         }
-        let table = requests::table(
+        let table = table(
             self.labels,
             self.duration_buckets,
             self.size_buckets,

@@ -99,7 +99,7 @@ fn functions() -> Vec<Counts> {
 
 #[cfg(feature = "http")]
 fn routes(previous: Option<&Snapshot>) -> BTreeMap<RouteKey, Counts> {
-    use crate::record::requests::{tables, Ending, METHODS};
+    use crate::record::http::{tables, Ending, METHODS};
     use crate::Outcome;
 
     // The names the previous snapshot already holds, shared rather than copied again.
@@ -164,7 +164,7 @@ pub(crate) struct TableMeta {
 /// The table at `index` (in creation order).
 #[cfg(feature = "http")]
 pub(crate) fn table_meta(index: usize) -> Option<TableMeta> {
-    let tables = crate::record::requests::tables();
+    let tables = crate::record::http::tables();
     let t = tables.get(index)?;
     Some(TableMeta {
         bounds: t.duration_bounds_seconds.clone(),

@@ -156,4 +156,3 @@ pub trait Labelled: Sync {
     /// Calls in flight, all combinations.
     fn in_flight(&self) -> i64;
 }
-

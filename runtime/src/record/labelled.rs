@@ -18,8 +18,8 @@ use std::sync::atomic::{
 use std::task::{Context, Poll};
 
 use crate::record::clock;
-use crate::record::exemplar::{self, keep_exemplars, ExemplarCells};
 use crate::record::dynamic::{DynMeta, Labelled};
+use crate::record::exemplar::{self, keep_exemplars, ExemplarCells};
 use crate::record::labels::BoundedStrings;
 use crate::record::native::{self, NativeBuckets, NativeReading};
 use crate::record::outcome::Outcome;
@@ -334,7 +334,7 @@ impl<const B: usize, const C: usize> Site for LabelledSite<B, C> {
 
 #[cfg(test)]
 mod tests {
-    use super::{DynLabel, DynMeta, Values};
+    use crate::record::dynamic::{DynLabel, DynMeta, Values};
 
     #[test]
     fn combinations_are_mixed_radix_in_declaration_order() {

@@ -14,7 +14,7 @@
 //! - `labelled`: call sites with dynamic labels or error kinds, one cell per combination;
 //! - `reading`: a site's counters added up for the scraper;
 //! - `objective`: which call sites serve which objective (a side table, no label);
-//! - `requests`: one HTTP exchange, its route interned and its series found without hashing;
+//! - `http`: HTTP exchanges: vocabulary, series, routes, tables, one exchange;
 //! - `scrapes`: scrapes of the metrics endpoint, by status code;
 //! - `builds`: the application builds registered with `build_info!`.
 //!
@@ -25,6 +25,8 @@ pub(crate) mod call;
 pub(crate) mod clock;
 pub(crate) mod dynamic;
 pub(crate) mod exemplar;
+#[cfg(feature = "http")]
+pub(crate) mod http;
 pub(crate) mod labelled;
 pub(crate) mod labels;
 pub(crate) mod native;
@@ -33,8 +35,6 @@ pub(crate) mod objective;
 pub(crate) mod opentelemetry;
 pub(crate) mod outcome;
 pub(crate) mod reading;
-#[cfg(feature = "http")]
-pub(crate) mod requests;
 pub(crate) mod scrapes;
 pub(crate) mod site;
 pub(crate) mod slots;

@@ -62,4 +62,3 @@ pub(crate) fn add_exemplars(cells: &ExemplarCells, buckets: usize, into: &mut Re
         }
     }
 }
-

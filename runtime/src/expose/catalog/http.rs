@@ -11,8 +11,8 @@ use crate::expose::families::{
     HTTP_ACTIVE, HTTP_DURATION, HTTP_REQUEST_SIZE, HTTP_RESPONSE_SIZE, HTTP_ROUTE_OVERFLOW,
 };
 use crate::expose::snapshot::{Bounds, Extra, Family, Histogram, Labels, Number, Sample, Value};
+use crate::record::http::{tables, Series, Table, METHODS};
 use crate::record::native::NativeReading;
-use crate::record::requests::{tables, Series, Table, METHODS};
 
 /// Label names no constant label of an HTTP table may take.
 pub(crate) const RESERVED: [&str; 5] = [

@@ -7,7 +7,7 @@ use std::task::{ready, Context, Poll};
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::web::Bytes;
 
-use crate::record::requests::{poll_watching_panics, Ending, Exchange};
+use crate::record::http::{poll_watching_panics, Ending, Exchange};
 
 pin_project_lite::pin_project! {
     /// A response body measured to its end, the body of every response
@@ -135,7 +135,7 @@ mod tests {
     use std::task::Waker;
 
     use super::*;
-    use crate::record::requests::{table, Route, Table};
+    use crate::record::http::{table, Route, Table};
 
     fn fresh(name: &str) -> (&'static Table, &'static Route) {
         let t = table(

@@ -16,7 +16,7 @@ use actix_web::http::Version;
 
 use super::body::MeteredBody;
 use crate::http::metrics::HttpMetrics;
-use crate::record::requests::{method_index_str, poll_watching_panics, Ending, Exchange, Route};
+use crate::record::http::{method_index_str, poll_watching_panics, Ending, Exchange, Route};
 
 /// How a route is taken from a request (see [`Metrics::route_with`]).
 type RouteFn = dyn Fn(&ServiceRequest) -> Option<Cow<'_, str>> + Send + Sync;

@@ -1,0 +1,144 @@
+//! One request being measured: begun by its table, recorded once when it finishes (or, if it
+//! never does, as cancelled when dropped), and the poll wrapper that tells a panic apart.
+#![cfg_attr(not(any(feature = "tower", feature = "actix-web")), allow(dead_code))]
+
+use std::sync::atomic::Ordering;
+
+use crate::record::clock;
+use crate::record::exemplar::{self, Exemplar, ExemplarSource, TraceContext};
+use crate::record::http::route::Route;
+use crate::record::http::series::Series;
+use crate::record::http::table::Table;
+use crate::record::http::vocabulary::Ending;
+
+/// Asks the exemplar source at the start of a request, where the request's own span is current
+/// (a tracing layer outside this one has entered it), not where its body ends (polled by the
+/// server, outside any span).
+#[cold]
+#[inline(never)]
+pub(super) fn trace_context(source: ExemplarSource) -> Option<TraceContext> {
+    exemplar::current(source)
+}
+
+/// One request being measured. Recorded once, when [`Exchange::finish`] is called or, if it
+/// never is, when it is dropped (as [`Ending::Cancelled`]).
+pub(crate) struct Exchange {
+    pub(super) table: &'static Table,
+    pub(super) route: &'static Route,
+    pub(super) method: u8,
+    pub(super) start: u64,
+    pub(super) request_bytes: Option<u64>,
+    pub(super) status: u16,
+    pub(super) response_bytes: u64,
+    pub(super) done: bool,
+    /// The trace the request started in, if an exemplar source knew one.
+    pub(super) trace: Option<TraceContext>,
+}
+
+impl Exchange {
+    /// The response head went out with `status`.
+    #[inline]
+    pub(crate) fn responded(&mut self, status: u16) {
+        self.status = status;
+    }
+
+    /// `bytes` more of the response body went out.
+    #[inline]
+    pub(crate) fn sent(&mut self, bytes: u64) {
+        self.response_bytes = self.response_bytes.saturating_add(bytes);
+    }
+
+    /// Records the exchange as ended by `ending`.
+    #[inline]
+    pub(crate) fn finish(mut self, ending: Ending) {
+        self.record(ending);
+    }
+
+    /// The route, once known: a framework that routes after the middleware ran (actix-web)
+    /// tells it with the response.
+    #[cfg_attr(not(feature = "actix-web"), allow(dead_code))]
+    #[inline]
+    pub(crate) fn reroute(&mut self, route: &'static Route) {
+        self.route = route;
+    }
+
+    /// Ends the exchange unrecorded, giving back its place in the in-flight gauge: a request
+    /// whose route, known only at the response, is one to skip.
+    #[cfg_attr(not(feature = "actix-web"), allow(dead_code))]
+    pub(crate) fn abandon(mut self) {
+        self.done = true;
+        if let Some(a) = self.table.active.get(usize::from(self.method)) {
+            a.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    fn record(&mut self, ending: Ending) {
+        if std::mem::replace(&mut self.done, true) {
+            return;
+        }
+        let nanos = clock::nanos_since(self.start);
+        let t = self.table;
+        let series = self
+            .route
+            .series(Series::key(self.method, self.status, ending), t);
+        if let Some(native) = &series.native {
+            native.observe(nanos);
+        }
+        let bucket = series
+            .duration_nanos
+            .observe(&t.duration_bounds_nanos, nanos);
+        if let Some(context) = self.trace {
+            keep_exemplar(series, t, context, bucket, nanos);
+        }
+        if let Some(n) = self.request_bytes {
+            series.request_bytes.observe(&t.size_bounds, n);
+        }
+        series
+            .response_bytes
+            .observe(&t.size_bounds, self.response_bytes);
+        if let Some(a) = t.active.get(usize::from(self.method)) {
+            a.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn keep_exemplar(series: &Series, t: &Table, context: TraceContext, bucket: usize, nanos: u64) {
+    let buckets = t.duration_bounds_nanos.len() + 1;
+    if let Some(cell) = series.exemplars.get_or_allocate(buckets, bucket) {
+        #[allow(clippy::cast_precision_loss)] // an exemplar's value is for show
+        cell.store(&Exemplar {
+            context,
+            value: nanos as f64 / 1e9,
+            unix_nanos: exemplar::unix_nanos_now(),
+        });
+    }
+}
+
+impl Drop for Exchange {
+    fn drop(&mut self) {
+        self.record(Ending::Cancelled);
+    }
+}
+
+/// Runs one poll (the handler's, or a body's) so that a panic in it is recorded as
+/// [`Ending::Panic`], not as the cancellation its unwinding drop would otherwise record.
+#[inline]
+pub(crate) fn poll_watching_panics<T>(
+    exchange: &mut Option<Exchange>,
+    poll: impl FnOnce() -> T,
+) -> T {
+    struct Watch<'a>(&'a mut Option<Exchange>);
+    impl Drop for Watch<'_> {
+        fn drop(&mut self) {
+            if let Some(x) = self.0.take() {
+                x.finish(Ending::Panic);
+            }
+        }
+    }
+    let watch = Watch(exchange);
+    let polled = poll();
+    std::mem::forget(watch);
+    polled
+}

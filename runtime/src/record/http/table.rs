@@ -1,0 +1,268 @@
+//! What one set of constant labels measures: bounds, routes interned once (bounded: past the
+//! limit every new value shares `_OTHER`), a remembered-address fast path for stable route
+//! strings, and requests in flight by method.
+#![cfg_attr(not(any(feature = "tower", feature = "actix-web")), allow(dead_code))]
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicPtr, AtomicU16, AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError, RwLock};
+
+use crate::record::clock;
+use crate::record::exemplar;
+use crate::record::http::exchange::{trace_context, Exchange};
+use crate::record::http::route::Route;
+use crate::record::http::vocabulary::{METHODS, OTHER_METHOD, OVERFLOW_ROUTE, UNMATCHED_ROUTE};
+use crate::record::native::{self, Histograms};
+
+/// A remembered (address, length) of a route string whose storage outlives requests (axum's
+/// matched path), so the next request with it skips the interning map.
+struct Remembered {
+    addr: usize,
+    route: &'static Route,
+}
+
+const REMEMBERED: usize = 256;
+
+/// What a set of constant labels measures: bounds, routes and the in-flight gauge.
+pub(crate) struct Table {
+    /// Constant labels, in the order given.
+    pub labels: Vec<(String, String)>,
+    pub duration_bounds_seconds: Vec<f64>,
+    pub(super) duration_bounds_nanos: Vec<u64>,
+    pub size_bounds: Vec<u64>,
+    route_limit: usize,
+    /// The builder's `histograms(…)`; `None` follows [`set_histograms`](crate::set_histograms).
+    pub histograms: Option<Histograms>,
+    remembered: Box<[AtomicPtr<Remembered>]>,
+    by_name: RwLock<HashMap<Box<str>, &'static Route>>,
+    /// Every route, in the order first seen (the overflow route first, unused until needed).
+    order: Mutex<Vec<&'static Route>>,
+    overflow: &'static Route,
+    /// The route of requests without a template; outside the map, never counted against the limit.
+    unmatched: &'static Route,
+    /// Requests whose route value came past the limit (counted per request).
+    pub route_overflows: AtomicU64,
+    pub(super) active: [AtomicI64; METHODS.len()],
+    /// Bit `i` set once method `i` was seen, so idle methods are not exposed.
+    methods_seen: AtomicU16,
+}
+
+/// Every table, in the order created; what the exposition reads.
+static TABLES: Mutex<Vec<&'static Table>> = Mutex::new(Vec::new());
+
+/// Every table created so far.
+pub(crate) fn tables() -> Vec<&'static Table> {
+    TABLES
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
+}
+
+/// The table for these constant labels: the existing one (whose bounds then apply) or a new one.
+/// `Err` gives that table and what differs when it has other bounds.
+pub(crate) fn table(
+    labels: Vec<(String, String)>,
+    duration_bounds_seconds: Vec<f64>,
+    size_bounds: Vec<u64>,
+    route_limit: usize,
+    histograms: Option<Histograms>,
+) -> Result<&'static Table, (&'static Table, String)> {
+    let mut all = TABLES.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut sorted = labels.clone();
+    sorted.sort();
+    for t in all.iter() {
+        let mut theirs = t.labels.clone();
+        theirs.sort();
+        if theirs == sorted {
+            if t.duration_bounds_seconds != duration_bounds_seconds
+                || t.size_bounds != size_bounds
+                || t.route_limit != route_limit
+                || t.histograms != histograms
+            {
+                return Err((
+                    t,
+                    "HTTP metrics with these constant labels already exist with other buckets, route limit or histogram kind; \
+                     give this one a distinguishing label"
+                        .to_owned(),
+                ));
+            }
+            return Ok(t);
+        }
+    }
+    let overflow: &'static Route = Box::leak(Box::new(Route::new(OVERFLOW_ROUTE)));
+    let unmatched: &'static Route = Box::leak(Box::new(Route::new(UNMATCHED_ROUTE)));
+    let table: &'static Table = Box::leak(Box::new(Table {
+        labels,
+        duration_bounds_nanos: duration_bounds_seconds
+            .iter()
+            .map(|s| seconds_to_nanos(*s))
+            .collect(),
+        duration_bounds_seconds,
+        size_bounds,
+        route_limit,
+        histograms,
+        remembered: (0..REMEMBERED)
+            .map(|_| AtomicPtr::new(std::ptr::null_mut()))
+            .collect(),
+        by_name: RwLock::new(HashMap::new()),
+        order: Mutex::new(vec![overflow, unmatched]),
+        overflow,
+        unmatched,
+        route_overflows: AtomicU64::new(0),
+        active: std::array::from_fn(|_| AtomicI64::new(0)),
+        methods_seen: AtomicU16::new(0),
+    }));
+    all.push(table);
+    Ok(table)
+}
+
+fn seconds_to_nanos(s: f64) -> u64 {
+    // Bounds are validated finite and positive; the cast saturates beyond u64.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let n = (s * 1e9).round() as u64;
+    n
+}
+
+impl Table {
+    /// How this table's durations are exposed now.
+    pub(crate) fn histograms(&self) -> Histograms {
+        self.histograms.unwrap_or_else(native::histograms)
+    }
+
+    /// The route for `name`. With `stable`, the caller promises that `name`'s storage lives
+    /// across requests (axum's matched path), which lets the lookup skip the map: the
+    /// remembered entry is still checked by content, so reused memory can never mislabel.
+    #[inline]
+    pub(crate) fn route(&self, name: &str, stable: bool) -> &'static Route {
+        if stable {
+            let addr = name.as_ptr() as usize;
+            // Fibonacci hashing of an address: a multiply and a shift, not a hash of the text.
+            let i = (addr >> 3).wrapping_mul(0x9E37_79B9_7F4A_7C15_u64 as usize)
+                >> (usize::BITS - REMEMBERED.trailing_zeros());
+            if let Some(slot) = self.remembered.get(i) {
+                let p = slot.load(Ordering::Acquire);
+                if !p.is_null() {
+                    // SAFETY: remembered entries are leaked boxes, never freed.
+                    let r = unsafe { &*p };
+                    if r.addr == addr && *r.route.name == *name {
+                        return r.route;
+                    }
+                }
+                let route = self.intern(name);
+                // The overflow route's name never equals the text: remembering it would only
+                // waste the slot.
+                if p.is_null() && !std::ptr::eq(route, self.overflow) {
+                    let entry = Box::into_raw(Box::new(Remembered { addr, route }));
+                    if slot
+                        .compare_exchange(
+                            std::ptr::null_mut(),
+                            entry,
+                            Ordering::AcqRel,
+                            Ordering::Relaxed,
+                        )
+                        .is_err()
+                    {
+                        // SAFETY: not published; still ours.
+                        drop(unsafe { Box::from_raw(entry) });
+                    }
+                }
+                return route;
+            }
+        }
+        self.intern(name)
+    }
+
+    /// The route of requests without a template.
+    #[inline]
+    pub(crate) fn unmatched(&self) -> &'static Route {
+        self.unmatched
+    }
+
+    fn intern(&self, name: &str) -> &'static Route {
+        // The two shared values are one route each, whoever names them (a custom extraction
+        // returning "_unmatched" must not make a second series of that name).
+        match name {
+            UNMATCHED_ROUTE => return self.unmatched,
+            OVERFLOW_ROUTE => return self.overflow,
+            _ => {}
+        }
+        {
+            let map = self.by_name.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some(r) = map.get(name) {
+                return r;
+            }
+            // The map only grows: full under the read lock stays full, no write lock needed.
+            if map.len() >= self.route_limit {
+                self.route_overflows.fetch_add(1, Ordering::Relaxed);
+                return self.overflow;
+            }
+        }
+        let mut map = self.by_name.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(r) = map.get(name) {
+            return r;
+        }
+        if map.len() >= self.route_limit {
+            self.route_overflows.fetch_add(1, Ordering::Relaxed);
+            return self.overflow;
+        }
+        let route: &'static Route = Box::leak(Box::new(Route::new(name)));
+        map.insert(name.into(), route);
+        self.order
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(route);
+        route
+    }
+
+    /// Every route, in the order first seen.
+    pub(crate) fn routes(&self) -> Vec<&'static Route> {
+        self.order
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Requests in flight by method index, for the methods seen so far.
+    pub(crate) fn active(&self) -> Vec<(u8, i64)> {
+        let seen = self.methods_seen.load(Ordering::Relaxed);
+        (0..METHODS.len())
+            .filter(|i| seen & (1 << i) != 0)
+            .filter_map(|i| {
+                Some((
+                    u8::try_from(i).ok()?,
+                    self.active[i].load(Ordering::Relaxed),
+                ))
+            })
+            .collect()
+    }
+
+    /// Starts measuring one request of `method` (an index from [`method_index`]) on `route`.
+    /// `request_bytes` is the body's length when known before the handler runs.
+    #[inline]
+    pub(crate) fn begin(
+        &'static self,
+        method: u8,
+        route: &'static Route,
+        request_bytes: Option<u64>,
+    ) -> Exchange {
+        let m = usize::from(method.min(OTHER_METHOD));
+        if let Some(a) = self.active.get(m) {
+            a.fetch_add(1, Ordering::Relaxed);
+        }
+        let bit = 1u16 << m;
+        if self.methods_seen.load(Ordering::Relaxed) & bit == 0 {
+            self.methods_seen.fetch_or(bit, Ordering::Relaxed);
+        }
+        Exchange {
+            table: self,
+            route,
+            method: method.min(OTHER_METHOD),
+            start: clock::raw_now(),
+            request_bytes,
+            status: 0,
+            response_bytes: 0,
+            done: false,
+            trace: exemplar::source().and_then(trace_context),
+        }
+    }
+}
