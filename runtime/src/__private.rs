@@ -5,10 +5,12 @@ pub use linkme;
 pub use crate::__instrument_metrics_register_objective as register_objective;
 pub use crate::__instrument_metrics_register_site as register_site;
 pub use crate::expose::build_info::register_build_info;
-pub use crate::record::call::{call_once, call_unit, instrument, Instrumented};
+pub use crate::record::call::{
+    call_once, call_unit, instrument, Cancel, Enter, Instrumented, PlainStart,
+};
 pub use crate::record::dynamic::{DynLabel, DynMeta, Values};
 pub use crate::record::labelled::{
-    instrument_labelled, InstrumentedLabelled, LabelledGuard, LabelledSite,
+    instrument_labelled, LabelledGuard, LabelledSite, LabelledStart,
 };
 pub use crate::record::labels::probe::{KindProbe, ViaKind, ViaNoKind};
 pub use crate::record::labels::{

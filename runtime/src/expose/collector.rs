@@ -110,13 +110,11 @@ fn to_gathered(f: &Family) -> gathered::MetricFamily {
                 Value::Histogram(h) => {
                     let mut out = gathered::Histogram::default();
                     let mut buckets = Vec::new();
-                    let mut cumulative = 0u64;
                     // Text scrapers of a native-only histogram see `+Inf` only, as from us.
                     if h.classic {
-                        for (bound, n) in h.bounds.seconds_or_bytes.iter().zip(&h.buckets) {
-                            cumulative = cumulative.wrapping_add(*n);
+                        for (bound, cumulative, _) in h.finite() {
                             let mut b = gathered::Bucket::default();
-                            b.set_upper_bound(*bound);
+                            b.set_upper_bound(bound);
                             b.set_cumulative_count(cumulative);
                             buckets.push(b);
                         }

@@ -228,6 +228,26 @@ impl Histogram {
     pub(crate) fn cumulative(&self) -> impl Iterator<Item = (usize, u64, Option<Exemplar>)> + '_ {
         let last = self.buckets.len().saturating_sub(1);
         let classic = self.classic;
+        self.cumulative_all()
+            .enumerate()
+            .filter(move |(i, _)| classic || *i == last)
+            .map(|(i, (c, e))| (i, c, e))
+    }
+}
+
+impl Histogram {
+    /// `(upper bound, cumulative count, exemplar)` of the finite classic buckets, as protobuf
+    /// and `prometheus`' model list them (`+Inf` implied by the count).
+    pub(crate) fn finite(&self) -> impl Iterator<Item = (f64, u64, Option<Exemplar>)> + '_ {
+        self.bounds
+            .seconds_or_bytes
+            .iter()
+            .zip(self.cumulative_all())
+            .map(|(bound, (cumulative, exemplar))| (*bound, cumulative, exemplar))
+    }
+
+    /// Cumulative counts and exemplars of every bucket, `+Inf` last.
+    fn cumulative_all(&self) -> impl Iterator<Item = (u64, Option<Exemplar>)> + '_ {
         self.buckets
             .iter()
             .scan(0u64, |acc, n| {
@@ -235,8 +255,7 @@ impl Histogram {
                 Some(*acc)
             })
             .enumerate()
-            .filter(move |(i, _)| classic || *i == last)
-            .map(|(i, c)| (i, c, self.exemplars.get(i).copied().flatten()))
+            .map(|(i, c)| (c, self.exemplars.get(i).copied().flatten()))
     }
 }
 

@@ -29,35 +29,78 @@ pub fn call_unit(body: impl FnOnce()) {
     body();
 }
 
+/// Where a measured future gets its guard at its first poll: a call site, or a labelled site
+/// with the arguments' label indices.
+pub trait Enter {
+    /// What records the call.
+    type Guard: Cancel;
+    /// Starts one call.
+    fn enter(&self) -> Self::Guard;
+}
+
+/// How a guard records a future dropped before it finished.
+pub trait Cancel {
+    /// Records `cancelled`.
+    fn cancelled(self);
+}
+
+/// A plain call site. A struct, not `&'static CallSite<B>` itself: an `async` body holding a
+/// reference type in its state makes `Send` checks ask for the impl at every lifetime.
+pub struct PlainStart<const B: usize>(&'static CallSite<B>);
+
+impl<const B: usize> Enter for PlainStart<B> {
+    type Guard = Guard<B>;
+
+    #[inline(always)]
+    fn enter(&self) -> Guard<B> {
+        self.0.enter()
+    }
+}
+
+impl<const B: usize> Cancel for Guard<B> {
+    #[inline]
+    fn cancelled(self) {
+        self.finish(Outcome::Cancelled);
+    }
+}
+
 /// Measures `future`: see [`Instrumented`].
 #[inline(always)]
 pub fn instrument<const B: usize, F: Future>(
     site: &'static CallSite<B>,
     future: F,
-) -> Instrumented<B, F> {
-    Instrumented {
-        future,
-        site,
-        guard: None,
-        polling: false,
-    }
+) -> Instrumented<PlainStart<B>, F> {
+    Instrumented::new(PlainStart(site), future)
 }
 
-/// A future measured from its first poll to its output, or to its drop. Its output is the
-/// inner future's, with the guard: the caller classifies the value (on its concrete type) and
-/// finishes the guard at once.
+/// A future measured from its first poll to its output, or to its drop, whatever kind of site
+/// it records on. Its output is the inner future's, with the guard: the caller classifies the
+/// value (on its concrete type) and finishes the guard at once.
 #[must_use = "futures do nothing unless polled"]
-pub struct Instrumented<const B: usize, F> {
+pub struct Instrumented<S: Enter, F> {
     future: F,
-    site: &'static CallSite<B>,
+    site: S,
     /// Set at the first poll.
-    guard: Option<Guard<B>>,
+    guard: Option<S::Guard>,
     /// True while `future.poll` runs: still true at drop time only if that poll unwound.
     polling: bool,
 }
 
-impl<const B: usize, F: Future> Future for Instrumented<B, F> {
-    type Output = (Guard<B>, F::Output);
+impl<S: Enter, F> Instrumented<S, F> {
+    /// `future`, to be measured on `site`.
+    #[inline(always)]
+    pub fn new(site: S, future: F) -> Self {
+        Instrumented {
+            future,
+            site,
+            guard: None,
+            polling: false,
+        }
+    }
+}
+
+impl<S: Enter, F: Future> Future for Instrumented<S, F> {
+    type Output = (S::Guard, F::Output);
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // SAFETY: `future` is structurally pinned: it is never moved out of `self`, and `Drop`
@@ -83,14 +126,14 @@ impl<const B: usize, F: Future> Future for Instrumented<B, F> {
     }
 }
 
-impl<const B: usize, F> Drop for Instrumented<B, F> {
+impl<S: Enter, F> Drop for Instrumented<S, F> {
     fn drop(&mut self) {
         if let Some(guard) = self.guard.take() {
             if self.polling {
                 // This future's own poll unwound: the guard's drop records `panic`.
                 drop(guard);
             } else {
-                guard.finish(Outcome::Cancelled);
+                guard.cancelled();
             }
         }
     }

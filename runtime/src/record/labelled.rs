@@ -11,12 +11,11 @@
 //! combination (8 B each, at most [`MAX_COMBINATIONS`](super::labels::MAX_COMBINATIONS)).
 
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{
     AtomicI64, AtomicPtr, AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release,
 };
-use std::task::{Context, Poll};
 
+use crate::record::call::{Cancel, Enter, Instrumented};
 use crate::record::clock;
 use crate::record::dynamic::{DynMeta, Labelled};
 use crate::record::exemplar::{self, keep_exemplars, ExemplarCells};
@@ -198,68 +197,36 @@ impl<const B: usize, const C: usize> Drop for LabelledGuard<B, C> {
     }
 }
 
-/// Measures `future` on a labelled site: see [`InstrumentedLabelled`].
+/// A labelled site and the label indices its call's arguments gave.
+pub struct LabelledStart<const B: usize, const C: usize> {
+    site: &'static LabelledSite<B, C>,
+    arguments: usize,
+}
+
+impl<const B: usize, const C: usize> Enter for LabelledStart<B, C> {
+    type Guard = LabelledGuard<B, C>;
+
+    #[inline(always)]
+    fn enter(&self) -> LabelledGuard<B, C> {
+        self.site.enter_at(self.arguments)
+    }
+}
+
+impl<const B: usize, const C: usize> Cancel for LabelledGuard<B, C> {
+    #[inline]
+    fn cancelled(self) {
+        self.finish_without_value(Outcome::Cancelled);
+    }
+}
+
+/// Measures `future` on a labelled site: see [`Instrumented`].
 #[inline(always)]
 pub fn instrument_labelled<const B: usize, const C: usize, F: Future>(
     site: &'static LabelledSite<B, C>,
     arguments: usize,
     future: F,
-) -> InstrumentedLabelled<B, C, F> {
-    InstrumentedLabelled {
-        future,
-        site,
-        arguments,
-        guard: None,
-        polling: false,
-    }
-}
-
-/// [`Instrumented`](super::call::Instrumented) for a labelled site.
-#[must_use = "futures do nothing unless polled"]
-pub struct InstrumentedLabelled<const B: usize, const C: usize, F> {
-    future: F,
-    site: &'static LabelledSite<B, C>,
-    arguments: usize,
-    guard: Option<LabelledGuard<B, C>>,
-    polling: bool,
-}
-
-impl<const B: usize, const C: usize, F: Future> Future for InstrumentedLabelled<B, C, F> {
-    type Output = (LabelledGuard<B, C>, F::Output);
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // SAFETY: `future` is structurally pinned: never moved out of `self`, not even by
-        // `Drop`; the other fields are not pinned.
-        let this = unsafe { self.get_unchecked_mut() };
-        let guard = match this.guard.take() {
-            Some(guard) => guard,
-            None => this.site.enter_at(this.arguments),
-        };
-        this.polling = true;
-        this.guard = Some(guard);
-        // SAFETY: see above.
-        let polled = unsafe { Pin::new_unchecked(&mut this.future) }.poll(cx);
-        this.polling = false;
-        match polled {
-            Poll::Ready(value) => match this.guard.take() {
-                Some(guard) => Poll::Ready((guard, value)),
-                None => Poll::Ready((this.site.enter_at(this.arguments), value)),
-            },
-            Poll::Pending => Poll::Pending,
-        }
-    }
-}
-
-impl<const B: usize, const C: usize, F> Drop for InstrumentedLabelled<B, C, F> {
-    fn drop(&mut self) {
-        if let Some(guard) = self.guard.take() {
-            if self.polling {
-                drop(guard); // its own poll unwound: `panic`
-            } else {
-                guard.finish_without_value(Outcome::Cancelled);
-            }
-        }
-    }
+) -> Instrumented<LabelledStart<B, C>, F> {
+    Instrumented::new(LabelledStart { site, arguments }, future)
 }
 
 impl<const B: usize, const C: usize> Labelled for LabelledSite<B, C> {

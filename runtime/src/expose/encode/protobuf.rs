@@ -157,13 +157,10 @@ fn histogram(w: &mut Writer, h: &Histogram) {
     w.double(2, h.sum);
     let native = h.native.as_ref();
     if h.classic || native.is_none() {
-        let mut cumulative = 0u64;
-        for (i, bound) in h.bounds.seconds_or_bytes.iter().enumerate() {
-            cumulative = cumulative.wrapping_add(h.buckets.get(i).copied().unwrap_or(0));
-            let exemplar = h.exemplars.get(i).copied().flatten();
+        for (bound, cumulative, exemplar) in h.finite() {
             w.message(3, |w| {
                 w.uint(1, cumulative);
-                w.double(2, *bound);
+                w.double(2, bound);
                 if let Some(e) = exemplar {
                     w.message(3, |w| write_exemplar(w, &e));
                 }
