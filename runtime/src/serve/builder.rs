@@ -6,8 +6,8 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
 use super::auth::Auth;
+use super::config::Config;
 use super::exporter::Exporter;
-use super::server::Config;
 use crate::error::Error;
 
 const MIN_HEADER_READ_TIMEOUT: Duration = Duration::from_millis(100);

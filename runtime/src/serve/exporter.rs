@@ -8,7 +8,8 @@ use std::thread::JoinHandle;
 
 use tokio::sync::oneshot;
 
-use super::server::{self, Config};
+use super::config::Config;
+use super::server;
 
 /// A running exporter. It serves until [`shutdown`](Exporter::shutdown) or until dropped;
 /// either way the listening socket is closed, connections are finished (or closed, after a

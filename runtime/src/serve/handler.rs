@@ -15,8 +15,9 @@ use hyper::body::{Bytes, Frame, Incoming, SizeHint};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 use super::auth::Auth;
+use super::config::Config;
+use super::conn_state::ConnState;
 use super::live;
-use super::server::{Config, ConnState};
 use crate::expose::exposition::{self, Scrape};
 use crate::expose::self_metrics;
 

@@ -45,6 +45,8 @@
 
 mod auth;
 mod builder;
+mod config;
+mod conn_state;
 mod exporter;
 mod handler;
 mod live;
