@@ -44,6 +44,7 @@
 //! ```
 
 mod auth;
+mod body;
 mod builder;
 mod config;
 mod conn_state;
