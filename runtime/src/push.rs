@@ -39,6 +39,7 @@ use base64::Engine as _;
 
 use crate::error::Error;
 pub use crate::error::PushError;
+use crate::expose::registry::{registry, render};
 
 /// What a push body is; without the `escaping=` parameter a scrape answer carries, which
 /// Pushgateways older than client_golang's escaping schemes do not expect.
@@ -287,7 +288,7 @@ impl Pusher {
 
     fn send_metrics(&self, method: &str) -> Result<(), Error> {
         // The gathered families name every label of every series; no need to re-parse text.
-        let families = crate::registry().gather();
+        let families = registry().gather();
         let labels = families.iter().flat_map(|f| {
             f.get_metric()
                 .iter()
@@ -296,7 +297,7 @@ impl Pusher {
         if let Some(why) = self.label_conflict(labels) {
             return Err(invalid(why));
         }
-        self.send(method, Some(crate::render()))
+        self.send(method, Some(render()))
     }
 
     /// The gateway sets `job` and the grouping labels on every metric of the group, silently

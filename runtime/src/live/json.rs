@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::snapshot::{table_meta, Counts, Snapshot};
 use super::stats::Window;
 use crate::expose::catalog::catalog;
-use crate::Outcome;
+use crate::record::outcome::Outcome;
 
 /// The windows, by name and length in seconds.
 pub(crate) const WINDOWS: [(&str, f64); 3] = [("1m", 60.0), ("5m", 300.0), ("15m", 900.0)];

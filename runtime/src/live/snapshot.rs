@@ -99,8 +99,8 @@ fn functions() -> Vec<Counts> {
 
 #[cfg(feature = "http")]
 fn routes(previous: Option<&Snapshot>) -> BTreeMap<RouteKey, Counts> {
+    use crate::record::outcome::Outcome;
     use crate::record::requests::{tables, Ending, METHODS};
-    use crate::Outcome;
 
     // The names the previous snapshot already holds, shared rather than copied again.
     let known: std::collections::HashMap<(usize, &str), &Arc<str>> = previous
