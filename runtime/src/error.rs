@@ -1,4 +1,6 @@
-//! The one error type of the runtime.
+//! The one error type of the runtime, and the errors it carries from its parts (a push's
+//! `PushError`). They live here, below everything that fails, so that a part that returns
+//! [`Error`] imports this file and this file imports no part: errors flow one way.
 
 use std::fmt;
 use std::io;
@@ -22,7 +24,7 @@ pub enum Error {
     Prometheus(prometheus::Error),
     /// A Pushgateway push or delete failed, or was refused before sending (feature `push`).
     #[cfg(feature = "push")]
-    Push(crate::push::PushError),
+    Push(PushError),
     /// The exporter could not listen on `addr` (in use, not an address of this host, no
     /// permission for the port, ...).
     ///
@@ -103,5 +105,62 @@ impl From<prometheus::Error> for Error {
 impl From<io::Error> for Error {
     fn from(e: io::Error) -> Self {
         Error::Io(e)
+    }
+}
+
+/// Why a push or delete failed. It is carried by [`Error::Push`]; its public path is
+/// `instrument_metrics::push::PushError`.
+///
+/// ```
+/// use instrument_metrics::push::{PushError, Pusher};
+/// use instrument_metrics::Error;
+///
+/// let err = Pusher::new("https://gateway.example:9091", "job").unwrap_err();
+/// assert!(matches!(err, Error::Push(PushError::Invalid(_))));
+/// ```
+#[cfg(feature = "push")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PushError {
+    /// The gateway URL, the job name or a grouping label was refused before anything was sent,
+    /// or the metrics to push carry a label that the group sets (`job` or a grouping label).
+    Invalid(String),
+    /// The gateway answered with a status outside 2xx.
+    Status {
+        /// The HTTP status code, e.g. 400 or 401.
+        status: u16,
+        /// What the gateway said (the start of the response body, trimmed).
+        message: String,
+    },
+    /// No complete answer came within the [timeout](crate::push::Pusher::timeout).
+    Timeout(std::time::Duration),
+    /// The request could not be made or the connection failed: refused, reset, DNS failure…
+    Transport(String),
+}
+
+#[cfg(feature = "push")]
+impl fmt::Display for PushError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PushError::Invalid(why) => f.write_str(why),
+            PushError::Status { status, message } if message.is_empty() => {
+                write!(f, "the gateway answered {status}")
+            }
+            PushError::Status { status, message } => {
+                write!(f, "the gateway answered {status}: {message}")
+            }
+            PushError::Timeout(d) => write!(f, "no answer from the gateway within {d:?}"),
+            PushError::Transport(why) => write!(f, "cannot reach the gateway: {why}"),
+        }
+    }
+}
+
+#[cfg(feature = "push")]
+impl std::error::Error for PushError {}
+
+#[cfg(feature = "push")]
+impl From<PushError> for Error {
+    fn from(e: PushError) -> Self {
+        Error::Push(e)
     }
 }

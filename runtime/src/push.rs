@@ -38,6 +38,9 @@ use std::time::Duration;
 use base64::Engine as _;
 
 use crate::error::Error;
+pub use crate::error::PushError;
+use crate::expose::registry::registry;
+use crate::expose::scrape::render;
 
 /// What a push body is; without the `escaping=` parameter a scrape answer carries, which
 /// Pushgateways older than client_golang's escaping schemes do not expect.
@@ -52,58 +55,6 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The most of a gateway's error message that is kept in [`PushError::Status`].
 const MAX_MESSAGE: u64 = 4096;
-
-/// Why a push or delete failed. It is carried by [`Error::Push`].
-///
-/// ```
-/// use instrument_metrics::push::{PushError, Pusher};
-/// use instrument_metrics::Error;
-///
-/// let err = Pusher::new("https://gateway.example:9091", "job").unwrap_err();
-/// assert!(matches!(err, Error::Push(PushError::Invalid(_))));
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum PushError {
-    /// The gateway URL, the job name or a grouping label was refused before anything was sent,
-    /// or the metrics to push carry a label that the group sets (`job` or a grouping label).
-    Invalid(String),
-    /// The gateway answered with a status outside 2xx.
-    Status {
-        /// The HTTP status code, e.g. 400 or 401.
-        status: u16,
-        /// What the gateway said (the start of the response body, trimmed).
-        message: String,
-    },
-    /// No complete answer came within the [timeout](Pusher::timeout).
-    Timeout(Duration),
-    /// The request could not be made or the connection failed: refused, reset, DNS failure…
-    Transport(String),
-}
-
-impl fmt::Display for PushError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PushError::Invalid(why) => f.write_str(why),
-            PushError::Status { status, message } if message.is_empty() => {
-                write!(f, "the gateway answered {status}")
-            }
-            PushError::Status { status, message } => {
-                write!(f, "the gateway answered {status}: {message}")
-            }
-            PushError::Timeout(d) => write!(f, "no answer from the gateway within {d:?}"),
-            PushError::Transport(why) => write!(f, "cannot reach the gateway: {why}"),
-        }
-    }
-}
-
-impl std::error::Error for PushError {}
-
-impl From<PushError> for Error {
-    fn from(e: PushError) -> Self {
-        Error::Push(e)
-    }
-}
 
 fn invalid(why: impl Into<String>) -> Error {
     Error::Push(PushError::Invalid(why.into()))
@@ -338,7 +289,7 @@ impl Pusher {
 
     fn send_metrics(&self, method: &str) -> Result<(), Error> {
         // The gathered families name every label of every series; no need to re-parse text.
-        let families = crate::registry().gather();
+        let families = registry().gather();
         let labels = families.iter().flat_map(|f| {
             f.get_metric()
                 .iter()
@@ -347,7 +298,7 @@ impl Pusher {
         if let Some(why) = self.label_conflict(labels) {
             return Err(invalid(why));
         }
-        self.send(method, Some(crate::render()))
+        self.send(method, Some(render()))
     }
 
     /// The gateway sets `job` and the grouping labels on every metric of the group, silently

@@ -1,5 +1,11 @@
-//! The `/api/functions` document, written by hand (no serializer dependency): see the schema
-//! in the [module docs](super).
+//! The `/api/functions` document: see the schema in the [module docs](super).
+//!
+//! Written by hand, not with `serde_json`: the live page is always compiled in, and
+//! `serde_json` in a user's dependency tree changes how their code type-checks (its
+//! `impl PartialEq<Value> for i32`, `for str`… make `n == s.parse().unwrap()` ambiguous,
+//! E0283), which DESIGN.md rules out for every dependency. What it writes is read back by
+//! `serde_json` in the tests below (strings and numbers, hostile ones included) and in
+//! tests/tests/live_json_hostile.rs (the whole document, with hostile names and labels).
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -7,7 +13,7 @@ use std::sync::Arc;
 use super::snapshot::{table_meta, Counts, Snapshot};
 use super::stats::Window;
 use crate::expose::catalog::catalog;
-use crate::Outcome;
+use crate::record::outcome::Outcome;
 
 /// The windows, by name and length in seconds.
 pub(crate) const WINDOWS: [(&str, f64); 3] = [("1m", 60.0), ("5m", 300.0), ("15m", 900.0)];
@@ -446,5 +452,112 @@ mod tests {
         let mut out = String::new();
         string(&mut out, "a\"b\\c\nd\u{1}é");
         assert_eq!(out, r#""a\"b\\c\nd\u0001é""#);
+    }
+
+    /// xorshift64*: the same "random" inputs on every run, so a failure can be replayed.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    /// A string from what breaks hand-written JSON: quotes, backslashes, every control
+    /// character, DEL, the separators JavaScript once refused (U+2028, U+2029), a BOM,
+    /// non-ASCII of every UTF-8 length, and any other scalar value.
+    fn hostile(rng: &mut Rng) -> String {
+        const PICKS: &[char] = &[
+            '"',
+            '\\',
+            '/',
+            '\n',
+            '\r',
+            '\t',
+            '\u{0}',
+            '\u{8}',
+            '\u{c}',
+            '\u{1f}',
+            '\u{7f}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{feff}',
+            'é',
+            '日',
+            '🦀',
+            '\u{10ffff}',
+            'a',
+            ' ',
+            '{',
+            '}',
+        ];
+        let len = rng.below(24);
+        (0..len)
+            .map(|_| match rng.below(3) {
+                0 => char::from_u32(u32::try_from(rng.below(0x20)).unwrap()).unwrap(),
+                1 => PICKS[usize::try_from(rng.below(PICKS.len() as u64)).unwrap()],
+                // Any scalar value; surrogates are not chars, so they come out as U+FFFD.
+                _ => char::from_u32(u32::try_from(rng.below(0x11_0000)).unwrap())
+                    .unwrap_or('\u{fffd}'),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn hostile_strings_read_back_unchanged() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..20_000 {
+            let s = hostile(&mut rng);
+            let mut out = String::new();
+            string(&mut out, &s);
+            let back: String = serde_json::from_str(&out)
+                .unwrap_or_else(|e| panic!("{s:?} was written as {out}, which is not JSON: {e}"));
+            assert_eq!(back, s, "written as {out}");
+        }
+    }
+
+    #[test]
+    fn any_f64_reads_back_unchanged_or_null() {
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        let edges = [
+            0.0,
+            -0.0,
+            1e15,
+            -1e15,
+            1e15 - 1.0,
+            1e16,
+            5e-324,
+            f64::MAX,
+            f64::MIN,
+        ];
+        let random = (0..20_000).map(|i| {
+            let bits = rng.next();
+            // Half raw bit patterns (NaN and infinities included), half ordinary magnitudes.
+            if i % 2 == 0 {
+                f64::from_bits(bits)
+            } else {
+                #[allow(clippy::cast_precision_loss)] // any f64 will do
+                let v = (bits >> 11) as f64 / 1e6;
+                v
+            }
+        });
+        for v in edges.into_iter().chain(random) {
+            let mut out = String::new();
+            number(&mut out, Some(v));
+            let back: serde_json::Value = serde_json::from_str(&out)
+                .unwrap_or_else(|e| panic!("{v:e} was written as {out}, which is not JSON: {e}"));
+            if v.is_finite() {
+                assert_eq!(back.as_f64(), Some(v), "{v:e} was written as {out}");
+            } else {
+                assert!(back.is_null(), "{v} was written as {out}");
+            }
+        }
     }
 }

@@ -100,7 +100,7 @@ fn functions() -> Vec<Counts> {
 #[cfg(feature = "http")]
 fn routes(previous: Option<&Snapshot>) -> BTreeMap<RouteKey, Counts> {
     use crate::record::http::{tables, Ending, METHODS};
-    use crate::Outcome;
+    use crate::record::outcome::Outcome;
 
     // The names the previous snapshot already holds, shared rather than copied again.
     let known: std::collections::HashMap<(usize, &str), &Arc<str>> = previous

@@ -68,16 +68,18 @@ impl fmt::Debug for Auth {
 }
 
 /// Equality whose running time depends only on the length of `given` (which the client
-/// chose), never on where the first difference is or on the secret's content.
+/// chose), never on where the first difference is, nor on the secret's content or length.
+///
+/// The byte comparison is `constant_time_eq`'s. It takes constant time for slices of equal
+/// length only (it returns at once on a length mismatch, which would tell a client how long
+/// the secret is), so `given` is compared with the secret repeated to `given`'s length, and
+/// the lengths separately, without a branch.
 fn constant_time_eq(given: &[u8], expected: &[u8]) -> bool {
     if expected.is_empty() {
         return given.is_empty();
     }
-    let mut diff = u8::from(given.len() != expected.len());
-    for (i, &g) in given.iter().enumerate() {
-        diff |= g ^ expected[i % expected.len()];
-    }
-    std::hint::black_box(diff) == 0
+    let repeated: Vec<u8> = expected.iter().copied().cycle().take(given.len()).collect();
+    constant_time_eq::constant_time_eq(given, &repeated) & (given.len() == expected.len())
 }
 
 #[cfg(test)]

@@ -3,14 +3,11 @@
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::mpsc;
 use std::time::Duration;
 
-use tokio::sync::oneshot;
-
 use super::auth::Auth;
-use super::server::{self, Config};
-use super::Exporter;
+use super::config::Config;
+use super::exporter::Exporter;
 use crate::error::Error;
 
 const MIN_HEADER_READ_TIMEOUT: Duration = Duration::from_millis(100);
@@ -321,34 +318,30 @@ impl ExporterBuilder {
                 ))
             }));
         };
-        listener.set_nonblocking(true)?;
-        let local_addr = listener.local_addr()?;
+        Exporter::start(listener, self.config.clone()).map_err(Error::Io)
+    }
+}
 
-        let (ready_tx, ready_rx) = mpsc::sync_channel(1);
-        let (stop_tx, stop_rx) = oneshot::channel();
-        let config = self.config.clone();
-        let thread = std::thread::Builder::new()
-            .name("instrument-metrics-exporter".to_owned())
-            .spawn(move || server::run(listener, config, stop_rx, &ready_tx))?;
-        // The runtime is built on the exporter's thread, so that a failure never drops a
-        // runtime on the caller's thread (which may be inside an async context).
-        let started = match ready_rx.recv() {
-            Ok(started) => started,
-            Err(_) => Err(io::Error::other(
-                "the exporter thread stopped while starting",
-            )),
-        };
-        match started {
-            Ok(()) => Ok(Exporter {
-                local_addr,
-                stop: Some(stop_tx),
-                thread: Some(thread),
-            }),
-            Err(e) => {
-                let _ = thread.join();
-                Err(Error::Io(e))
-            }
-        }
+// `Exporter::builder()` is written here, beside what it returns, so that the running
+// exporter (exporter.rs) need not know how it is configured: builder -> exporter, one way.
+impl Exporter {
+    /// Starts configuring an exporter; the same as [`ExporterBuilder::new`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let exporter = instrument_metrics::Exporter::builder()
+    ///     .addr("127.0.0.1:0")
+    ///     .max_concurrent_scrapes(2)
+    ///     .header_read_timeout(Duration::from_secs(2))
+    ///     .bearer_token("s3cret")
+    ///     .serve()?;
+    /// # drop(exporter);
+    /// # Ok::<(), instrument_metrics::Error>(())
+    /// ```
+    #[must_use]
+    pub fn builder() -> ExporterBuilder {
+        ExporterBuilder::new()
     }
 }
 

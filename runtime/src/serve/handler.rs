@@ -2,21 +2,21 @@
 
 use std::borrow::Cow;
 use std::convert::Infallible;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use http::header::{
     HeaderName, HeaderValue, ACCEPT, ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CONTENT_ENCODING,
     CONTENT_LENGTH, CONTENT_TYPE, VARY, WWW_AUTHENTICATE,
 };
 use http::{Method, Request, Response, StatusCode};
-use hyper::body::{Bytes, Frame, Incoming, SizeHint};
+use hyper::body::Incoming;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 use super::auth::Auth;
+use super::body::{plain, Body};
+use super::config::Config;
+use super::conn_state::ConnState;
 use super::live;
-use super::server::{Config, ConnState};
 use crate::expose::exposition::{self, Scrape};
 use crate::expose::self_metrics;
 
@@ -149,16 +149,6 @@ fn metrics(scrape: Scrape, head: bool) -> Response<Body> {
     response
 }
 
-pub(super) fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
-    let mut response = Response::new(Body::new(text));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    response
-}
-
 /// All values of a header, comma-joined as HTTP allows; `None` when absent or not text.
 fn joined<'a>(request: &'a Request<Incoming>, name: &HeaderName) -> Option<Cow<'a, str>> {
     exposition::join_header_values(
@@ -168,65 +158,4 @@ fn joined<'a>(request: &'a Request<Incoming>, name: &HeaderName) -> Option<Cow<'
             .iter()
             .filter_map(|v| v.to_str().ok()),
     )
-}
-
-/// A response body in one piece that marks its connection idle once sent (or dropped).
-pub(super) struct Body {
-    data: Option<Bytes>,
-    sent: Option<Sent>,
-}
-
-struct Sent(Arc<ConnState>);
-
-impl Drop for Sent {
-    fn drop(&mut self) {
-        self.0.written();
-    }
-}
-
-impl Body {
-    pub(super) fn new(data: impl Into<Bytes>) -> Self {
-        let data: Bytes = data.into();
-        Body {
-            data: (!data.is_empty()).then_some(data),
-            sent: None,
-        }
-    }
-
-    pub(super) fn empty() -> Self {
-        Body {
-            data: None,
-            sent: None,
-        }
-    }
-
-    fn tracking(mut self, state: Arc<ConnState>) -> Self {
-        self.sent = Some(Sent(state));
-        self
-    }
-}
-
-impl hyper::body::Body for Body {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        let this = self.get_mut();
-        if let Some(data) = this.data.take() {
-            return Poll::Ready(Some(Ok(Frame::data(data))));
-        }
-        this.sent = None;
-        Poll::Ready(None)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.data.is_none()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        SizeHint::with_exact(self.data.as_ref().map_or(0, |d| d.len() as u64))
-    }
 }

@@ -5,7 +5,7 @@ use http::{Response, StatusCode};
 use hyper::body::Bytes;
 use tokio::sync::OwnedSemaphorePermit;
 
-use super::handler::{plain, Body};
+use super::body::{plain, Body};
 
 /// The paths the page and its JSON answer on.
 pub(super) struct Paths {

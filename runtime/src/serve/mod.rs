@@ -44,27 +44,29 @@
 //! ```
 
 mod auth;
+mod body;
 mod builder;
+mod config;
+mod conn_state;
+mod exporter;
 mod handler;
 mod live;
 mod server;
 
-use std::fmt;
-use std::net::{SocketAddr, ToSocketAddrs};
-use std::thread::JoinHandle;
-
-use tokio::sync::oneshot;
+use std::net::ToSocketAddrs;
 
 use crate::error::Error;
 
 pub use builder::ExporterBuilder;
+pub use exporter::Exporter;
 
 /// Serves the registry on `addr` at `/metrics` with the default settings of
 /// [`ExporterBuilder`], from a background thread, until the returned [`Exporter`] is shut
 /// down or dropped.
 ///
-/// `addr` is anything [`ToSocketAddrs`]: `"0.0.0.0:9898"`, `"[::]:9898"`, a [`SocketAddr`],
-/// `("localhost", 9898)`. Port 0 picks a free port; [`Exporter::local_addr`] tells which.
+/// `addr` is anything [`ToSocketAddrs`]: `"0.0.0.0:9898"`, `"[::]:9898"`, a
+/// [`SocketAddr`](std::net::SocketAddr), `("localhost", 9898)`. Port 0 picks a free port;
+/// [`Exporter::local_addr`] tells which.
 ///
 /// ```
 /// let exporter = instrument_metrics::serve("127.0.0.1:0")?;
@@ -79,102 +81,4 @@ pub use builder::ExporterBuilder;
 /// runtime cannot be started.
 pub fn serve(addr: impl ToSocketAddrs) -> Result<Exporter, Error> {
     ExporterBuilder::new().addr(addr).serve()
-}
-
-/// A running exporter. It serves until [`shutdown`](Exporter::shutdown) or until dropped;
-/// either way the listening socket is closed, connections are finished (or closed, after a
-/// short grace period) and the exporter's thread is joined before it returns.
-///
-/// ```
-/// let exporter = instrument_metrics::Exporter::builder()
-///     .addr("127.0.0.1:0")
-///     .path("/internal/metrics")
-///     .serve()?;
-/// assert_eq!(exporter.local_addr().ip().to_string(), "127.0.0.1");
-/// drop(exporter); // stops it, like `exporter.shutdown()`
-/// # Ok::<(), instrument_metrics::Error>(())
-/// ```
-#[must_use = "the exporter stops serving when dropped"]
-pub struct Exporter {
-    local_addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Exporter {
-    /// Starts configuring an exporter; the same as [`ExporterBuilder::new`].
-    ///
-    /// ```
-    /// use std::time::Duration;
-    ///
-    /// let exporter = instrument_metrics::Exporter::builder()
-    ///     .addr("127.0.0.1:0")
-    ///     .max_concurrent_scrapes(2)
-    ///     .header_read_timeout(Duration::from_secs(2))
-    ///     .bearer_token("s3cret")
-    ///     .serve()?;
-    /// # drop(exporter);
-    /// # Ok::<(), instrument_metrics::Error>(())
-    /// ```
-    #[must_use]
-    pub fn builder() -> ExporterBuilder {
-        ExporterBuilder::new()
-    }
-
-    /// The address the exporter listens on, with the actual port when port 0 was asked for.
-    ///
-    /// ```
-    /// let exporter = instrument_metrics::serve("127.0.0.1:0")?;
-    /// assert_ne!(exporter.local_addr().port(), 0);
-    /// # Ok::<(), instrument_metrics::Error>(())
-    /// ```
-    #[must_use]
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
-    }
-
-    /// Stops the exporter: closes the listening socket (the port is free again when this
-    /// returns), closes idle connections, lets scrapes being answered finish for up to a
-    /// couple of seconds and then closes them too, and joins the exporter's thread.
-    ///
-    /// Dropping the exporter does the same.
-    ///
-    /// ```
-    /// let exporter = instrument_metrics::serve("127.0.0.1:0")?;
-    /// let addr = exporter.local_addr();
-    /// exporter.shutdown();
-    /// // The port can be bound again.
-    /// let again = instrument_metrics::serve(addr)?;
-    /// # drop(again);
-    /// # Ok::<(), instrument_metrics::Error>(())
-    /// ```
-    pub fn shutdown(mut self) {
-        self.stop_and_join();
-    }
-
-    fn stop_and_join(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            // An error means the thread is already gone; joining below is all that is left.
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            // The exporter's thread does not panic; if it did, there is nothing left to stop.
-            let _ = thread.join();
-        }
-    }
-}
-
-impl Drop for Exporter {
-    fn drop(&mut self) {
-        self.stop_and_join();
-    }
-}
-
-impl fmt::Debug for Exporter {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Exporter")
-            .field("local_addr", &self.local_addr)
-            .field("running", &self.thread.is_some())
-            .finish_non_exhaustive()
-    }
 }

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::io;
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,20 +14,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, watch, Notify};
 use tokio::task::{AbortHandle, JoinError, JoinSet};
 
-use super::auth::Auth;
+use super::config::Config;
+use super::conn_state::ConnState;
 use super::handler::{self, Shared};
-
-/// The settings the exporter runs with.
-#[derive(Clone, Debug)]
-pub(super) struct Config {
-    pub(super) path: String,
-    pub(super) max_concurrent_scrapes: usize,
-    pub(super) max_connections: usize,
-    pub(super) header_read_timeout: Duration,
-    pub(super) auth: Option<Auth>,
-    /// Where the live page is served (its JSON beside it); `None` when off.
-    pub(super) live_page: Option<String>,
-}
 
 /// Largest request head accepted (request line and headers); hyper answers 431 beyond it.
 /// A Prometheus scrape sends a few hundred bytes.
@@ -39,44 +27,6 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 const RUNTIME_SHUTDOWN: Duration = Duration::from_millis(100);
 /// Pause after a failed accept (out of file descriptors, say) before trying again.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
-
-/// Where a connection is, for choosing which one to close at the connection limit.
-pub(super) struct ConnState(AtomicU8);
-
-impl ConnState {
-    /// Waiting for a request head (new, keep-alive idle, or a slow client).
-    const IDLE: u8 = 0;
-    /// A request is being answered (rendering, possibly waiting for a slow collector).
-    const ANSWERING: u8 = 1;
-    /// The response is being written.
-    const WRITING: u8 = 2;
-
-    fn new() -> Self {
-        ConnState(AtomicU8::new(Self::IDLE))
-    }
-
-    fn get(&self) -> u8 {
-        self.0.load(Ordering::Relaxed)
-    }
-
-    pub(super) fn answering(&self) {
-        self.0.store(Self::ANSWERING, Ordering::Relaxed);
-    }
-
-    pub(super) fn writing(&self) {
-        self.0.store(Self::WRITING, Ordering::Relaxed);
-    }
-
-    /// The response body was sent (or dropped): idle again, unless a next request started.
-    pub(super) fn written(&self) {
-        let _ = self.0.compare_exchange(
-            Self::WRITING,
-            Self::IDLE,
-            Ordering::Relaxed,
-            Ordering::Relaxed,
-        );
-    }
-}
 
 /// Runs the exporter until `stop` fires (or its sender is dropped). Reports on `ready` whether
 /// it started.

@@ -3,11 +3,11 @@
 
 use std::sync::{Mutex, PoisonError};
 
+use super::objective::Objective;
+use crate::error::Error;
 use crate::expose::catalog::{catalog, Series};
 use crate::record::objective::objectives_of;
 use crate::record::reading::Reading;
-use crate::slo::Objective;
-use crate::Error;
 
 static DECLARED: Mutex<Vec<Objective>> = Mutex::new(Vec::new());
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::Error;
+use crate::error::Error;
 
 /// A service level objective: what share of the calls of the functions that carry it must
 /// succeed, and what share must be faster than a threshold.

@@ -4,11 +4,11 @@
 
 use std::fmt::Write as _;
 
-use crate::slo::declared::{carried, objectives, Declared};
-use crate::slo::promql::{budget, escape, le_matcher, percent};
-use crate::slo::windows::{BurnAlert, ALERTS, WINDOWS};
-use crate::slo::Objective;
-use crate::Error;
+use super::declared::{carried, objectives, Declared};
+use super::objective::Objective;
+use super::promql::{budget, escape, le_matcher, percent};
+use super::windows::{BurnAlert, ALERTS, WINDOWS};
+use crate::error::Error;
 
 /// The Prometheus rules (a rule file, YAML) for every [declared](super::declare) objective,
 /// selecting the series of the functions in this binary that carry it.
@@ -328,7 +328,7 @@ mod tests {
     use std::time::Duration;
 
     use super::{render, Target};
-    use crate::slo::Objective;
+    use crate::slo::objective::Objective;
 
     fn target(function: &str, module: &str, bounds: &[(u64, &str, &str)]) -> Target {
         Target {
