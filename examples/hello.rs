@@ -90,7 +90,7 @@ async fn main() {
     // Native histograms beside the classic buckets, and each request in a span with
     // OpenTelemetry context: a protobuf scrape has native histograms, an OpenMetrics one
     // exemplars with real trace ids.
-    instrument_metrics::set_histograms(instrument_metrics::Histograms::Both);
+    instrument_metrics::set_default_histograms(instrument_metrics::Histograms::Both);
     let _tracing = instrument_metrics_examples::traced::init();
     let listener = match tokio::net::TcpListener::bind(&addr).await {
         Ok(l) => l,

@@ -30,7 +30,7 @@ async fn main() {
         .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
     // Native histograms beside the classic buckets (protobuf scrapes get both), and every
     // request in a span with OpenTelemetry context: exemplars with real trace ids.
-    instrument_metrics::set_histograms(instrument_metrics::Histograms::Both);
+    instrument_metrics::set_default_histograms(instrument_metrics::Histograms::Both);
     let _tracing = instrument_metrics_examples::traced::init();
     if let Err(e) = instrument_metrics::build_info!() {
         eprintln!("build info not registered: {e}");

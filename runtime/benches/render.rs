@@ -127,21 +127,21 @@ fn main() {
         b.iter(|| black_box(instrument_metrics::render()))
     });
     group.bench_function("instrument_metrics_render_openmetrics", |b| {
-        b.iter(|| black_box(instrument_metrics::render_openmetrics()));
+        b.iter(|| black_box(instrument_metrics::exposition::render_openmetrics()));
     });
     // `prometheus`' ProtobufEncoder is not here: it needs that crate's `protobuf` feature, whose
     // `protobuf` dependency changes type inference in every crate of the build (see
     // tests/inference), so the workspace never enables it.
     group.bench_function("instrument_metrics_render_protobuf", |b| {
-        b.iter(|| black_box(instrument_metrics::render_protobuf()));
+        b.iter(|| black_box(instrument_metrics::exposition::render_protobuf()));
     });
     // Native buckets beside the classic ones for every function, each called again.
-    instrument_metrics::set_histograms(instrument_metrics::Histograms::Both);
+    instrument_metrics::set_default_histograms(instrument_metrics::Histograms::Both);
     call_everything();
     group.bench_function(
         "instrument_metrics_render_protobuf_native_and_classic",
         |b| {
-            b.iter(|| black_box(instrument_metrics::render_protobuf()));
+            b.iter(|| black_box(instrument_metrics::exposition::render_protobuf()));
         },
     );
     group.finish();

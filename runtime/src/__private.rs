@@ -47,6 +47,11 @@ const DEFAULT_NANOS: [u64; DEFAULT_BOUNDS_SECONDS.len()] = {
     nanos
 };
 
+/// Takes a live-page snapshot stamped `at_seconds`, for tests that check windows and rates.
+pub fn live_sample_at(at_seconds: f64) {
+    crate::live::sample_at(at_seconds);
+}
+
 /// Applies an `ok_if` / `error_if` predicate; the bound lets closures infer `&R`.
 #[inline(always)]
 pub fn judge<R: ?Sized>(value: &R, predicate: impl FnOnce(&R) -> bool) -> bool {

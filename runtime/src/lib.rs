@@ -18,18 +18,35 @@
 //! `ok`, `error`, `panic` or `cancelled`), `function_calls_duration_seconds{function,module}`
 //! and, with `in_flight`, `function_calls_in_flight{function,module}`.
 //!
-//! Modules, by concern (data flows one way, from `record` outwards):
-//! - `record`: the caller's side: call sites, clock, outcomes, bounded labels ([`LabelValue`]);
-//! - `expose`: the scraper's side: series catalog, registry, encoders ([`exposition`]:
-//!   OpenMetrics, content negotiation, gzip; [`render_protobuf()`]: the protobuf format),
-//!   self, process and build-info metrics;
-//! - [`serve`](mod@serve): the standalone exporter;
-//! - [`http`](mod@http): request metrics for whole services ([`http::layer()`], a tower
-//!   layer), status outcomes, [`axum`](mod@axum) and [`actix`](mod@actix) glue;
+//! # Table of contents
+//!
+//! Every public item has one path. At the root:
+//! - the attribute [`instrument_metrics`] and the derive and trait [`LabelValue`], with
+//!   [`LABEL_NONE`] and [`LABEL_OVERFLOW`]; how a value says it failed: [`Outcome`],
+//!   [`ClassifyOutcome`];
+//! - reading it all: [`render()`] (text 0.0.4), [`registry()`], [`use_registry()`], and
+//!   `prometheus` itself ([`prometheus`]), so versions never diverge;
+//! - serving it: [`serve()`], [`Exporter`], [`ExporterBuilder`] (feature `exporter`);
+//! - histogram kinds: [`Histograms`], [`set_default_histograms()`], [`default_histograms()`];
+//! - exemplars: [`TraceContext`], [`ExemplarSource`], [`set_exemplar_source()`],
+//!   [`clear_exemplar_source()`], and with `opentelemetry`, `opentelemetry_trace_context`;
+//! - [`build_info!`], [`Error`].
+//!
+//! Modules:
+//! - [`exposition`]: every format ([`exposition::render_openmetrics()`],
+//!   [`exposition::render_protobuf()`]), content negotiation and gzip ([`exposition::scrape()`]);
+//! - [`http`]: request metrics for whole services ([`http::layer()`], a tower layer; 5xx is
+//!   `error`); [`axum`](mod@axum) and [`actix`](mod@actix): their `/metrics` and live-page
+//!   handlers (and actix-web's middleware);
 //! - [`live`]: the live page (rates, failures, latency quantiles over 1, 5 and 15 minutes)
 //!   and its JSON, from snapshots taken off the callers' path;
 //! - [`slo`]: objectives declared in code and the Prometheus rules and alerts they generate;
 //! - [`push`](mod@push): Pushgateway client for batch jobs.
+//!
+//! Inside, by concern (data flows one way, from `record` outwards; no module imports this
+//! file): `record` (the caller's side: call sites, clock, outcomes, labels, HTTP exchanges),
+//! `expose` (the scraper's side: one reading of every family, the encoders, negotiation, the
+//! registry), then `serve`, `http`, `live`, `slo`, `push`.
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
@@ -54,14 +71,18 @@ mod record;
 #[cfg(feature = "push")]
 pub mod push;
 #[cfg(feature = "exporter")]
-pub mod serve;
+mod serve;
 pub mod slo;
 
-pub use expose::exposition;
+// The framework glue lives with the HTTP code but has one public path each, at the root.
 #[cfg(feature = "actix-web")]
-pub use http::actix;
+#[path = "http/actix.rs"]
+pub mod actix;
 #[cfg(feature = "axum")]
-pub use http::axum;
+#[path = "http/axum.rs"]
+pub mod axum;
+
+pub use expose::exposition;
 
 #[doc(hidden)]
 pub mod __private;
@@ -183,8 +204,7 @@ pub use prometheus;
 
 pub use error::Error;
 pub use expose::registry::{registry, use_registry};
-pub use expose::scrape::{render, render_protobuf};
-pub use exposition::render_openmetrics;
+pub use expose::scrape::render;
 /// Derives [`LabelValue`](trait@LabelValue) for an enum, with or without fields: the values
 /// are the variant names in declaration order, or `#[label_value(rename = "…")]`;
 /// `#[label_value(crate = path)]` on the enum names a re-exported runtime.
@@ -203,10 +223,10 @@ pub use record::exemplar::{
     clear_exemplar_source, set_exemplar_source, ExemplarSource, TraceContext,
 };
 pub use record::labels::{LabelValue, NONE as LABEL_NONE, OVERFLOW as LABEL_OVERFLOW};
-pub use record::native::{histograms, Histograms};
+pub use record::native::{default_histograms, Histograms};
 #[cfg(feature = "opentelemetry")]
 pub use record::opentelemetry::opentelemetry_trace_context;
 pub use record::outcome::{ClassifyOutcome, Outcome};
-pub use record::site::set_histograms;
+pub use record::site::set_default_histograms;
 #[cfg(feature = "exporter")]
-pub use serve::{serve, Exporter};
+pub use serve::{serve, Exporter, ExporterBuilder};

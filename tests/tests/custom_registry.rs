@@ -63,14 +63,14 @@ fn prefix_and_constant_labels_apply_to_function_metrics() {
         "unprefixed family left"
     );
 
-    let om = instrument_metrics::render_openmetrics();
+    let om = instrument_metrics::exposition::render_openmetrics();
     assert!(om.lines().any(|l| l == "# TYPE app_function_calls counter"));
     assert!(om
         .lines()
         .any(|l| l == "# UNIT app_function_calls_duration_seconds seconds"));
 
     // Protobuf: the same prefix and labels, the registry's after the function's own.
-    let mut bytes = &instrument_metrics::render_protobuf()[..];
+    let mut bytes = &instrument_metrics::exposition::render_protobuf()[..];
     let mut families = Vec::new();
     while !bytes.is_empty() {
         families.push(

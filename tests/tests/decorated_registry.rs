@@ -93,7 +93,7 @@ fn http_exemplars_and_native_buckets_survive_a_prefix_and_constant_labels() {
 
     // OpenMetrics: the HTTP duration's buckets carry the request's trace, under the prefix and
     // with the constant label; so do the function's.
-    let om = parse_openmetrics(&instrument_metrics::render_openmetrics());
+    let om = parse_openmetrics(&instrument_metrics::exposition::render_openmetrics());
     let trace_hex = format!("{TRACE:032x}");
     for (name, select) in [
         (
@@ -124,7 +124,7 @@ fn http_exemplars_and_native_buckets_survive_a_prefix_and_constant_labels() {
     }
 
     // Protobuf: native buckets whose total is the count, and the exemplars, on both.
-    let bytes = instrument_metrics::render_protobuf();
+    let bytes = instrument_metrics::exposition::render_protobuf();
     let mut rest = &bytes[..];
     let mut families = Vec::new();
     while !rest.is_empty() {

@@ -727,7 +727,7 @@ fn openmetrics_shows_the_same_series() {
         let _ = both_formats(Tier::Free, t);
     }
     let text = instrument_metrics::render();
-    let om = instrument_metrics::render_openmetrics();
+    let om = instrument_metrics::exposition::render_openmetrics();
     assert!(om.ends_with("# EOF\n"));
     // Counters and the overflow self-metric are the same samples; `le` is canonical in
     // OpenMetrics (`1.0`), so histograms are compared by their counts.

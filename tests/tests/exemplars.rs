@@ -107,7 +107,7 @@ fn a_hand_set_source_gives_exact_exemplars_in_openmetrics_only() {
     let after = now();
     instrument_metrics::clear_exemplar_source();
 
-    let om = instrument_metrics::render_openmetrics();
+    let om = instrument_metrics::exposition::render_openmetrics();
     let all = exemplars(&om);
     fn mine(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
         let mut pairs = vec![("function", "sleeps")];
@@ -179,7 +179,7 @@ fn no_source_no_context_no_exemplar_and_the_last_one_wins() {
     instrument_metrics::clear_exemplar_source();
     later();
     assert!(of(
-        &exemplars(&instrument_metrics::render_openmetrics()),
+        &exemplars(&instrument_metrics::exposition::render_openmetrics()),
         "function_calls_total",
         &[("function", "later")]
     )
@@ -188,7 +188,7 @@ fn no_source_no_context_no_exemplar_and_the_last_one_wins() {
     set_exemplar_source(|| None);
     later();
     assert!(of(
-        &exemplars(&instrument_metrics::render_openmetrics()),
+        &exemplars(&instrument_metrics::exposition::render_openmetrics()),
         "function_calls_total",
         &[("function", "later")]
     )
@@ -202,7 +202,7 @@ fn no_source_no_context_no_exemplar_and_the_last_one_wins() {
     set_exemplar_source(|| Some(TraceContext::new(0, 3)));
     later();
     instrument_metrics::clear_exemplar_source();
-    let all = exemplars(&instrument_metrics::render_openmetrics());
+    let all = exemplars(&instrument_metrics::exposition::render_openmetrics());
     let ok = of(
         &all,
         "function_calls_total",
@@ -246,7 +246,7 @@ fn http_durations_carry_the_exemplar_of_the_request() {
             .unwrap();
     });
     instrument_metrics::clear_exemplar_source();
-    let all = exemplars(&instrument_metrics::render_openmetrics());
+    let all = exemplars(&instrument_metrics::exposition::render_openmetrics());
     let lines = of(
         &all,
         "http_server_request_duration_seconds_bucket",
@@ -292,7 +292,7 @@ fn a_tracing_span_with_opentelemetry_context_is_the_default_source() {
     inside_a_span();
     instrument_metrics::clear_exemplar_source();
 
-    let all = exemplars(&instrument_metrics::render_openmetrics());
+    let all = exemplars(&instrument_metrics::exposition::render_openmetrics());
     let ok = of(
         &all,
         "function_calls_total",

@@ -50,7 +50,7 @@ fn scrape_ok(addr: SocketAddr, expected_calls: f64) {
     );
 }
 
-fn start(builder: instrument_metrics::serve::ExporterBuilder) -> Exporter {
+fn start(builder: instrument_metrics::ExporterBuilder) -> Exporter {
     robust_work();
     builder.addr("127.0.0.1:0").serve().unwrap()
 }

@@ -566,7 +566,7 @@ fn the_exposition_stays_valid_for_promtool_and_openmetrics() {
     let text = instrument_metrics::render();
     instrument_metrics_tests::assert_promtool_finds_nothing(&text);
     // OpenMetrics: the same samples (counters keep _total, buckets canonical `le`).
-    let om = instrument_metrics::render_openmetrics();
+    let om = instrument_metrics::exposition::render_openmetrics();
     assert!(om.ends_with("# EOF\n"));
     let om_samples = parse(om.trim_end_matches("# EOF\n"));
     let n = |samples: &[Sample]| {

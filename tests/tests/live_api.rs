@@ -1,5 +1,5 @@
 //! The live page's JSON (`/api/functions`) by exact values, with snapshots taken at chosen
-//! times (`live::__sample_at`), and the page and JSON as the exporter, axum and actix-web
+//! times (`__private::live_sample_at`), and the page and JSON as the exporter, axum and actix-web
 //! serve them.
 //!
 //! The snapshots are process-wide, so the tests run one at a time (`serial()`).
@@ -115,7 +115,7 @@ fn windows_rates_ratios_and_quantiles_are_exact() {
     // CPU time is counted in whole clock ticks: one used before the snapshots, so the
     // process's CPU seconds below must be above 0.
     instrument_metrics_tests::use_a_cpu_tick();
-    live::__sample_at(0.0);
+    instrument_metrics::__private::live_sample_at(0.0);
     // Before any call: everything at 0, every window empty.
     let doc = json();
     assert_eq!(doc["schema"], 1);
@@ -144,7 +144,7 @@ fn windows_rates_ratios_and_quantiles_are_exact() {
             get(&app, path).await;
         }
     });
-    live::__sample_at(600.0);
+    instrument_metrics::__private::live_sample_at(600.0);
 
     // The last minute: 3 ok, 1 error, all fast; 1 more request of each route.
     for kind in [0, 0, 0, 1] {
@@ -158,7 +158,7 @@ fn windows_rates_ratios_and_quantiles_are_exact() {
     let mut pending = Box::pin(waits_forever());
     let mut cx = Context::from_waker(Waker::noop());
     assert!(pending.as_mut().poll(&mut cx) == Poll::Pending);
-    live::__sample_at(660.0);
+    instrument_metrics::__private::live_sample_at(660.0);
 
     let doc = json();
     assert_eq!(f(&doc["now_seconds"]), Some(660.0));
@@ -258,7 +258,7 @@ fn windows_rates_ratios_and_quantiles_are_exact() {
 
     // The pending call dropped: cancelled, and no longer in flight.
     drop(pending);
-    live::__sample_at(720.0);
+    instrument_metrics::__private::live_sample_at(720.0);
     let doc = json();
     let waiting = entry(&doc, "waits_forever");
     assert_eq!(waiting["in_flight"], 0);

@@ -58,7 +58,7 @@ fn hostile_names_and_label_values_read_back_unchanged() {
             .unwrap();
     });
 
-    live::__sample_at(0.0);
+    instrument_metrics::__private::live_sample_at(0.0);
     let text = live::functions_json();
     let doc: Value =
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"));

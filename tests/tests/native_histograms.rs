@@ -28,7 +28,7 @@ fn decode(mut bytes: &[u8]) -> Vec<MetricFamily> {
 
 /// The duration histogram of `function` (`extra` label pairs must match too).
 fn histogram_of(family: &str, pairs: &[(&str, &str)]) -> Histogram {
-    let families = decode(&instrument_metrics::render_protobuf());
+    let families = decode(&instrument_metrics::exposition::render_protobuf());
     let f = families
         .iter()
         .find(|f| f.name() == family)
@@ -177,17 +177,17 @@ fn follows_the_global_choice() {}
 #[test]
 fn the_global_choice_applies_to_functions_without_their_own() {
     // The only function of this binary without a `histogram` option.
-    instrument_metrics::set_histograms(Histograms::Native);
+    instrument_metrics::set_default_histograms(Histograms::Native);
     follows_the_global_choice();
     let h = duration("follows_the_global_choice");
     assert_eq!(h.schema, Some(3));
     assert!(h.bucket.is_empty());
     assert_eq!(buckets(&h).values().sum::<u64>(), 1);
-    instrument_metrics::set_histograms(Histograms::Both);
+    instrument_metrics::set_default_histograms(Histograms::Both);
     let h = duration("follows_the_global_choice");
     assert_eq!(h.bucket.len(), 14);
     assert_eq!(h.bucket[0].cumulative_count(), 1);
-    instrument_metrics::set_histograms(Histograms::Classic);
+    instrument_metrics::set_default_histograms(Histograms::Classic);
     let h = duration("follows_the_global_choice");
     assert_eq!(h.schema, None);
 }
@@ -228,7 +228,7 @@ fn exemplars_travel_over_protobuf() {
     instrument_metrics::set_exemplar_source(|| Some(TraceContext::new(0xfeed, 0xbeef)));
     traced();
     instrument_metrics::clear_exemplar_source();
-    let families = decode(&instrument_metrics::render_protobuf());
+    let families = decode(&instrument_metrics::exposition::render_protobuf());
     let calls = families
         .iter()
         .find(|f| f.name() == "function_calls_total")

@@ -19,7 +19,7 @@ use client_model::io::prometheus::client::{Histogram, MetricFamily};
 
 #[instrument_metrics(histogram = classic)]
 fn consistent_classic(n: u64) -> Result<u64, u64> {
-    if n % 3 == 0 {
+    if n.is_multiple_of(3) {
         Err(n)
     } else {
         Ok(n)
@@ -28,7 +28,7 @@ fn consistent_classic(n: u64) -> Result<u64, u64> {
 
 #[instrument_metrics(histogram = native)]
 fn consistent_native(n: u64) -> Result<u64, u64> {
-    if n % 4 == 0 {
+    if n.is_multiple_of(4) {
         Err(n)
     } else {
         Ok(n)
@@ -37,7 +37,7 @@ fn consistent_native(n: u64) -> Result<u64, u64> {
 
 #[instrument_metrics(histogram = both)]
 fn consistent_both(n: u64) -> Result<u64, u64> {
-    if n % 5 == 0 {
+    if n.is_multiple_of(5) {
         Err(n)
     } else {
         Ok(n)
@@ -235,16 +235,17 @@ fn every_format_agrees_with_itself_under_concurrent_calls_and_requests() {
     let mut checked = 0;
     for _ in 0..40 {
         checked += check_text(&parse(&instrument_metrics::render()), "text");
-        let om: Vec<Sample> = parse_openmetrics(&instrument_metrics::render_openmetrics())
-            .into_iter()
-            .map(|s| Sample {
-                name: s.name,
-                labels: s.labels,
-                value: s.value,
-            })
-            .collect();
+        let om: Vec<Sample> =
+            parse_openmetrics(&instrument_metrics::exposition::render_openmetrics())
+                .into_iter()
+                .map(|s| Sample {
+                    name: s.name,
+                    labels: s.labels,
+                    value: s.value,
+                })
+                .collect();
         checked += check_text(&om, "OpenMetrics");
-        checked += check_protobuf(&instrument_metrics::render_protobuf());
+        checked += check_protobuf(&instrument_metrics::exposition::render_protobuf());
     }
     stop.store(true, Ordering::Relaxed);
     for c in callers {

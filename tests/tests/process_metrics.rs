@@ -99,7 +99,7 @@ fn every_family_is_there_with_its_type_and_a_plausible_value() {
     );
 
     // OpenMetrics names the counter family without `_total`.
-    let om = instrument_metrics::render_openmetrics();
+    let om = instrument_metrics::exposition::render_openmetrics();
     assert!(
         om.lines()
             .any(|l| l == "# TYPE process_cpu_seconds counter"),

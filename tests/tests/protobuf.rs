@@ -200,7 +200,7 @@ fn function_families_carry_the_values_of_the_text_exposition() {
     std::panic::set_hook(hook);
 
     let text = instrument_metrics::render();
-    let families = decode(&instrument_metrics::render_protobuf());
+    let families = decode(&instrument_metrics::exposition::render_protobuf());
 
     // Exact counts per result, as the text has them.
     let calls = family(&families, "function_calls_total");
@@ -306,7 +306,7 @@ fn user_metrics_in_the_registry_are_served_too() {
     }
 
     let text = instrument_metrics::render();
-    let families = decode(&instrument_metrics::render_protobuf());
+    let families = decode(&instrument_metrics::exposition::render_protobuf());
 
     let jobs = family(&families, "pb_user_jobs_total");
     assert_eq!(
@@ -339,7 +339,7 @@ fn user_metrics_in_the_registry_are_served_too() {
 fn process_metrics_are_there() {
     // CPU time is counted in whole clock ticks: so that the value has a reason to be above 0.
     instrument_metrics_tests::use_a_cpu_tick();
-    let families = decode(&instrument_metrics::render_protobuf());
+    let families = decode(&instrument_metrics::exposition::render_protobuf());
     let value = |name: &str, kind: MetricType| {
         let f = family(&families, name);
         assert_eq!(f.r#type(), kind, "{name}");
@@ -362,7 +362,7 @@ fn process_metrics_are_there() {
 fn every_family_of_the_text_exposition_is_in_the_protobuf_stream() {
     let text = instrument_metrics::render();
     // Families only come, never go: the stream taken after the text has them all.
-    let families = decode(&instrument_metrics::render_protobuf());
+    let families = decode(&instrument_metrics::exposition::render_protobuf());
     let in_text: BTreeSet<(String, String)> = text
         .lines()
         .filter_map(|l| l.strip_prefix("# TYPE "))
@@ -572,7 +572,7 @@ fn the_exporter_answers_native_histogram_scrapes_with_protobuf_gzip_too() {
     let families = decode(&body);
     assert_eq!(exported(&families), four_ok);
     // The same families as an uncompressed scrape.
-    let plain = decode(&instrument_metrics::render_protobuf());
+    let plain = decode(&instrument_metrics::exposition::render_protobuf());
     assert_eq!(
         names(&families).into_iter().collect::<BTreeSet<_>>(),
         names(&plain).into_iter().collect::<BTreeSet<_>>()

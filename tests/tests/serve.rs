@@ -771,7 +771,7 @@ fn shutdown_does_not_wait_for_a_stuck_collector() {
 fn exporter_and_builder_can_be_shared() {
     fn send_sync<T: Send + Sync + 'static>() {}
     send_sync::<Exporter>();
-    send_sync::<instrument_metrics::serve::ExporterBuilder>();
+    send_sync::<instrument_metrics::ExporterBuilder>();
     send_sync::<Error>();
     // The builder is reusable, and never prints secrets.
     let builder = Exporter::builder()

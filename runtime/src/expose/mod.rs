@@ -34,8 +34,8 @@ pub(crate) mod snapshot;
 /// use it to write a handler for another framework.
 pub mod exposition {
     pub use super::negotiate::{
-        accepts_gzip, join_header_values, negotiate, negotiate_content, Escaping, Format,
-        Negotiated, OPENMETRICS_CONTENT_TYPE, PROTOBUF_CONTENT_TYPE, TEXT_CONTENT_TYPE,
+        accepts_gzip, negotiate, Escaping, Format, Negotiated, OPENMETRICS_CONTENT_TYPE,
+        PROTOBUF_CONTENT_TYPE, TEXT_CONTENT_TYPE,
     };
-    pub use super::scrape::{render_openmetrics, scrape, Scrape};
+    pub use super::scrape::{render_openmetrics, render_protobuf, scrape, Scrape};
 }

@@ -25,7 +25,7 @@ pub const OPENMETRICS_CONTENT_TYPE: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores";
 
 /// `Content-Type` of the protobuf exposition (length-delimited `MetricFamily` messages, see
-/// [`render_protobuf`](crate::render_protobuf)), as sent when the scraper names no escaping
+/// [`render_protobuf`](crate::exposition::render_protobuf)), as sent when the scraper names no escaping
 /// scheme: client_golang's string, byte for byte.
 ///
 /// ```
@@ -39,9 +39,9 @@ pub const PROTOBUF_CONTENT_TYPE: &str = "application/vnd.google.protobuf; proto=
 /// scheme is the identity on them.
 ///
 /// ```
-/// use instrument_metrics::exposition::{negotiate_content, Escaping};
+/// use instrument_metrics::exposition::{negotiate, Escaping};
 /// let p3 = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,*/*;q=0.2";
-/// assert_eq!(negotiate_content(Some(p3)).escaping, Escaping::AllowUtf8);
+/// assert_eq!(negotiate(Some(p3)).escaping, Escaping::AllowUtf8);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Escaping {
@@ -75,8 +75,8 @@ impl Escaping {
 /// scheme, which together give the `Content-Type`.
 ///
 /// ```
-/// use instrument_metrics::exposition::{negotiate_content, Format};
-/// let n = negotiate_content(Some("application/openmetrics-text"));
+/// use instrument_metrics::exposition::{negotiate, Format};
+/// let n = negotiate(Some("application/openmetrics-text"));
 /// assert_eq!(n.format, Format::OpenMetrics);
 /// assert_eq!(n.content_type(), "application/openmetrics-text; version=0.0.1; charset=utf-8; escaping=underscores");
 /// ```
@@ -124,8 +124,8 @@ impl Negotiated {
     /// The `Content-Type` header value for this answer.
     ///
     /// ```
-    /// use instrument_metrics::exposition::{negotiate_content, TEXT_CONTENT_TYPE};
-    /// assert_eq!(negotiate_content(None).content_type(), TEXT_CONTENT_TYPE);
+    /// use instrument_metrics::exposition::{negotiate, TEXT_CONTENT_TYPE};
+    /// assert_eq!(negotiate(None).content_type(), TEXT_CONTENT_TYPE);
     /// ```
     #[must_use]
     pub fn content_type(self) -> &'static str {
@@ -158,7 +158,7 @@ pub enum Format {
 
 impl Format {
     /// The `Content-Type` header value for a body in this format, when the scraper named no
-    /// escaping scheme and (for OpenMetrics) asked for 1.0.0; [`Scrape::content_type`] has
+    /// escaping scheme and (for OpenMetrics) asked for 1.0.0; [`Scrape::content_type`](crate::exposition::Scrape::content_type) has
     /// the negotiated one.
     ///
     /// ```
@@ -175,22 +175,6 @@ impl Format {
     }
 }
 
-/// Picks the format for an `Accept` header, as [`negotiate_content`] does.
-///
-/// ```
-/// use instrument_metrics::exposition::{negotiate, Format};
-///
-/// // What Prometheus 2.x sends.
-/// let p2 = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
-/// assert_eq!(negotiate(Some(p2)), Format::OpenMetrics);
-/// assert_eq!(negotiate(Some("text/plain")), Format::PrometheusText);
-/// assert_eq!(negotiate(None), Format::PrometheusText);
-/// ```
-#[must_use]
-pub fn negotiate(accept: Option<&str>) -> Format {
-    negotiate_content(accept).format
-}
-
 /// Negotiates as client_golang does: the `Accept` ranges in order of `q` (highest first, the
 /// earlier on a tie, a wildcard after a named type), each range's valid `escaping=` taken as
 /// it is passed, the first range we speak chosen: protobuf (`application/vnd.google.protobuf`
@@ -201,22 +185,28 @@ pub fn negotiate(accept: Option<&str>) -> Format {
 /// is text 0.0.4. The escaping scheme defaults to `underscores`.
 ///
 /// ```
-/// use instrument_metrics::exposition::{negotiate_content, Escaping, Format};
+/// use instrument_metrics::exposition::{negotiate, Escaping, Format};
+///
+/// // What Prometheus 2.x sends.
+/// let p2 = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+/// assert_eq!(negotiate(Some(p2)).format, Format::OpenMetrics);
+/// assert_eq!(negotiate(Some("text/plain")).format, Format::PrometheusText);
+/// assert_eq!(negotiate(None).format, Format::PrometheusText);
 ///
 /// // What Prometheus 3.4 sends.
 /// let p3 = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
-/// let n = negotiate_content(Some(p3));
+/// let n = negotiate(Some(p3));
 /// assert_eq!((n.format, n.escaping), (Format::OpenMetrics, Escaping::AllowUtf8));
 /// assert_eq!(n.content_type(), "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8");
 ///
 /// // With native histograms on, protobuf first.
 /// let native = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,*/*;q=0.1";
-/// let n = negotiate_content(Some(native));
+/// let n = negotiate(Some(native));
 /// assert_eq!(n.format, Format::Protobuf);
 /// assert_eq!(n.content_type(), "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited; escaping=underscores");
 /// ```
 #[must_use]
-pub fn negotiate_content(accept: Option<&str>) -> Negotiated {
+pub fn negotiate(accept: Option<&str>) -> Negotiated {
     let mut escaping = Escaping::Underscores;
     let answer = |format, om_0_0_1, escaping| Negotiated {
         format,
@@ -326,13 +316,9 @@ pub fn accepts_gzip(accept_encoding: Option<&str>) -> bool {
 /// The values of a header that appeared several times, comma-joined as RFC 9110 allows for
 /// list-valued headers such as `Accept`; borrowed when it appeared once. Each framework
 /// handler feeds it its own header type's values.
-///
-/// ```
-/// use instrument_metrics::exposition::join_header_values;
-/// assert_eq!(join_header_values(["text/plain", "*/*;q=0.1"].into_iter()).as_deref(), Some("text/plain, */*;q=0.1"));
-/// assert_eq!(join_header_values(std::iter::empty()), None);
-/// ```
-pub fn join_header_values<'a>(mut values: impl Iterator<Item = &'a str>) -> Option<Cow<'a, str>> {
+pub(crate) fn join_header_values<'a>(
+    mut values: impl Iterator<Item = &'a str>,
+) -> Option<Cow<'a, str>> {
     let first = values.next()?;
     match values.next() {
         None => Some(Cow::Borrowed(first)),
@@ -349,7 +335,11 @@ pub fn join_header_values<'a>(mut values: impl Iterator<Item = &'a str>) -> Opti
 
 #[cfg(test)]
 mod tests {
-    use super::{accepts_gzip, negotiate, negotiate_content, Format};
+    use super::{accepts_gzip, negotiate, Format};
+
+    fn format(accept: Option<&str>) -> Format {
+        negotiate(accept).format
+    }
 
     /// The `Accept` headers Prometheus sends (default, and with native histograms on, which
     /// puts protobuf first) and what we answer, as client_golang does: protobuf when it comes
@@ -406,7 +396,7 @@ mod tests {
         ];
         for (version, accept, want) in table {
             assert_eq!(
-                negotiate_content(Some(accept)).content_type(),
+                negotiate(Some(accept)).content_type(),
                 want,
                 "Prometheus {version}"
             );
@@ -415,7 +405,7 @@ mod tests {
 
     #[test]
     fn other_headers_get_client_golang_answers() {
-        let ct = |a: Option<&str>| negotiate_content(a).content_type();
+        let ct = |a: Option<&str>| negotiate(a).content_type();
         let text = "text/plain; version=0.0.4; charset=utf-8; escaping=underscores";
         assert_eq!(ct(None), text);
         assert_eq!(ct(Some("*/*")), text);
@@ -460,21 +450,21 @@ mod tests {
     #[test]
     fn prometheus_3_accept_header_gets_openmetrics() {
         let p3 = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
-        assert_eq!(negotiate(Some(p3)), Format::OpenMetrics);
+        assert_eq!(format(Some(p3)), Format::OpenMetrics);
     }
 
     #[test]
     fn protobuf_is_answered_only_for_delimited_metric_families() {
         let native = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.9,text/plain;version=0.0.4;q=0.5";
-        assert_eq!(negotiate(Some(native)), Format::Protobuf);
-        let ct = |a: &str| negotiate_content(Some(a)).content_type();
+        assert_eq!(format(Some(native)), Format::Protobuf);
+        let ct = |a: &str| negotiate(Some(a)).content_type();
         assert_eq!(
             ct("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;escaping=dots"),
             "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited; escaping=dots"
         );
         // Higher q wins over protobuf's place in the header.
         assert_eq!(
-            negotiate(Some("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.5,application/openmetrics-text;version=1.0.0;q=0.9")),
+            format(Some("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.5,application/openmetrics-text;version=1.0.0;q=0.9")),
             Format::OpenMetrics
         );
         // The text forms (debugging), another message, or no encoding: not spoken; the next
@@ -486,7 +476,7 @@ mod tests {
             "application/vnd.google.protobuf;encoding=delimited",
             "application/vnd.google.protobuf",
         ] {
-            assert_eq!(negotiate(Some(other)), Format::PrometheusText, "{other}");
+            assert_eq!(format(Some(other)), Format::PrometheusText, "{other}");
         }
         assert_eq!(
             ct("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text;escaping=values"),
@@ -497,21 +487,21 @@ mod tests {
     #[test]
     fn preference_follows_q_values() {
         assert_eq!(
-            negotiate(Some(
+            format(Some(
                 "text/plain;version=0.0.4;q=0.9,application/openmetrics-text;q=0.5"
             )),
             Format::PrometheusText
         );
         assert_eq!(
-            negotiate(Some("application/openmetrics-text;version=2.0.0")),
+            format(Some("application/openmetrics-text;version=2.0.0")),
             Format::PrometheusText
         );
-        assert_eq!(negotiate(Some("application/json")), Format::PrometheusText);
+        assert_eq!(format(Some("application/json")), Format::PrometheusText);
         assert_eq!(
-            negotiate(Some("application/openmetrics-text;q=0")),
+            format(Some("application/openmetrics-text;q=0")),
             Format::PrometheusText
         );
-        assert_eq!(negotiate(Some("garbage;;;=,,q=")), Format::PrometheusText);
+        assert_eq!(format(Some("garbage;;;=,,q=")), Format::PrometheusText);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::expose::catalog;
 use crate::expose::collector::without_our_families;
 use crate::expose::created;
 use crate::expose::encode::{gathered, protobuf as pb, text};
-use crate::expose::negotiate::{accepts_gzip, negotiate_content, Escaping, Format};
+use crate::expose::negotiate::{accepts_gzip, negotiate, Escaping, Format};
 use crate::expose::registry::{decorations, groups, registry};
 use crate::expose::snapshot::Family;
 
@@ -68,7 +68,7 @@ impl Scrape {
 /// ```
 #[must_use]
 pub fn scrape(accept: Option<&str>, accept_encoding: Option<&str>) -> Scrape {
-    let negotiated = negotiate_content(accept);
+    let negotiated = negotiate(accept);
     let format = negotiated.format;
     let content_type = negotiated.content_type();
     let body = match format {
@@ -151,7 +151,7 @@ pub fn render() -> String {
 /// fn om_example() {}
 /// om_example();
 ///
-/// let text = instrument_metrics::render_openmetrics();
+/// let text = instrument_metrics::exposition::render_openmetrics();
 /// assert!(text.contains("# TYPE function_calls counter\n"));
 /// assert!(text.contains(r#"function_calls_total{function="om_example",module="rust_out",result="ok"} 1"#));
 /// assert!(text.ends_with("# EOF\n"));
@@ -188,7 +188,7 @@ pub fn render_openmetrics() -> String {
 /// fn protobuf_example() {}
 /// protobuf_example();
 ///
-/// let bytes = instrument_metrics::render_protobuf();
+/// let bytes = instrument_metrics::exposition::render_protobuf();
 /// // The first message's length, a varint, then the message: field 1 (name) comes first.
 /// let (mut len, mut at) = (0usize, 0);
 /// while bytes[at] & 0x80 != 0 {

@@ -115,13 +115,17 @@
 
 use std::borrow::Cow;
 
+// Paths from this file: it is declared at the crate root (its one public path,
+// `instrument_metrics::actix`) but lives with the HTTP glue.
+#[path = "actix/body.rs"]
 mod body;
+#[path = "actix/middleware.rs"]
 mod middleware;
 
 pub use body::MeteredBody;
 pub use middleware::{Metrics, MetricsMiddleware, ResponseFuture};
 
-use crate::expose::exposition::join_header_values;
+use crate::expose::negotiate::join_header_values;
 
 use actix_web::http::header::{
     HeaderMap, HeaderName, HeaderValue, ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE,
@@ -131,8 +135,8 @@ use actix_web::http::StatusCode;
 use actix_web::web::{Bytes, Html, Json};
 use actix_web::{Either, HttpRequest, HttpResponse};
 
-use crate::expose::exposition::scrape;
 use crate::expose::off_thread;
+use crate::expose::scrape::scrape;
 use crate::expose::self_metrics::{scrape_served, scrape_started};
 use crate::http::outcome::status_outcome;
 use crate::record::outcome::{ClassifyOutcome, Outcome};

@@ -27,15 +27,15 @@
 
 use std::borrow::Cow;
 
-use crate::expose::exposition::join_header_values;
+use crate::expose::negotiate::join_header_values;
 
 use axum::body::Body;
 use axum::http::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, VARY};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 
-use crate::expose::exposition::scrape;
 use crate::expose::off_thread;
+use crate::expose::scrape::scrape;
 use crate::expose::self_metrics::{scrape_served, scrape_started};
 
 /// Serves the registry in the format the scraper asked for: an axum handler for `GET /metrics`.

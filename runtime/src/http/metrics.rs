@@ -211,7 +211,7 @@ impl HttpMetricsBuilder {
 
     /// How the request duration histogram is exposed: classic `le` buckets, native
     /// (exponential) buckets for protobuf scrapes, or both. Without this call it follows
-    /// [`set_histograms`](crate::set_histograms) as it is when each series is first seen.
+    /// [`set_default_histograms`](crate::set_default_histograms) as it is when each series is first seen.
     ///
     /// ```
     /// use instrument_metrics::Histograms;

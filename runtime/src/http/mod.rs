@@ -17,16 +17,12 @@
 //! | `http_server_response_body_size_bytes` | histogram | as the duration; bytes sent |
 //! | `instrument_metrics_http_route_overflow_total` | counter | (constant labels only) |
 
-#[cfg(feature = "actix-web")]
-pub mod actix;
-#[cfg(feature = "axum")]
-pub mod axum;
 #[cfg(feature = "tower")]
 mod body;
 #[cfg(feature = "tower")]
 mod layer;
-mod metrics;
-mod outcome;
+pub(crate) mod metrics;
+pub(crate) mod outcome;
 
 #[cfg(feature = "tower")]
 pub use body::MeteredBody;

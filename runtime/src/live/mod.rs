@@ -163,10 +163,9 @@ pub fn page() -> &'static str {
     assets::page()
 }
 
-/// Test hook, not part of the API: stops the background snapshots for good and takes one
-/// now, stamped `at_seconds` (later calls must not go back in time), so that windows and
-/// rates come out exact.
-#[doc(hidden)]
-pub fn __sample_at(at_seconds: f64) {
+/// Stops the background snapshots for good and takes one now, stamped `at_seconds` (later
+/// calls must not go back in time), so that windows and rates come out exact in tests.
+/// Reached through the hidden `__private` module only.
+pub(crate) fn sample_at(at_seconds: f64) {
     ring::sample_at(at_seconds);
 }

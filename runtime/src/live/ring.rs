@@ -58,7 +58,7 @@ struct Sampler {
 }
 
 static SAMPLER: OnceLock<Sampler> = OnceLock::new();
-/// Set by `__sample_at`: snapshots come only from the caller, with the caller's times.
+/// Set by `sample_at`: snapshots come only from the caller, with the caller's times.
 static MANUAL: AtomicBool = AtomicBool::new(false);
 /// Set when the thread could not be started: each read then takes a snapshot itself, at most
 /// one per interval.
@@ -130,7 +130,7 @@ fn push_at(sampler: &Sampler, at: f64, manual: bool) {
     let taken = catch_unwind(AssertUnwindSafe(|| snapshot::take(at, previous.as_deref())));
     if let Ok(snapshot) = taken {
         let mut ring = lock(sampler);
-        // An automatic snapshot read while `__sample_at` took over is dropped, not pushed
+        // An automatic snapshot read while `sample_at` took over is dropped, not pushed
         // among the caller's.
         if manual || !MANUAL.load(Ordering::Relaxed) {
             ring.push(snapshot);

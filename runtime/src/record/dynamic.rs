@@ -80,7 +80,7 @@ pub struct DynLabel {
     pub values: Values,
 }
 
-/// What the macro knows about a labelled site beyond [`SiteMeta`].
+/// What the macro knows about a labelled site beyond [`SiteMeta`](crate::record::site::SiteMeta).
 pub struct DynMeta {
     /// In declaration order (the exposition's order, after the constant labels).
     pub labels: &'static [DynLabel],

@@ -83,7 +83,7 @@ static SOURCE: AtomicPtr<()> = AtomicPtr::new(std::ptr::null_mut());
 ///
 /// set_exemplar_source(current_trace);
 /// traced();
-/// let om = instrument_metrics::render_openmetrics();
+/// let om = instrument_metrics::exposition::render_openmetrics();
 /// assert!(om.lines().any(|l| l.starts_with(r#"function_calls_total{function="traced",module="rust_out",result="ok"} 1 # {trace_id="00000000000000000000000000000abc",span_id="0000000000000def"} 1.0 "#)));
 /// // Text 0.0.4 has no exemplars.
 /// assert!(!instrument_metrics::render().contains("trace_id"));

@@ -9,7 +9,7 @@
 //!
 //! Memory: 513 counters, the zero bucket and a bitmap of the chunks in use, 4,120 bytes per function (or HTTP series) that
 //! has native histograms on, allocated before `main` for functions that ask for them, when
-//! [`set_histograms`] turns them on for the others, and with the series for HTTP. Unlike the
+//! [`set_default_histograms`](crate::set_default_histograms) turns them on for the others, and with the series for HTTP. Unlike the
 //! classic cells they are not sharded per thread: two threads recording into one histogram add
 //! to shared cache lines (the call-overhead bench measures it).
 
@@ -44,7 +44,7 @@ const SUB_BOUNDS: [f64; 9] = [
 ///
 /// Classic is the default, so nothing changes for text scrapers; choose per function with
 /// `#[instrument_metrics(histogram = native | classic | both)]`, or for every function without
-/// that option with [`set_histograms`] (or the environment variable
+/// that option with [`set_default_histograms`](crate::set_default_histograms) (or the environment variable
 /// `INSTRUMENT_METRICS_HISTOGRAMS=native|classic|both`, read before `main`).
 ///
 /// ```
@@ -112,19 +112,19 @@ impl std::str::FromStr for Histograms {
 
 static DEFAULT: AtomicU8 = AtomicU8::new(0);
 
-/// Records the global choice (what [`set_histograms`](crate::set_histograms) does before it
+/// Records the global choice (what [`set_default_histograms`](crate::set_default_histograms) does before it
 /// allocates the native buckets of the sites that follow it).
 pub(crate) fn choose(kind: Histograms) {
     DEFAULT.store(kind.code(), Release);
 }
 
-/// The choice [`set_histograms`] made (classic unless changed).
+/// The choice [`set_default_histograms`](crate::set_default_histograms) made (classic unless changed).
 ///
 /// ```
-/// assert_eq!(instrument_metrics::histograms(), instrument_metrics::Histograms::Classic);
+/// assert_eq!(instrument_metrics::default_histograms(), instrument_metrics::Histograms::Classic);
 /// ```
 #[must_use]
-pub fn histograms() -> Histograms {
+pub fn default_histograms() -> Histograms {
     Histograms::from_code(DEFAULT.load(Acquire))
 }
 
@@ -299,7 +299,7 @@ impl NativeCells {
         (!ptr.is_null()).then(|| unsafe { &*ptr })
     }
 
-    /// Allocates them once (never on a caller's path: before `main`, or in `set_histograms`).
+    /// Allocates them once (never on a caller's path: before `main`, or in `set_default_histograms`).
     pub(crate) fn allocate(&self) {
         if !self.ptr.load(Acquire).is_null() {
             return;

@@ -44,7 +44,7 @@ pub struct SiteMeta {
     pub bounds_seconds: &'static [f64],
     /// Whether `function_calls_in_flight` is kept.
     pub in_flight: bool,
-    /// `histogram = …`; `None` follows [`set_histograms`](crate::set_histograms).
+    /// `histogram = …`; `None` follows [`set_default_histograms`](crate::set_default_histograms).
     pub histograms: Option<Histograms>,
     /// Source file, to tell apart sites that cannot be merged.
     pub file: &'static str,
@@ -55,7 +55,7 @@ pub struct SiteMeta {
 impl SiteMeta {
     /// How this site's durations are exposed now.
     pub(crate) fn histograms(&self) -> Histograms {
-        self.histograms.unwrap_or_else(native::histograms)
+        self.histograms.unwrap_or_else(native::default_histograms)
     }
 
     /// A site with every option at its default: default buckets, no extra labels, no in-flight
@@ -346,18 +346,18 @@ pub(crate) fn allocate_all() {
 /// then on, so a function already called has fewer native observations than classic ones.
 ///
 /// ```
-/// use instrument_metrics::{instrument_metrics, set_histograms, Histograms};
+/// use instrument_metrics::{instrument_metrics, set_default_histograms, Histograms};
 ///
 /// #[instrument_metrics]
 /// fn step() {}
 ///
-/// set_histograms(Histograms::Both);
-/// assert_eq!(instrument_metrics::histograms(), Histograms::Both);
+/// set_default_histograms(Histograms::Both);
+/// assert_eq!(instrument_metrics::default_histograms(), Histograms::Both);
 /// step();
 /// // Text still has the classic buckets; a protobuf scrape has native ones too.
 /// assert!(instrument_metrics::render().contains(r#"function_calls_duration_seconds_bucket{function="step",module="rust_out",le="0.005"} 1"#));
 /// ```
-pub fn set_histograms(kind: Histograms) {
+pub fn set_default_histograms(kind: Histograms) {
     native::choose(kind);
     if kind.native() {
         allocate_native_for_default_sites();
@@ -365,7 +365,7 @@ pub fn set_histograms(kind: Histograms) {
 }
 
 /// Allocates the native buckets of every site that follows the global choice (called when
-/// [`set_histograms`](crate::set_histograms) turns them on).
+/// [`set_default_histograms`](crate::set_default_histograms) turns them on).
 pub(crate) fn allocate_native_for_default_sites() {
     for site in SITES {
         if site.meta().histograms.is_none() {
@@ -384,7 +384,7 @@ pub trait Site: Sync {
     /// Allocates the shards (before `main`), and the native buckets if the site keeps them.
     #[doc(hidden)]
     fn allocate(&self);
-    /// Allocates the native buckets (`set_histograms` turned them on).
+    /// Allocates the native buckets (`set_default_histograms` turned them on).
     #[doc(hidden)]
     fn allocate_native(&self) {}
     /// The dynamic labels' side, for a labelled site.

@@ -32,7 +32,7 @@ const DEFAULT_ADDR: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::new(
 /// | [`live_page`](Self::live_page) / [`without_live_page`](Self::without_live_page) | the [live page](crate::live) at `/`, its JSON at `/api/functions` |
 ///
 /// ```
-/// use instrument_metrics::serve::ExporterBuilder;
+/// use instrument_metrics::ExporterBuilder;
 ///
 /// let exporter = ExporterBuilder::new()
 ///     .addr("127.0.0.1:0")
@@ -52,7 +52,7 @@ impl ExporterBuilder {
     /// The default settings (see the table on [`ExporterBuilder`]).
     ///
     /// ```
-    /// let exporter = instrument_metrics::serve::ExporterBuilder::new()
+    /// let exporter = instrument_metrics::ExporterBuilder::new()
     ///     .addr("127.0.0.1:0")
     ///     .serve()?;
     /// # drop(exporter);
@@ -349,7 +349,7 @@ impl Default for ExporterBuilder {
     /// The same as [`ExporterBuilder::new`].
     ///
     /// ```
-    /// let exporter = instrument_metrics::serve::ExporterBuilder::default()
+    /// let exporter = instrument_metrics::ExporterBuilder::default()
     ///     .addr("127.0.0.1:0")
     ///     .serve()?;
     /// # drop(exporter);

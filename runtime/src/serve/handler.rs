@@ -17,7 +17,7 @@ use super::body::{plain, Body};
 use super::config::Config;
 use super::conn_state::ConnState;
 use super::live;
-use crate::expose::exposition::{self, Scrape};
+use crate::expose::scrape::{self as exposition, Scrape};
 use crate::expose::self_metrics;
 
 /// What every connection of one exporter shares.
@@ -151,7 +151,7 @@ fn metrics(scrape: Scrape, head: bool) -> Response<Body> {
 
 /// All values of a header, comma-joined as HTTP allows; `None` when absent or not text.
 fn joined<'a>(request: &'a Request<Incoming>, name: &HeaderName) -> Option<Cow<'a, str>> {
-    exposition::join_header_values(
+    crate::expose::negotiate::join_header_values(
         request
             .headers()
             .get_all(name)

@@ -5,6 +5,9 @@
 //! tests stopped compiling once the attribute was put on them. If this crate builds, nothing
 //! we depend on changed how a user's code type-checks.
 #![deny(warnings)]
+// The shapes are the point: `Result<_, ()>` and `Ok(r?)` are what leaves the error type to
+// inference.
+#![allow(clippy::result_unit_err, clippy::needless_question_mark)]
 
 use instrument_metrics::instrument_metrics;
 

@@ -39,7 +39,9 @@ impl Series {
     pub(crate) fn histograms(&self) -> Histograms {
         self.sites
             .first()
-            .map_or_else(crate::record::native::histograms, |s| s.meta().histograms())
+            .map_or_else(crate::record::native::default_histograms, |s| {
+                s.meta().histograms()
+            })
     }
 
     pub(crate) fn read(&self, into: &mut Reading) {

@@ -31,7 +31,7 @@ pub(crate) struct Table {
     pub(super) duration_bounds_nanos: Vec<u64>,
     pub size_bounds: Vec<u64>,
     route_limit: usize,
-    /// The builder's `histograms(…)`; `None` follows [`set_histograms`](crate::set_histograms).
+    /// The builder's `histograms(…)`; `None` follows [`set_default_histograms`](crate::set_default_histograms).
     pub histograms: Option<Histograms>,
     remembered: Box<[AtomicPtr<Remembered>]>,
     by_name: RwLock<HashMap<Box<str>, &'static Route>>,
@@ -126,7 +126,7 @@ fn seconds_to_nanos(s: f64) -> u64 {
 impl Table {
     /// How this table's durations are exposed now.
     pub(crate) fn histograms(&self) -> Histograms {
-        self.histograms.unwrap_or_else(native::histograms)
+        self.histograms.unwrap_or_else(native::default_histograms)
     }
 
     /// The route for `name`. With `stable`, the caller promises that `name`'s storage lives
