@@ -97,14 +97,14 @@ fn family(w: &mut Writer, f: &Family, decor: &Decorations) {
     }
     w.uint(3, type_number(f.kind));
     for s in &f.samples {
-        w.message(4, |w| metric(w, s, f.decorated.then_some(decor)));
+        w.message(4, |w| metric(w, s, f.kind, f.decorated.then_some(decor)));
     }
     if let Some(unit) = f.unit {
         w.string(5, unit);
     }
 }
 
-fn metric(w: &mut Writer, s: &Sample, decor: Option<&Decorations>) {
+fn metric(w: &mut Writer, s: &Sample, kind: Kind, decor: Option<&Decorations>) {
     for (k, v) in &s.labels.pairs {
         w.label(k, v);
     }
@@ -117,7 +117,12 @@ fn metric(w: &mut Writer, s: &Sample, decor: Option<&Decorations>) {
         w.label(k, v);
     }
     match &s.value {
-        Value::Gauge(v) => w.message(2, |w| w.double(1, v.as_f64())),
+        // An untyped family's value is read as a gauge's; its metric carries it in `untyped`
+        // (5), the field a parser reads for that type, not `gauge` (2).
+        Value::Gauge(v) => {
+            let field = if kind == Kind::Untyped { 5 } else { 2 };
+            w.message(field, |w| w.double(1, v.as_f64()));
+        }
         Value::Counter {
             value,
             exemplar,
