@@ -76,6 +76,13 @@ fn review_timed(sleep_micros: u64) {
     }
 }
 
+/// A classic histogram (the default) whose every call lands in `+Inf`: that bucket's exemplar
+/// must reach protobuf scrapers too.
+#[instrument_metrics(buckets = [0.000_000_001])]
+fn review_beyond_the_last_bucket() {
+    std::thread::sleep(Duration::from_micros(50));
+}
+
 /// Families of a custom collector: a summary, an untyped value and a family whose name is not
 /// a legacy name (`prometheus` checks only its descriptors' names).
 struct Custom {
@@ -226,6 +233,8 @@ fn record() {
     for op in [0, 1, 1, 2, 3] {
         let _ = review_store(op);
     }
+    review_beyond_the_last_bucket();
+    review_beyond_the_last_bucket();
     for micros in [0, 100, 500, 2_000, 8_000, 30_000, 100_000] {
         review_timed(micros);
     }
@@ -527,11 +536,14 @@ fn proto_fams(families: &[MetricFamily]) -> Fams {
                             fam.exemplars.insert(key, proto_exemplar(e));
                         }
                     }
-                    push(
-                        "_bucket",
-                        Some(("le", f64::INFINITY)),
-                        h.sample_count() as f64,
-                    );
+                    // `+Inf` is implied by the count, unless written to carry an exemplar.
+                    if h.bucket.last().is_none_or(|b| b.upper_bound().is_finite()) {
+                        push(
+                            "_bucket",
+                            Some(("le", f64::INFINITY)),
+                            h.sample_count() as f64,
+                        );
+                    }
                     push("_sum", None, h.sample_sum());
                     push("_count", None, h.sample_count() as f64);
                 }
@@ -815,7 +827,7 @@ fn independent_parsers_read_back_what_was_recorded() {
 
     check_function_values(&text_fams, &om_fams);
     check_http_values(&text_fams);
-    check_native(&decode(&proto), &text_fams);
+    check_native(&decode(&proto), &text_fams, &om_fams);
 }
 
 fn count_of(f: &Fam, name: &str, pairs: &[(&str, &str)]) -> String {
@@ -965,7 +977,7 @@ fn check_http_values(text: &Fams) {
 
 /// `histogram = both`: native buckets whose counts agree with the classic ones at every
 /// classic bound (all powers of two), for the function and the HTTP duration.
-fn check_native(families: &[MetricFamily], text: &Fams) {
+fn check_native(families: &[MetricFamily], text: &Fams, om: &Fams) {
     let f = families
         .iter()
         .find(|f| f.name() == "function_calls_duration_seconds")
@@ -990,6 +1002,17 @@ fn check_native(families: &[MetricFamily], text: &Fams) {
         let n = native[&k] as f64;
         assert_eq!(v(n), classic, "native vs classic at le=2^{k}");
     }
+    // A native histogram carries every bucket's exemplar in its own list: the ones OpenMetrics
+    // shows on the classic buckets.
+    let om = owned_series(
+        om,
+        "function_calls_duration_seconds",
+        "function",
+        "review_timed",
+    );
+    let shown: BTreeSet<Ex> = om.exemplars.into_values().collect();
+    let native_list: BTreeSet<Ex> = h.exemplars.iter().map(proto_exemplar).collect();
+    assert_eq!(native_list, shown, "native exemplars");
     let total: u64 = native_cumulative_at_powers_of_two(h)[&-4];
     assert!(total <= h.sample_count());
     let mut all = 0i64;
