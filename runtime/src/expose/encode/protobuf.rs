@@ -154,8 +154,8 @@ fn metric(w: &mut Writer, s: &Sample, kind: Kind, decor: Option<&Decorations>) {
     }
 }
 
-/// Count, sum, classic buckets (cumulative; `+Inf` left implied by the count, as
-/// client_golang does) and/or native ones, created timestamp, exemplars: classic buckets carry
+/// Count, sum, classic buckets (cumulative; `+Inf` left implied by the count unless it carries
+/// an exemplar, as client_golang does) and/or native ones, created timestamp, exemplars: classic buckets carry
 /// theirs; a native histogram carries all of them in its own list.
 fn histogram(w: &mut Writer, h: &Histogram) {
     w.uint(1, h.count());
@@ -163,13 +163,18 @@ fn histogram(w: &mut Writer, h: &Histogram) {
     let native = h.native.as_ref();
     if h.classic || native.is_none() {
         for (bound, cumulative, exemplar) in h.finite() {
-            w.message(3, |w| {
-                w.uint(1, cumulative);
-                w.double(2, bound);
-                if let Some(e) = exemplar {
-                    w.message(3, |w| write_exemplar(w, &e));
-                }
-            });
+            bucket(w, bound, cumulative, exemplar.as_ref());
+        }
+        // `+Inf` is implied by the count, unless it has an exemplar to carry: then it is
+        // written, as client_golang writes it, or the exemplar of every call slower than the
+        // last bound would be lost.
+        if let Some(e) = h
+            .exemplars
+            .get(h.bounds.seconds_or_bytes.len())
+            .copied()
+            .flatten()
+        {
+            bucket(w, f64::INFINITY, h.count(), Some(&e));
         }
     }
     if let Some(n) = native {
@@ -183,6 +188,17 @@ fn histogram(w: &mut Writer, h: &Histogram) {
             w.message(16, |w| write_exemplar(w, e));
         }
     }
+}
+
+/// One classic bucket: cumulative count, upper bound, exemplar.
+fn bucket(w: &mut Writer, bound: f64, cumulative: u64, exemplar: Option<&Exemplar>) {
+    w.message(3, |w| {
+        w.uint(1, cumulative);
+        w.double(2, bound);
+        if let Some(e) = exemplar {
+            w.message(3, |w| write_exemplar(w, e));
+        }
+    });
 }
 
 /// Schema, zero bucket, positive spans and deltas. A histogram without observations gets one
