@@ -19,7 +19,7 @@ use client_model::io::prometheus::client::{Histogram, MetricFamily};
 
 #[instrument_metrics(histogram = classic)]
 fn consistent_classic(n: u64) -> Result<u64, u64> {
-    if n % 3 == 0 {
+    if n.is_multiple_of(3) {
         Err(n)
     } else {
         Ok(n)
@@ -28,7 +28,7 @@ fn consistent_classic(n: u64) -> Result<u64, u64> {
 
 #[instrument_metrics(histogram = native)]
 fn consistent_native(n: u64) -> Result<u64, u64> {
-    if n % 4 == 0 {
+    if n.is_multiple_of(4) {
         Err(n)
     } else {
         Ok(n)
@@ -37,7 +37,7 @@ fn consistent_native(n: u64) -> Result<u64, u64> {
 
 #[instrument_metrics(histogram = both)]
 fn consistent_both(n: u64) -> Result<u64, u64> {
-    if n % 5 == 0 {
+    if n.is_multiple_of(5) {
         Err(n)
     } else {
         Ok(n)
