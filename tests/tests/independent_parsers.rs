@@ -577,10 +577,7 @@ fn owned_series(fams: &Fams, family: &str, key: &str, value: &str) -> Fam {
     let f = fams
         .get(family)
         .unwrap_or_else(|| panic!("no family {family} in {:?}", fams.keys()));
-    let keep = |(name, labels): &(String, Labels)| {
-        let _ = name;
-        labels.get(key).map(String::as_str) == Some(value)
-    };
+    let keep = |(_, labels): &(String, Labels)| labels.get(key).map(String::as_str) == Some(value);
     Fam {
         kind: f.kind.clone(),
         help: f.help.clone(),
