@@ -72,8 +72,16 @@ pub fn scrape(accept: Option<&str>, accept_encoding: Option<&str>) -> Scrape {
     let format = negotiated.format;
     let content_type = negotiated.content_type();
     let body = match format {
-        Format::PrometheusText => render().into_bytes(),
-        Format::OpenMetrics => render_openmetrics().into_bytes(),
+        Format::PrometheusText => text_body(
+            text::Dialect::Prometheus,
+            text_escaping(negotiated.escaping),
+        )
+        .into_bytes(),
+        Format::OpenMetrics => text_body(
+            text::Dialect::OpenMetrics,
+            text_escaping(negotiated.escaping),
+        )
+        .into_bytes(),
         Format::Protobuf => protobuf(negotiated.escaping),
     };
     if accepts_gzip(accept_encoding) {
@@ -129,17 +137,14 @@ fn read(escaping: Escaping) -> Vec<Family> {
 /// assert!(text.lines().any(|l| l.starts_with(
 ///     "function_calls_total{function=\"never_called_in_this_example\"") && l.ends_with(" 0")));
 /// ```
+///
+/// Names that are not valid legacy names (ours always are; a collector of yours can yield
+/// others) are escaped with `underscores`, as [`TEXT_CONTENT_TYPE`] says.
+///
+/// [`TEXT_CONTENT_TYPE`]: crate::exposition::TEXT_CONTENT_TYPE
 #[must_use]
 pub fn render() -> String {
-    let families = read(Escaping::AllowUtf8);
-    let mut out = String::with_capacity(16 * 1024);
-    text::encode(
-        &families,
-        decorations(),
-        text::Dialect::Prometheus,
-        &mut out,
-    );
-    out
+    text_body(text::Dialect::Prometheus, Escaping::Underscores)
 }
 
 /// Everything in [`registry`](crate::registry()), in OpenMetrics 1.0 text, ending in `# EOF`.
@@ -156,17 +161,35 @@ pub fn render() -> String {
 /// assert!(text.contains(r#"function_calls_total{function="om_example",module="rust_out",result="ok"} 1"#));
 /// assert!(text.ends_with("# EOF\n"));
 /// ```
+///
+/// Names that are not valid legacy names are escaped with `underscores`, as
+/// [`OPENMETRICS_CONTENT_TYPE`] says.
+///
+/// [`OPENMETRICS_CONTENT_TYPE`]: crate::exposition::OPENMETRICS_CONTENT_TYPE
 #[must_use]
 pub fn render_openmetrics() -> String {
-    let families = read(Escaping::AllowUtf8);
+    text_body(text::Dialect::OpenMetrics, Escaping::Underscores)
+}
+
+/// The escaping a text dialect applies for a scraper that asked for `escaping`. The text
+/// writer cannot quote a name (`{"my.metric"}`, text 1.0.0's and OpenMetrics 2.0's syntax), and
+/// an unquoted `my.metric` is refused by every text parser, so a scraper that allows UTF-8 gets
+/// `underscores` (legacy names are valid UTF-8 names too).
+fn text_escaping(escaping: Escaping) -> Escaping {
+    match escaping {
+        Escaping::AllowUtf8 => Escaping::Underscores,
+        other => other,
+    }
+}
+
+/// One text exposition in `dialect`, names escaped by `escaping`; OpenMetrics ends in `# EOF`.
+fn text_body(dialect: text::Dialect, escaping: Escaping) -> String {
+    let families = read(escaping);
     let mut out = String::with_capacity(16 * 1024);
-    text::encode(
-        &families,
-        decorations(),
-        text::Dialect::OpenMetrics,
-        &mut out,
-    );
-    out.push_str("# EOF\n");
+    text::encode(&families, decorations(), dialect, &mut out);
+    if dialect == text::Dialect::OpenMetrics {
+        out.push_str("# EOF\n");
+    }
     out
 }
 

@@ -97,14 +97,14 @@ fn family(w: &mut Writer, f: &Family, decor: &Decorations) {
     }
     w.uint(3, type_number(f.kind));
     for s in &f.samples {
-        w.message(4, |w| metric(w, s, f.decorated.then_some(decor)));
+        w.message(4, |w| metric(w, s, f.kind, f.decorated.then_some(decor)));
     }
     if let Some(unit) = f.unit {
         w.string(5, unit);
     }
 }
 
-fn metric(w: &mut Writer, s: &Sample, decor: Option<&Decorations>) {
+fn metric(w: &mut Writer, s: &Sample, kind: Kind, decor: Option<&Decorations>) {
     for (k, v) in &s.labels.pairs {
         w.label(k, v);
     }
@@ -117,7 +117,12 @@ fn metric(w: &mut Writer, s: &Sample, decor: Option<&Decorations>) {
         w.label(k, v);
     }
     match &s.value {
-        Value::Gauge(v) => w.message(2, |w| w.double(1, v.as_f64())),
+        // An untyped family's value is read as a gauge's; its metric carries it in `untyped`
+        // (5), the field a parser reads for that type, not `gauge` (2).
+        Value::Gauge(v) => {
+            let field = if kind == Kind::Untyped { 5 } else { 2 };
+            w.message(field, |w| w.double(1, v.as_f64()));
+        }
         Value::Counter {
             value,
             exemplar,
@@ -149,8 +154,8 @@ fn metric(w: &mut Writer, s: &Sample, decor: Option<&Decorations>) {
     }
 }
 
-/// Count, sum, classic buckets (cumulative; `+Inf` left implied by the count, as
-/// client_golang does) and/or native ones, created timestamp, exemplars: classic buckets carry
+/// Count, sum, classic buckets (cumulative; `+Inf` left implied by the count unless it carries
+/// an exemplar, as client_golang does) and/or native ones, created timestamp, exemplars: classic buckets carry
 /// theirs; a native histogram carries all of them in its own list.
 fn histogram(w: &mut Writer, h: &Histogram) {
     w.uint(1, h.count());
@@ -158,13 +163,18 @@ fn histogram(w: &mut Writer, h: &Histogram) {
     let native = h.native.as_ref();
     if h.classic || native.is_none() {
         for (bound, cumulative, exemplar) in h.finite() {
-            w.message(3, |w| {
-                w.uint(1, cumulative);
-                w.double(2, bound);
-                if let Some(e) = exemplar {
-                    w.message(3, |w| write_exemplar(w, &e));
-                }
-            });
+            bucket(w, bound, cumulative, exemplar.as_ref());
+        }
+        // `+Inf` is implied by the count, unless it has an exemplar to carry: then it is
+        // written, as client_golang writes it, or the exemplar of every call slower than the
+        // last bound would be lost.
+        if let Some(e) = h
+            .exemplars
+            .get(h.bounds.seconds_or_bytes.len())
+            .copied()
+            .flatten()
+        {
+            bucket(w, f64::INFINITY, h.count(), Some(&e));
         }
     }
     if let Some(n) = native {
@@ -178,6 +188,17 @@ fn histogram(w: &mut Writer, h: &Histogram) {
             w.message(16, |w| write_exemplar(w, e));
         }
     }
+}
+
+/// One classic bucket: cumulative count, upper bound, exemplar.
+fn bucket(w: &mut Writer, bound: f64, cumulative: u64, exemplar: Option<&Exemplar>) {
+    w.message(3, |w| {
+        w.uint(1, cumulative);
+        w.double(2, bound);
+        if let Some(e) = exemplar {
+            w.message(3, |w| write_exemplar(w, e));
+        }
+    });
 }
 
 /// Schema, zero bucket, positive spans and deltas. A histogram without observations gets one
