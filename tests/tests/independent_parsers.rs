@@ -769,8 +769,8 @@ fn native_cumulative_at_powers_of_two(
 fn independent_parsers_read_back_what_was_recorded() {
     record();
     let text = instrument_metrics::render();
-    let om = instrument_metrics::render_openmetrics();
-    let proto = instrument_metrics::render_protobuf();
+    let om = instrument_metrics::exposition::render_openmetrics();
+    let proto = instrument_metrics::exposition::render_protobuf();
 
     // (a) promtool: no error, no lint, on everything served.
     assert_promtool_finds_nothing(&text);
