@@ -3,7 +3,9 @@
 //! stays in the foreground.
 //!
 //! `cargo run --example background` (metrics on 127.0.0.1:2112; `--addr` to change it,
-//! `--rounds N` to stop after N rounds, `--feeds DIR` for another folder of feeds)
+//! `--rounds N` to stop after N rounds, `--feeds DIR` for another folder of feeds, `--linger`
+//! to keep serving `/metrics` after the last round until the process is stopped, so that a
+//! scraper gets the final counts: tests/e2e/e2e.py runs it so)
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -76,6 +78,7 @@ fn main() {
         .unwrap_or_else(|| "127.0.0.1:2112".to_owned());
     let rounds: Option<u64> =
         instrument_metrics_examples::flag(&args, "rounds").and_then(|n| n.parse().ok());
+    let linger = args.iter().any(|a| a == "--linger");
     let dir = instrument_metrics_examples::flag(&args, "feeds").map_or_else(
         || Path::new(env!("CARGO_MANIFEST_DIR")).join("feeds"),
         PathBuf::from,
@@ -101,6 +104,13 @@ fn main() {
             }
         }
         std::thread::sleep(Duration::from_secs(2));
+    }
+    if linger {
+        println!("{round} rounds done; serving /metrics until stopped");
+        // The exporter's thread serves; this one waits for the signal that ends the process.
+        loop {
+            std::thread::park();
+        }
     }
     exporter.shutdown();
 }

@@ -15,6 +15,10 @@
 5. The `batch` example pushes to a Pushgateway; Prometheus reads the values back.
 6. The `hello` example drives itself: the layer's counts by status code, the attribute's by
    result and what its load generator got agree.
+7. The `background` example (seed scenario 000: a plain CLI serving /metrics from a background
+   thread) works through a folder of feeds made here for a known number of rounds, found by
+   Prometheus through a file_sd job of its own: the exact calls of its functions by result, and
+   its process metrics with values checked against /proc/<pid> of the process the test started.
 
 Everything binds 127.0.0.1, every wait is a bounded poll, and every process is stopped at
 the end. Exit status 0 means every check held. Run: python3 tests/e2e/e2e.py
@@ -167,11 +171,117 @@ def release_build_exports_uncalled_functions():
     check(samples.get(("function_calls_in_flight", None)) == 0.0, "release build: never_called in-flight gauge present at 0")
 
 
+BACKGROUND_ROUNDS = 3
+
+
+def start_background(work):
+    """Starts the `background` example on a folder of feeds whose outcome is known, each round:
+    fetch() reads 3 files and fails on a folder named like a feed; parse() reads items from 2 of
+    the 3 and fails on the one without items; render() renders those 2. `--linger` keeps it
+    serving after its last round, so Prometheus scrapes the final counts and nothing races."""
+    feeds = os.path.join(work, "feeds")
+    os.makedirs(os.path.join(feeds, "d-a-folder.xml"))  # read_to_string fails on a directory
+    item = "<item><title>{0}</title><link>https://example.invalid/{0}</link></item>"
+    for name, items in (("a-two.xml", ["one", "two"]), ("b-one.xml", ["three"]), ("c-none.xml", [])):
+        with open(os.path.join(feeds, name), "w") as f:
+            f.write(f"<rss><channel><title>{name}</title>{''.join(item.format(i) for i in items)}</channel></rss>\n")
+    port = free_port()
+    started_after = time.time()
+    p = start("background", [os.path.join(EXAMPLES, "background"), "--addr", f"127.0.0.1:{port}",
+                             "--rounds", str(BACKGROUND_ROUNDS), "--feeds", feeds, "--linger"], work)
+    started_before = time.time()
+    # /metrics: scrapes are not calls of its functions.
+    wait_for("background's /metrics", lambda: http("GET", f"http://127.0.0.1:{port}/metrics")[0] == 200)
+    n = BACKGROUND_ROUNDS
+    calls = {("fetch", "ok"): 3 * n, ("fetch", "error"): n, ("parse", "ok"): 2 * n, ("parse", "error"): n,
+             ("render", "ok"): 2 * n, ("render", "error"): 0}
+    for f in ("fetch", "parse", "render"):
+        calls.update({(f, "panic"): 0, (f, "cancelled"): 0})
+    return {"port": port, "process": p, "log": os.path.join(work, "background.log"),
+            "window": (started_after, started_before), "calls": calls}
+
+
+def proc_status(pid):
+    """What the kernel says about process `pid` right now, read the way client_golang reads it."""
+    stat = open(f"/proc/{pid}/stat").read()
+    fields = stat[stat.rindex(")") + 2:].split()  # field n of proc(5) is fields[n - 3]
+    hz = os.sysconf("SC_CLK_TCK")
+    btime = next(int(l.split()[1]) for l in open("/proc/stat") if l.startswith("btime "))
+    status = dict(l.split(":", 1) for l in open(f"/proc/{pid}/status") if ":" in l)
+    limit = next(l for l in open(f"/proc/{pid}/limits") if l.startswith("Max open files"))
+    return {
+        "cpu": (int(fields[14 - 3]) + int(fields[15 - 3])) / hz,
+        "start": btime + int(fields[22 - 3]) / hz,
+        "peak_resident": int(status["VmHWM"].split()[0]) * 1024,
+        "fds": len(os.listdir(f"/proc/{pid}/fd")),
+        "max_fds": float(limit[len("Max open files"):].split()[0]),
+    }
+
+
+def background_is_scraped(prom, bg):
+    """Seed scenario 000 through the real Prometheus (see start_background)."""
+    log_file = bg["log"]
+    wait_for("background's last round", lambda: f"{BACKGROUND_ROUNDS} rounds done" in open(log_file).read(),
+             timeout=BACKGROUND_ROUNDS * 2 + 60, interval=0.5)
+    out = open(log_file).read()
+    check(out.count("d-a-folder.xml: unreadable") == BACKGROUND_ROUNDS and out.count("c-none.xml: no items") == BACKGROUND_ROUNDS,
+          f"background: {BACKGROUND_ROUNDS} rounds over the feeds, each with one unreadable feed and one without items")
+    up = query(prom, 'up{job="background"}')
+    check(len(up) == 1 and up[0]["metric"].get("instance") == f"127.0.0.1:{bg['port']}" and float(up[0]["value"][1]) == 1,
+          f"background: found through its file_sd job and up: {up}")
+
+    expr = 'sum by (function, result) (function_calls_total{job="background"})'
+    want = {k: float(v) for k, v in bg["calls"].items()}
+
+    def calls():
+        got = {(r["metric"]["function"], r["metric"]["result"]): float(r["value"][1]) for r in query(prom, expr)}
+        return got == want or log(f"waiting: {got}")
+
+    wait_for("prometheus to scrape background's last round", calls, timeout=30, interval=1.0)
+    got = {(r["metric"]["function"], r["metric"]["result"]): float(r["value"][1]) for r in query(prom, expr)}
+    check(got == want, f"background: calls after {BACKGROUND_ROUNDS} rounds by function and result = {got} (expected {want})")
+    counts = by_label(query(prom, 'sum by (function) (function_calls_duration_seconds_count{job="background"})'), "function")
+    per_function = {f: float(sum(v for (g, _), v in bg["calls"].items() if g == f)) for f in ("fetch", "parse", "render")}
+    check(counts == per_function, f"background: one duration per call: {counts}")
+    modules = {r["metric"].get("module") for r in query(prom, 'function_calls_total{job="background"}')}
+    check(modules == {"background"}, f"background: module label {modules}")
+
+    # Process metrics, against what /proc says of the process this test started, read after
+    # Prometheus' scrape (so a counter can only have grown since, a peak only have risen).
+    def process_value(name):
+        r = query(prom, f'{name}{{job="background"}}')
+        return float(r[0]["value"][1]) if len(r) == 1 else None
+
+    names = ("process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds",
+             "process_max_fds", "process_start_time_seconds")
+    seen = wait_for("background's process metrics", lambda: (lambda v: v if None not in v.values() else None)(
+        {n: process_value(n) for n in names}), timeout=30)
+    now = proc_status(bg["process"].pid)
+    log(f"background: process metrics {seen}; /proc says {now}")
+    cpu = seen["process_cpu_seconds_total"]
+    check(0 <= cpu <= now["cpu"], f"background: process_cpu_seconds_total {cpu} s, at most the {now['cpu']} s /proc shows since")
+    rss = seen["process_resident_memory_bytes"]
+    # Bytes, not pages: a Rust program with an exporter thread holds more than 1 MiB.
+    check(1 << 20 < rss <= now["peak_resident"], f"background: process_resident_memory_bytes {rss:.0f}, above 1 MiB and at most the peak {now['peak_resident']}")
+    # Its own count opens one more descriptor (the /proc/self/fd listing), and the scrape has a connection.
+    fds = seen["process_open_fds"]
+    check(3 <= fds <= seen["process_max_fds"] and abs(fds - now["fds"]) <= 3,
+          f"background: process_open_fds {fds:.0f}, /proc/<pid>/fd has {now['fds']} now")
+    check(seen["process_max_fds"] == now["max_fds"], f"background: process_max_fds {seen['process_max_fds']:.0f} = the soft limit {now['max_fds']:.0f}")
+    start_time = seen["process_start_time_seconds"]
+    low, high = bg["window"]
+    # /proc/stat's btime is whole seconds: the start time may read up to 1 s early.
+    check(abs(start_time - now["start"]) < 1e-3 and low - 1.5 <= start_time <= high + 0.5,
+          f"background: process_start_time_seconds {start_time:.3f} = /proc's {now['start']:.3f}, when the test started it [{low:.3f}, {high:.3f}]")
+
+
 def run(work):
     # --- three services instances -------------------------------------------------------
     ports = [free_port() for _ in range(3)]
     for i, port in enumerate(ports):
         start(f"services-{i}", [os.path.join(EXAMPLES, "services"), "--addr", f"127.0.0.1:{port}"], work)
+    # --- and the background CLI (seed scenario 000), at work while the services are tested ---
+    bg = start_background(work)
     for port in ports:
         # /metrics, not /health: the readiness probe must not add to the counts under test.
         wait_for(f"services on {port}", lambda: http("GET", f"http://127.0.0.1:{port}/metrics")[0] == 200)
@@ -197,6 +307,15 @@ def run(work):
     check(lint.returncode == 0 and "SUCCESS: 33 rules found" in lint.stdout, f"promtool check rules on the generated objectives.yml: {lint.stdout.strip()}")
     config = config.replace("rule_files:\n  - rules.yml\n", "rule_files:\n  - rules.yml\n  - objectives.yml\n")
     assert "objectives.yml" in config, "shipped config changed shape"
+    # The background example: a job of its own, found through a file_sd folder of its own.
+    config += ("\n  # Added by tests/e2e/e2e.py: the background example (seed scenario 000).\n"
+               "  - job_name: background\n"
+               "    file_sd_configs:\n"
+               "      - files: [\"background/*.json\"]\n"
+               "        refresh_interval: 1s\n")
+    os.makedirs(os.path.join(work, "background"))
+    json.dump([{"targets": [f"127.0.0.1:{bg['port']}"], "labels": {"scenario": "000"}}],
+              open(os.path.join(work, "background", "background.json"), "w"))
     open(os.path.join(work, "prometheus.yml"), "w").write(config)
     shutil.copy(os.path.join(PROM_DIR, "rules.yml"), work)
     os.makedirs(os.path.join(work, "targets"))
@@ -256,9 +375,9 @@ def run(work):
     def targets_up():
         data = json.loads(http("GET", f"http://{prom}/api/v1/targets")[1])["data"]["activeTargets"]
         up = [t for t in data if t["health"] == "up"]
-        return len(up) == 4 and all(t["lastError"] == "" for t in up) and data
+        return len(up) == 5 and all(t["lastError"] == "" for t in up) and data
 
-    active = wait_for("all 4 targets up", targets_up)
+    active = wait_for("all 5 targets up", targets_up)
     check(len([t for t in active if t["labels"]["job"] == "services"]) == 3, "three services targets found through file_sd, all up")
     check(all(t["labels"].get("env") == "dev" for t in active if t["labels"]["job"] == "services"), "file_sd labels applied")
 
@@ -684,6 +803,9 @@ def run(work):
         got = wait_for("prometheus to scrape the pushgateway",
                        lambda: (lambda r: r if r.get("ok") == ok else None)(by_label(query(prom, expr), "result")), timeout=30)
         check(got.get("ok") == ok and got.get("error") == failed, f"pushed map_site counts read back through Prometheus: {got}")
+
+    # --- the background CLI (seed scenario 000), scraped all along ------------------------------
+    background_is_scraped(prom, bg)
 
 
 def samples(text):

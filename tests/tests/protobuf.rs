@@ -551,6 +551,7 @@ fn the_exporter_answers_native_histogram_scrapes_with_protobuf_gzip_too() {
     let scrapes = family(&families, "instrument_metrics_scrapes_total");
     assert_eq!(scrapes.r#type(), MetricType::Counter);
 
+    let plain_before = decode(&instrument_metrics::exposition::render_protobuf());
     let reply = request(
         addr,
         "GET",
@@ -571,12 +572,38 @@ fn the_exporter_answers_native_histogram_scrapes_with_protobuf_gzip_too() {
         .expect("a gzip stream");
     let families = decode(&body);
     assert_eq!(exported(&families), four_ok);
-    // The same families as an uncompressed scrape.
-    let plain = decode(&instrument_metrics::exposition::render_protobuf());
-    assert_eq!(
-        names(&families).into_iter().collect::<BTreeSet<_>>(),
-        names(&plain).into_iter().collect::<BTreeSet<_>>()
+    // The same families as an uncompressed scrape. Other tests of this binary register
+    // families in the same registry meanwhile, and families only come, never go: every family
+    // of the plain stream taken before the gzipped scrape is in it, and every family of it is in
+    // the plain stream taken after.
+    let family_names = |families: &[MetricFamily]| -> BTreeSet<String> {
+        names(families).into_iter().map(str::to_owned).collect()
+    };
+    let gzipped = family_names(&families);
+    let missing: Vec<_> = family_names(&plain_before)
+        .difference(&gzipped)
+        .cloned()
+        .collect();
+    assert!(missing.is_empty(), "not in the gzipped scrape: {missing:?}");
+    let after = family_names(&decode(&instrument_metrics::exposition::render_protobuf()));
+    let extra: Vec<_> = gzipped.difference(&after).cloned().collect();
+    assert!(extra.is_empty(), "only in the gzipped scrape: {extra:?}");
+    // And this test's own series, sample for sample, as an uncompressed scrape has them.
+    let reply = request(
+        addr,
+        "GET",
+        "/metrics",
+        &[
+            ("Accept", PROMETHEUS_3_0_NATIVE),
+            ("Accept-Encoding", "identity"),
+        ],
     );
+    assert_eq!(reply.header("content-encoding"), None);
+    let mine = labelled("function", "pb_exported");
+    let plain = proto_samples(&decode(&reply.body), &mine);
+    // Four results; the default 14 bounds, +Inf, _sum and _count.
+    assert_eq!(plain.len(), 4 + 17, "{plain:?}");
+    assert_eq!(proto_samples(&families, &mine), plain);
 
     exporter.shutdown();
 }
