@@ -12,6 +12,7 @@ use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{Expr, GenericArgument, PathArguments, ReturnType, Stmt, Type, TypeParamBound};
 
+use crate::diagnostic::with_error;
 use crate::options::{Options, Rule};
 use crate::target::{MaybeFn, Target};
 
@@ -76,12 +77,6 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
             };
         },
     }
-}
-
-/// The item untouched, beside the error: one clear message, no follow-up errors.
-pub(crate) fn with_error(item: TokenStream, error: &syn::Error) -> TokenStream {
-    let error = error.to_compile_error();
-    quote!(#item #error)
 }
 
 trait Unraw {

@@ -6,7 +6,8 @@ use proc_macro2::TokenStream;
 use quote::{quote, ToTokens};
 use syn::{Attribute, ImplItem, ItemImpl, Type};
 
-use crate::expand::{instrument_fn, with_error};
+use crate::diagnostic::with_error;
+use crate::expand::instrument_fn;
 use crate::options::Options;
 use crate::target::MaybeFn;
 

@@ -12,11 +12,13 @@
 //! - `labels`: dynamic labels (`labels(tier = expr)`, `bounded(…)`, result closures) and
 //!   `error_kind`: what the site static and the call emit for them;
 //! - `objective`: `objective = "…"`, checked, and the site's registration under it;
-//! - `derive`: `#[derive(LabelValue)]`.
+//! - `derive`: `#[derive(LabelValue)]`;
+//! - `diagnostic`: spanned errors, in one place.
 
 mod body;
 mod buckets;
 mod derive;
+mod diagnostic;
 mod expand;
 mod generic_return;
 mod impl_block;
