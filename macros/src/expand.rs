@@ -24,7 +24,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
             let item = match Target::parse(item.clone()) {
                 // Leave the methods bare too, or their own attributes would add errors.
                 Target::Impl(mut i) => {
-                    crate::impl_block::strip_inner_attributes(&mut i);
+                    crate::attribute::strip_inner_attributes(&mut i);
                     i.into_token_stream()
                 }
                 _ => item,
@@ -43,7 +43,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
                     ),
                 );
             }
-            if let Some(again) = f.attrs.iter().find(|a| crate::impl_block::is_ours(a)) {
+            if let Some(again) = f.attrs.iter().find(|a| crate::attribute::is_ours(a)) {
                 return with_error(
                     item,
                     &syn::Error::new_spanned(

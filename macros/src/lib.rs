@@ -2,6 +2,7 @@
 //! re-exports it and holds the runtime the generated code calls.
 //!
 //! This crate only parses and generates code:
+//! - `attribute`: our own attribute told apart from the others;
 //! - `options`: the attribute's arguments, checked at compile time;
 //! - `buckets`: histogram bucket lists (`[…]`, `linear(…)`, `exponential(…)`);
 //! - `target`: what the attribute was put on, parsed speculatively;
@@ -15,6 +16,7 @@
 //! - `derive`: `#[derive(LabelValue)]`;
 //! - `diagnostic`: spanned errors, in one place.
 
+mod attribute;
 mod body;
 mod buckets;
 mod derive;
