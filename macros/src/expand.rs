@@ -12,82 +12,8 @@ use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{Expr, GenericArgument, PathArguments, ReturnType, Stmt, Type, TypeParamBound};
 
-use crate::diagnostic::with_error;
 use crate::options::{Options, Rule};
-use crate::target::{MaybeFn, Target};
-
-/// Entry point: attribute arguments and the item they sit on.
-pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let options = match syn::parse2::<Options>(attr) {
-        Ok(o) => o,
-        Err(e) => {
-            let item = match Target::parse(item.clone()) {
-                // Leave the methods bare too, or their own attributes would add errors.
-                Target::Impl(mut i) => {
-                    crate::attribute::strip_inner_attributes(&mut i);
-                    i.into_token_stream()
-                }
-                _ => item,
-            };
-            return with_error(item, &e);
-        }
-    };
-    match Target::parse(item.clone()) {
-        Target::Fn(f) => {
-            if let Some(span) = options.skip {
-                return with_error(
-                    item,
-                    &syn::Error::new(
-                        span,
-                        "`skip` only applies to a method inside an `#[instrument_metrics]` impl block; to leave this function alone, remove the attribute",
-                    ),
-                );
-            }
-            if let Some(again) = f.attrs.iter().find(|a| crate::attribute::is_ours(a)) {
-                return with_error(
-                    item,
-                    &syn::Error::new_spanned(
-                        again,
-                        "`#[instrument_metrics]` appears twice on this function; merge the options into one attribute",
-                    ),
-                );
-            }
-            let label = f.sig.ident.unraw().to_string();
-            match instrument_fn(&options, f, &label, None) {
-                Ok(tokens) => tokens,
-                Err(e) => with_error(item, &e),
-            }
-        }
-        Target::Impl(i) => crate::impl_block::expand(&options, i),
-        // `allow(unused)`: the item is kept so no second error appears, and not a warning either.
-        Target::Other { what, hint, span } => with_error(
-            quote!(#[allow(unused)] #item),
-            &syn::Error::new(
-                span,
-                format!("`#[instrument_metrics]` cannot be put on {what}; it applies to functions, methods and impl blocks: {hint}"),
-            ),
-        ),
-        // Syntax syn does not know yet (rustc may): leave it alone, but say it is not measured.
-        Target::Unparsed => quote! {
-            #item
-            const _: () = {
-                #[deprecated(note = "#[instrument_metrics] could not parse this item, so it is not instrumented; if rustc accepts it, please report it")]
-                const fn instrument_metrics_not_applied() {}
-                instrument_metrics_not_applied();
-            };
-        },
-    }
-}
-
-trait Unraw {
-    fn unraw(&self) -> Ident;
-}
-
-impl Unraw for Ident {
-    fn unraw(&self) -> Ident {
-        syn::ext::IdentExt::unraw(self)
-    }
-}
+use crate::target::MaybeFn;
 
 /// Instruments one function, labelled `label` unless `name` says otherwise. `outer` are the
 /// generics of the enclosing impl block, if the attribute came from there.
@@ -742,35 +668,4 @@ fn find_output(ty: &Type) -> Option<&Type> {
         }),
         _ => None,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::expand;
-    use proc_macro2::TokenStream;
-
-    fn expanded(attr: &str, item: &str) -> String {
-        let attr: TokenStream = attr.parse().unwrap();
-        let item: TokenStream = item.parse().unwrap();
-        expand(attr, item).to_string()
-    }
-
-    #[test]
-    fn default_comes_after_attributes_and_visibility() {
-        let out = expanded(
-            "",
-            "impl<T> Tr for T { #[inline] pub default fn f(&self) -> u8 { 1 } }",
-        );
-        assert!(out.contains("# [inline] pub default fn f"), "{out}");
-        assert!(!out.contains("default # [inline]"), "{out}");
-    }
-
-    #[test]
-    fn an_item_that_does_not_parse_is_kept_with_a_warning() {
-        // An `impl` syn cannot read (a body that is not a list of items).
-        let out = expanded("", "impl X { 1 + 1 }");
-        assert!(out.starts_with("impl X { 1 + 1 }"), "{out}");
-        assert!(out.contains("deprecated"), "{out}");
-        assert!(out.contains("instrument_metrics_not_applied"), "{out}");
-    }
 }
