@@ -14,7 +14,7 @@
 //!   `error_kind`: what the site static and the call emit for them;
 //! - `objective`: `objective = "…"`, checked, and the site's registration under it;
 //! - `derive`: `#[derive(LabelValue)]`;
-//! - `diagnostic`: spanned errors, in one place.
+//! - `diagnostic`: spanned errors and warnings, in one place.
 
 mod attribute;
 mod body;
@@ -111,14 +111,14 @@ fn dispatch(attr: TokenStream, item: TokenStream) -> TokenStream {
             ),
         ),
         // Syntax syn does not know yet (rustc may): leave it alone, but say it is not measured.
-        Target::Unparsed => quote! {
-            #item
-            const _: () = {
-                #[deprecated(note = "#[instrument_metrics] could not parse this item, so it is not instrumented; if rustc accepts it, please report it")]
-                const fn instrument_metrics_not_applied() {}
-                instrument_metrics_not_applied();
-            };
-        },
+        Target::Unparsed => {
+            let warning = diagnostic::warning(
+                proc_macro2::Span::call_site(),
+                "instrument_metrics_not_applied",
+                "#[instrument_metrics] could not parse this item, so it is not instrumented; if rustc accepts it, please report it",
+            );
+            quote!(#item const _: () = #warning;)
+        }
     }
 }
 
