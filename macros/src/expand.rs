@@ -10,9 +10,10 @@
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
-use syn::{Expr, GenericArgument, PathArguments, ReturnType, Stmt, Type, TypeParamBound};
+use syn::{Expr, PathArguments, ReturnType, Type, TypeParamBound};
 
 use crate::options::{Options, Rule};
+use crate::tail_future::{future_output, tail_future, tail_future_output};
 use crate::target::MaybeFn;
 
 /// Instruments one function, labelled `label` unless `name` says otherwise. `outer` are the
@@ -530,21 +531,6 @@ fn labelled_site(
     }
 }
 
-/// The output type of the future a body ends with (`async {}` or `Box::pin(async {})`),
-/// from the signature, if the body ends so.
-/// Whether the body ends in a future it returns (the tail-future path measures that future),
-/// and the future's output type when the signature names it.
-fn tail_future_output(statements: TokenStream, output: &ReturnType) -> (bool, Option<Type>) {
-    let (_, statements) = crate::body::split_inner_attributes(statements);
-    let Ok(mut block) = syn::parse2::<syn::Block>(quote!({ #statements })) else {
-        return (false, None);
-    };
-    if tail_future(&mut block).is_none() {
-        return (false, None);
-    }
-    (true, future_output(output).cloned())
-}
-
 /// Pins the type of an async block to the function's output, so `?` and `.into()` infer as
 /// they would in the function, and type errors point at the user's return type.
 fn fake_return_edge(output: Option<&TokenStream>, span: Span) -> TokenStream {
@@ -599,73 +585,4 @@ fn erase_impl(ty: &Type) -> TokenStream {
     let mut ty = ty.clone();
     syn::visit_mut::VisitMut::visit_type_mut(&mut Erase, &mut ty);
     ty.into_token_stream()
-}
-
-/// The async block a body ends with, bare or inside `Box::pin(…)`.
-fn tail_future(block: &mut syn::Block) -> Option<&mut Expr> {
-    let Some(Stmt::Expr(tail, None)) = block.stmts.last_mut() else {
-        return None;
-    };
-    match tail {
-        Expr::Async(_) => Some(tail),
-        Expr::Call(call) if call.args.len() == 1 && is_pin_call(&call.func) => {
-            match call.args.first_mut() {
-                Some(a @ Expr::Async(_)) => Some(a),
-                _ => None,
-            }
-        }
-        _ => None,
-    }
-}
-
-fn is_pin_call(func: &Expr) -> bool {
-    let Expr::Path(p) = func else { return false };
-    let segments: Vec<String> = p
-        .path
-        .segments
-        .iter()
-        .map(|s| s.ident.to_string())
-        .collect();
-    segments.len() >= 2
-        && segments[segments.len() - 1] == "pin"
-        && segments[segments.len() - 2] == "Box"
-}
-
-/// `T` from `impl Future<Output = T>`, `Pin<Box<dyn Future<Output = T> + Send>>` and the like.
-fn future_output(output: &ReturnType) -> Option<&Type> {
-    match output {
-        ReturnType::Type(_, ty) => find_output(ty),
-        ReturnType::Default => None,
-    }
-}
-
-fn find_output(ty: &Type) -> Option<&Type> {
-    let bounds = match ty {
-        Type::ImplTrait(t) => &t.bounds,
-        Type::TraitObject(t) => &t.bounds,
-        Type::Paren(p) => return find_output(&p.elem),
-        Type::Group(g) => return find_output(&g.elem),
-        Type::Path(p) => {
-            return p.path.segments.iter().find_map(|seg| match &seg.arguments {
-                PathArguments::AngleBracketed(args) => args.args.iter().find_map(|a| match a {
-                    GenericArgument::Type(t) => find_output(t),
-                    _ => None,
-                }),
-                _ => None,
-            })
-        }
-        _ => return None,
-    };
-    bounds.iter().find_map(|b| match b {
-        TypeParamBound::Trait(t) => t.path.segments.last().and_then(|seg| match &seg.arguments {
-            PathArguments::AngleBracketed(args) if seg.ident == "Future" => {
-                args.args.iter().find_map(|a| match a {
-                    GenericArgument::AssocType(assoc) if assoc.ident == "Output" => Some(&assoc.ty),
-                    _ => None,
-                })
-            }
-            _ => None,
-        }),
-        _ => None,
-    })
 }
