@@ -7,6 +7,7 @@
 //! - `buckets`: histogram bucket lists (`[…]`, `linear(…)`, `exponential(…)`);
 //! - `target`: what the attribute was put on, parsed speculatively;
 //! - `expand`: the rewrite of one function;
+//! - `recording`: how a call is recorded (the site's statics, the outcome);
 //! - `tail_future`: the future a body ends with, measured instead of its construction;
 //! - `body`: what moves when a body is wrapped (inner attributes, parameters);
 //! - `generic_return`: the warning for return types whose outcome cannot be seen;
@@ -28,6 +29,7 @@ mod impl_block;
 mod labels;
 mod objective;
 mod options;
+mod recording;
 mod tail_future;
 mod target;
 
