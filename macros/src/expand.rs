@@ -1,20 +1,24 @@
-//! The rewrite of one function.
+//! The rewrite of one function. Each shape is written once; the recording step (plain or
+//! labelled) is plugged in from [`Recording`].
 //!
 //! - sync: the body runs in `call_once(move || body)`, so `return`, `?` and references derived
 //!   from `&mut` arguments keep working; the guard records the outcome after it;
 //! - `async fn`: the body becomes an inner `async move` block awaited under the guard, which
 //!   is created at first poll and records `cancelled` if dropped;
 //! - a function whose body ends in `async {…}` or `Box::pin(async {…})` (`-> impl Future`,
-//!   `#[async_trait]`): that future is instrumented, not its construction.
+//!   `#[async_trait]`): that future is instrumented, not its construction;
+//! - a function returning `impl Fn…`: measured in place (the closure it returns gets its
+//!   signature only from that return type, which a wrapping closure cannot pass on).
 
-use proc_macro2::{Ident, Span, TokenStream};
+use proc_macro2::{Group, Ident, Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
-use syn::spanned::Spanned;
-use syn::{Expr, PathArguments, ReturnType, Type, TypeParamBound};
+use syn::{Expr, ReturnType, Signature, Type};
 
 use crate::options::Options;
-use crate::recording::{labelled_site, outcome, site};
-use crate::tail_future::{future_output, tail_future, tail_future_output};
+use crate::recording::{
+    guard_ident, return_span, returns_impl_fn, value_ident, Recording, ShapeFacts,
+};
+use crate::tail_future::{future_output, tail_future, tail_future_block};
 use crate::target::MaybeFn;
 
 /// Instruments one function, labelled `label` unless `name` says otherwise. `outer` are the
@@ -29,7 +33,7 @@ pub(crate) fn instrument_fn(
         attrs,
         vis,
         defaultness,
-        mut sig,
+        sig,
         body,
         semi,
     } = f;
@@ -52,91 +56,219 @@ pub(crate) fn instrument_fn(
             "a trait method without a body has nothing to measure: put `#[instrument_metrics]` on its implementations (or on their impl blocks), or give it a default body",
         ));
     };
-    let krate = options
-        .krate
-        .as_ref()
-        .map_or_else(|| quote!(::instrument_metrics), ToTokens::to_token_stream);
     let name = options
         .name
         .as_ref()
         .map_or_else(|| label.to_owned(), syn::LitStr::value);
-    let p = quote!(#krate::__private);
-    let labelled = !options.dynamic.is_empty() || options.error_kind.is_some();
-    // Only labelled fns need the parameters' patterns and the tail parsed for a future's
-    // output: a plain fn skips that compile-time work.
-    let params = if labelled {
-        crate::labels::params(&sig.inputs)
+    let (inner_attrs, statements) = crate::body::split_inner_attributes(body.stream());
+    let shape = if sig.asyncness.is_some() {
+        Shape::AsyncFn
+    } else if let Some(block) = tail_future_block(&statements) {
+        Shape::TailFuture(block)
+    } else if returns_impl_fn(&sig.output) {
+        Shape::InPlace
     } else {
-        Vec::new()
+        Shape::Sync
     };
-    let fn_generics = sig.generics.clone();
-    let mut generics = vec![&fn_generics];
-    generics.extend(outer);
-    // The value classified: the fn's output, or the output of the future it returns.
-    let (tail_is_future, tail_output) = if labelled {
-        tail_future_output(body.stream(), &sig.output)
-    } else {
-        (false, None)
+    let tail_output = match shape {
+        Shape::TailFuture(_) => future_output(&sig.output),
+        _ => None,
     };
-    let value_ty = if sig.asyncness.is_some() {
-        crate::labels::output_type(&sig.output)
-    } else if let Some(t) = &tail_output {
-        Some(t.clone())
-    } else {
-        crate::labels::output_type(&sig.output)
+    let recording = Recording::new(
+        options,
+        &name,
+        &sig,
+        &ShapeFacts {
+            tail_future: matches!(shape, Shape::TailFuture(_)),
+            tail_output,
+            outer,
+        },
+    )?;
+    let rewrite = Rewrite {
+        options,
+        outer,
+        recording,
+        // The body's own braces (their span carries the user's edition, which decides when
+        // tail temporaries drop).
+        user_block: {
+            let mut block = Group::new(proc_macro2::Delimiter::Brace, statements.clone());
+            block.set_span(body.span());
+            block
+        },
     };
-    let site_ident = Ident::new("instrument_metrics_site", Span::mixed_site());
-    let ctx = crate::labels::Context {
-        p: &p,
-        krate: &krate,
-        params: &params,
-        generics: generics.clone(),
-        value_ty: value_ty.as_ref(),
-        // A body returning a future keeps its signature: parameters keep their patterns.
-        rebound: sig.asyncness.is_some() || !tail_is_future,
-        site: &site_ident,
+    let mut sig = sig;
+    let inner = match shape {
+        Shape::AsyncFn => rewrite.async_fn(&mut sig),
+        Shape::TailFuture(block) => rewrite.tail_future(&sig, block),
+        Shape::InPlace => rewrite.in_place(&statements),
+        Shape::Sync => rewrite.sync(&mut sig),
     };
-    if labelled {
-        // The future is measured, so its output is what labels and kinds read; a signature
-        // that hides it (a type alias such as `BoxFuture<'_, T>`) gives nothing to read.
-        if tail_is_future && sig.asyncness.is_none() && tail_output.is_none() {
-            return Err(syn::Error::new_spanned(
-                &sig.output,
-                "dynamic labels and `error_kind` read the output of the future this fn returns, which this return type does not name: write it as `-> impl Future<Output = T>` or `-> Pin<Box<dyn Future<Output = T> + Send + '_>>`",
-            ));
+    Ok(quote! {
+        #(#attrs)* #vis #defaultness #sig {
+            #inner_attrs
+            #inner
         }
-        crate::labels::check(&options.dynamic, &ctx)?;
-        if returns_impl_fn(&sig.output) && tail_output.is_none() {
-            return Err(syn::Error::new(
-                options.labels_span.unwrap_or_else(|| sig.ident.span()),
-                "dynamic labels and `error_kind` need the returned value, which a fn returning `impl Fn…` does not give (it is measured in place): use constant labels here, or remove them",
-            ));
+    })
+}
+
+/// What the function is, for the rewrite.
+enum Shape {
+    AsyncFn,
+    /// Parsed, ending in the future it returns.
+    TailFuture(syn::Block),
+    /// Returns `impl Fn…`.
+    InPlace,
+    Sync,
+}
+
+/// One function's rewrite: what every shape needs.
+struct Rewrite<'a> {
+    options: &'a Options,
+    outer: Option<&'a syn::Generics>,
+    recording: Recording,
+    user_block: Group,
+}
+
+impl Rewrite<'_> {
+    /// An `async fn`: its body becomes an `async move` block, awaited under the guard.
+    fn async_fn(&self, sig: &mut Signature) -> TokenStream {
+        let warning = self.generic_warning_for(sig);
+        let output = match &sig.output {
+            ReturnType::Default => quote!(()),
+            ReturnType::Type(_, ty) => erase_impl(ty),
+        };
+        let edge = fake_return_edge(Some(&output), return_span(sig));
+        let rebind = self.rebind(sig);
+        let body_value = self.body_value(&output);
+        let r = &self.recording;
+        let prelude = r.prelude();
+        let measured = r.instrument(&quote!(async move { #edge #rebind #body_value }));
+        let finish = if matches!(sig.output, ReturnType::Default) {
+            r.finish_unit(true)
+        } else {
+            r.finish()
+        };
+        let (guard, value) = (guard_ident(), value_ident());
+        quote! {
+            #warning
+            #prelude
+            let (#guard, #value) = #measured.await;
+            #finish
+            #value
         }
     }
-    let site = if labelled {
-        labelled_site(options, &name, &krate, sig.ident.span(), &ctx)
-    } else {
-        site(options, &name, &krate, sig.ident.span())
-    };
-    let ret_span = return_span(&sig);
-    let label_fns = crate::labels::label_fns(&options.dynamic, &ctx);
-    // What a labelled call passes when it starts and when it finishes.
-    let enter_args = crate::labels::argument_indices(&options.dynamic, &ctx);
-    let finish_extra = |value: &Ident| {
-        let value = quote!(#value);
-        let results = crate::labels::result_indices(&options.dynamic, &ctx, &value);
-        let kind = crate::labels::kind_of(options.error_kind, &ctx, &value, ret_span);
-        quote!(, #results, #kind)
-    };
-    let (inner_attrs, statements) = crate::body::split_inner_attributes(body.stream());
-    // The body's own braces (its span carries the user's edition, which decides when tail
-    // temporaries drop), evaluated into a local so that those temporaries drop before the
-    // rebound parameters, as a function's do.
-    let mut user_block = proc_macro2::Group::new(proc_macro2::Delimiter::Brace, statements.clone());
-    user_block.set_span(body.span());
-    let ret = Ident::new("instrument_metrics_return", Span::mixed_site());
-    // Typed, so that a mismatch is reported on the body's tail expression, as without us.
-    let body_value = |ty: &TokenStream| {
+
+    /// A body that builds a future and returns it: the future is measured, not its
+    /// construction. Its own async block keeps capturing what it captured, so nothing else
+    /// changes.
+    fn tail_future(&self, sig: &Signature, mut block: syn::Block) -> TokenStream {
+        let output = future_output(&sig.output);
+        let edge = fake_return_edge(output.map(erase_impl).as_ref(), return_span(sig));
+        let warning = output.and_then(|t| self.generic_warning(t, sig));
+        let r = &self.recording;
+        let prelude = r.prelude();
+        let Some(tail) = tail_future(&mut block) else {
+            // `tail_future_block` only gives blocks that end so.
+            return TokenStream::new();
+        };
+        let Expr::Async(future) = tail else {
+            return TokenStream::new();
+        };
+        let capture = future.capture;
+        let (outer_async, inner_async): (Vec<_>, Vec<_>) = future
+            .attrs
+            .iter()
+            .cloned()
+            .partition(|a| matches!(a.style, syn::AttrStyle::Outer));
+        let inner_statements = &future.block.stmts;
+        let measured =
+            r.instrument(&quote!(async #capture { #(#inner_async)* #edge #(#inner_statements)* }));
+        let outer_capture = r.capture(capture);
+        let finish = r.finish();
+        let (guard, value) = (guard_ident(), value_ident());
+        *tail = Expr::Verbatim(quote! {
+            #(#outer_async)* async #outer_capture {
+                let (#guard, #value) = #measured.await;
+                #finish
+                #value
+            }
+        });
+        let stmts = &block.stmts;
+        quote! {
+            #warning
+            #prelude
+            #(#stmts)*
+        }
+    }
+
+    /// A body returning `impl Fn…`, measured in place: its statements stay where they are.
+    fn in_place(&self, statements: &TokenStream) -> TokenStream {
+        let scope = Ident::new("instrument_metrics_scope", Span::mixed_site());
+        let enter = self.recording.scope();
+        quote! {
+            let #scope = #enter;
+            #statements
+        }
+    }
+
+    /// A sync body: straight-line code around a closure (cheaper to compile than handing both
+    /// closures to a generic function). The guard records `panic` if the closure unwinds.
+    fn sync(&self, sig: &mut Signature) -> TokenStream {
+        let warning = self.generic_warning_for(sig);
+        let rebind = self.rebind(sig);
+        let r = &self.recording;
+        let p = &r.p();
+        let user_block = &self.user_block;
+        let (guard, value) = (guard_ident(), value_ident());
+        let tail = match &sig.output {
+            // `FnOnce()` gives a diverging body (`loop {}`, `todo!()`) the type `()`, as the fn
+            // has.
+            ReturnType::Default => {
+                let finish = r.finish_unit(false);
+                quote! {
+                    #p::call_unit(move || { #rebind #user_block; });
+                    #finish
+                }
+            }
+            // Never returns: only a panic can end it, and the guard's drop records that.
+            ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)) => quote! {
+                match #p::call_once(move || -> ::core::convert::Infallible { #rebind #user_block }) {}
+            },
+            ReturnType::Type(arrow, ty) => {
+                let ty = erase_impl(ty);
+                let body_value = self.body_value(&ty);
+                let finish = r.finish();
+                quote! {
+                    let #value = #p::call_once(move || #arrow #ty { #rebind #body_value });
+                    #finish
+                    #value
+                }
+            }
+        };
+        let prelude = r.prelude();
+        let enter = r.enter();
+        quote! {
+            #warning
+            #prelude
+            let #guard = #enter;
+            #tail
+        }
+    }
+
+    /// The parameters rebound at the top of the wrapped body (see `body::rebind_parameters`),
+    /// and the labels' uses of them.
+    fn rebind(&self, sig: &mut Signature) -> TokenStream {
+        let mut rebind = crate::body::rebind_parameters(sig);
+        rebind.extend(self.recording.uses().clone());
+        rebind
+    }
+
+    /// The body evaluated into a local, so that its tail temporaries drop before the rebound
+    /// parameters, as a function's do; typed, so that a mismatch is reported on the body's
+    /// tail expression, as without us.
+    fn body_value(&self, ty: &TokenStream) -> TokenStream {
+        let ret = Ident::new("instrument_metrics_return", Span::mixed_site());
+        let user_block = &self.user_block;
         // A statement, so the lint attribute is allowed: after a diverging body (`todo!()`),
         // reading the local is unreachable code the user did not write.
         // (clippy sees a diverging body as a diverging sub-expression of that `let`.)
@@ -146,250 +278,25 @@ pub(crate) fn instrument_fn(
             #[allow(unreachable_code, clippy::needless_return)]
             return #ret;
         }
-    };
-
-    if sig.asyncness.is_some() {
-        let warning = generic_warning_for(&sig, outer, options);
-        let mut rebind = crate::body::rebind_parameters(&mut sig);
-        rebind.extend(crate::labels::uses(&options.dynamic, &ctx));
-        let output = match &sig.output {
-            ReturnType::Default => quote!(()),
-            ReturnType::Type(_, ty) => erase_impl(ty),
-        };
-        let edge = fake_return_edge(Some(&output), return_span(&sig));
-        let body_value = body_value(&output);
-        let guard = Ident::new("instrument_metrics_guard", Span::mixed_site());
-        let value = Ident::new("instrument_metrics_value", Span::mixed_site());
-        let outcome = if matches!(sig.output, ReturnType::Default) {
-            quote!(#p::Outcome::Ok)
-        } else {
-            outcome(options, &p, &value)
-        };
-        if labelled {
-            let extra = finish_extra(&value);
-            let arguments = Ident::new("instrument_metrics_arguments", Span::mixed_site());
-            return Ok(quote! {
-                #(#attrs)* #vis #defaultness #sig {
-                    #inner_attrs
-                    #warning
-                    #label_fns
-                    let #site_ident = #site;
-                    let #arguments = #site_ident.arguments(#enter_args);
-                    let (#guard, #value) = #p::instrument_labelled(
-                        #site_ident,
-                        #arguments,
-                        async move { #edge #rebind #body_value },
-                    ).await;
-                    #guard.finish(#outcome #extra);
-                    #value
-                }
-            });
-        }
-        return Ok(quote! {
-            #(#attrs)* #vis #defaultness #sig {
-                #inner_attrs
-                #warning
-                let (#guard, #value) =
-                    #p::instrument(#site, async move { #edge #rebind #body_value }).await;
-                #guard.finish(#outcome);
-                #value
-            }
-        });
     }
 
-    // A body that builds a future and returns it: measure the future, not its construction.
-    // Its own async block keeps capturing what it captured, so nothing else changes.
-    if let Ok(mut block) = syn::parse2::<syn::Block>(quote!({ #statements })) {
-        let tail = tail_future(&mut block);
-        if let Some((Expr::Async(future), tail)) = tail.map(|t| (t.clone(), t)) {
-            let output = future_output(&sig.output).map(erase_impl);
-            let edge = fake_return_edge(output.as_ref(), return_span(&sig));
-            let warning =
-                future_output(&sig.output).and_then(|t| generic_warning(t, &sig, outer, options));
-            let capture = future.capture;
-            let (outer_async, inner_async): (Vec<_>, Vec<_>) = future
-                .attrs
-                .iter()
-                .cloned()
-                .partition(|a| matches!(a.style, syn::AttrStyle::Outer));
-            let inner_statements = &future.block.stmts;
-            let guard = Ident::new("instrument_metrics_guard", Span::mixed_site());
-            let value = Ident::new("instrument_metrics_value", Span::mixed_site());
-            let outcome = outcome(options, &p, &value);
-            if labelled {
-                let extra = finish_extra(&value);
-                let arguments = Ident::new("instrument_metrics_arguments", Span::mixed_site());
-                // `move`: the outer block takes the site and the arguments' indices along.
-                let instrumented: Expr = syn::parse_quote! {
-                    #(#outer_async)* async move {
-                        let (#guard, #value) = #p::instrument_labelled(
-                            #site_ident,
-                            #arguments,
-                            async #capture { #(#inner_async)* #edge #(#inner_statements)* },
-                        ).await;
-                        #guard.finish(#outcome #extra);
-                        #value
-                    }
-                };
-                *tail = instrumented;
-                let stmts = &block.stmts;
-                return Ok(quote! {
-                    #(#attrs)* #vis #defaultness #sig {
-                        #inner_attrs
-                        #warning
-                        #label_fns
-                    let #site_ident = #site;
-                        let #arguments = #site_ident.arguments(#enter_args);
-                        #(#stmts)*
-                    }
-                });
-            }
-            let instrumented: Expr = syn::parse_quote! {
-                #(#outer_async)* async #capture {
-                    let (#guard, #value) = #p::instrument(
-                        #site,
-                        async #capture { #(#inner_async)* #edge #(#inner_statements)* },
-                    ).await;
-                    #guard.finish(#outcome);
-                    #value
-                }
-            };
-            *tail = instrumented;
-            let stmts = &block.stmts;
-            return Ok(quote! {
-                #(#attrs)* #vis #defaultness #sig { #inner_attrs #warning #(#stmts)* }
-            });
+    /// The warning about a generic return type, for a sync or `async` fn.
+    fn generic_warning_for(&self, sig: &Signature) -> Option<TokenStream> {
+        match &sig.output {
+            ReturnType::Type(_, ty) => self.generic_warning(ty, sig),
+            ReturnType::Default => None,
         }
     }
 
-    // `-> impl Fn…`: the returned closure gets its signature only from the opaque return type,
-    // which a wrapping closure cannot pass on; such a body is measured in place.
-    if returns_impl_fn(&sig.output) {
-        let scope = Ident::new("instrument_metrics_scope", Span::mixed_site());
-        return Ok(quote! {
-            #(#attrs)* #vis #defaultness #sig {
-                #inner_attrs
-                let #scope = #site.scope();
-                #statements
-            }
-        });
-    }
-
-    let warning = generic_warning_for(&sig, outer, options);
-    let mut rebind = crate::body::rebind_parameters(&mut sig);
-    rebind.extend(crate::labels::uses(&options.dynamic, &ctx));
-
-    // Sync bodies: straight-line code around a closure (cheaper to compile than handing both
-    // closures to a generic function). The guard records `panic` if the closure unwinds.
-    let guard = Ident::new("instrument_metrics_guard", Span::mixed_site());
-    let value = Ident::new("instrument_metrics_value", Span::mixed_site());
-    if labelled {
-        let tail = match &sig.output {
-            ReturnType::Default => {
-                let extra = finish_extra(&value);
-                quote! {
-                    #p::call_unit(move || { #rebind #user_block; });
-                    let #value = ();
-                    #guard.finish(#p::Outcome::Ok #extra);
-                }
-            }
-            ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)) => quote! {
-                match #p::call_once(move || -> ::core::convert::Infallible { #rebind #user_block }) {}
-            },
-            ReturnType::Type(arrow, ty) => {
-                let ty = erase_impl(ty);
-                let outcome = outcome(options, &p, &value);
-                let body_value = body_value(&ty);
-                let extra = finish_extra(&value);
-                quote! {
-                    let #value = #p::call_once(move || #arrow #ty { #rebind #body_value });
-                    #guard.finish(#outcome #extra);
-                    #value
-                }
-            }
-        };
-        return Ok(quote! {
-            #(#attrs)* #vis #defaultness #sig {
-                #inner_attrs
-                #warning
-                #label_fns
-                    let #site_ident = #site;
-                let #guard = #site_ident.enter(#enter_args);
-                #tail
-            }
-        });
-    }
-    let tail = match &sig.output {
-        // `FnOnce()` gives a diverging body (`loop {}`, `todo!()`) the type `()`, as the fn has.
-        ReturnType::Default => quote! {
-            #p::call_unit(move || { #rebind #user_block; });
-            #guard.finish(#p::Outcome::Ok);
-        },
-        // Never returns: only a panic can end it, and the guard's drop records that.
-        ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)) => quote! {
-            match #p::call_once(move || -> ::core::convert::Infallible { #rebind #user_block }) {}
-        },
-        ReturnType::Type(arrow, ty) => {
-            let ty = erase_impl(ty);
-            let outcome = outcome(options, &p, &value);
-            let body_value = body_value(&ty);
-            quote! {
-                let #value = #p::call_once(move || #arrow #ty { #rebind #body_value });
-                #guard.finish(#outcome);
-                #value
-            }
+    fn generic_warning(&self, ty: &Type, sig: &Signature) -> Option<TokenStream> {
+        // `ok_if` / `error_if` decide from the value whatever its type.
+        if self.options.rule.is_some() || self.options.quiet_generic_return {
+            return None;
         }
-    };
-    Ok(quote! {
-        #(#attrs)* #vis #defaultness #sig {
-            #inner_attrs
-            #warning
-            let #guard = #site.enter();
-            #tail
-        }
-    })
-}
-
-/// `-> impl Fn(…) -> …` (or `FnMut`, `FnOnce`), with any other bounds.
-fn returns_impl_fn(output: &ReturnType) -> bool {
-    let ReturnType::Type(_, ty) = output else {
-        return false;
-    };
-    let Type::ImplTrait(t) = &**ty else {
-        return false;
-    };
-    t.bounds.iter().any(|b| {
-        matches!(b, TypeParamBound::Trait(t) if t.path.segments.last().is_some_and(|s| {
-            matches!(s.arguments, PathArguments::Parenthesized(_))
-        }))
-    })
-}
-
-/// The warning about a generic return type, for a sync or `async` fn.
-fn generic_warning_for(
-    sig: &syn::Signature,
-    outer: Option<&syn::Generics>,
-    options: &Options,
-) -> Option<TokenStream> {
-    match &sig.output {
-        ReturnType::Type(_, ty) => generic_warning(ty, sig, outer, options),
-        ReturnType::Default => None,
+        let mut generics = vec![&sig.generics];
+        generics.extend(self.outer);
+        crate::generic_return::warning(ty, &generics)
     }
-}
-
-fn generic_warning(
-    ty: &Type,
-    sig: &syn::Signature,
-    outer: Option<&syn::Generics>,
-    options: &Options,
-) -> Option<TokenStream> {
-    // `ok_if` / `error_if` decide from the value whatever its type.
-    if options.rule.is_some() || options.quiet_generic_return {
-        return None;
-    }
-    let mut generics = vec![&sig.generics];
-    generics.extend(outer);
-    crate::generic_return::warning(ty, &generics)
 }
 
 /// Pins the type of an async block to the function's output, so `?` and `.into()` infer as
@@ -417,14 +324,6 @@ fn fake_return_edge(output: Option<&TokenStream>, span: Span) -> TokenStream {
             let #fake: #output = loop {};
             return #fake;
         }
-    }
-}
-
-/// Where "expected because of the return type" should point: the type, as rustc does.
-fn return_span(sig: &syn::Signature) -> Span {
-    match &sig.output {
-        ReturnType::Type(_, ty) => ty.span(),
-        ReturnType::Default => sig.ident.span(),
     }
 }
 

@@ -6,22 +6,11 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{Expr, GenericArgument, PathArguments, ReturnType, Stmt, Type, TypeParamBound};
 
-/// The output type of the future a body ends with (`async {}` or `Box::pin(async {})`),
-/// from the signature, if the body ends so.
-/// Whether the body ends in a future it returns (the tail-future path measures that future),
-/// and the future's output type when the signature names it.
-pub(crate) fn tail_future_output(
-    statements: TokenStream,
-    output: &ReturnType,
-) -> (bool, Option<Type>) {
-    let (_, statements) = crate::body::split_inner_attributes(statements);
-    let Ok(mut block) = syn::parse2::<syn::Block>(quote!({ #statements })) else {
-        return (false, None);
-    };
-    if tail_future(&mut block).is_none() {
-        return (false, None);
-    }
-    (true, future_output(output).cloned())
+/// The body parsed, if it ends in a future it returns.
+pub(crate) fn tail_future_block(statements: &TokenStream) -> Option<syn::Block> {
+    let mut block = syn::parse2::<syn::Block>(quote!({ #statements })).ok()?;
+    tail_future(&mut block)?;
+    Some(block)
 }
 
 /// The async block a body ends with, bare or inside `Box::pin(…)`.
