@@ -1,98 +1,25 @@
-//! The rewrite of one function.
+//! The rewrite of one function. Each shape is written once; the recording step (plain or
+//! labelled) is plugged in from [`Recording`].
 //!
 //! - sync: the body runs in `call_once(move || body)`, so `return`, `?` and references derived
 //!   from `&mut` arguments keep working; the guard records the outcome after it;
 //! - `async fn`: the body becomes an inner `async move` block awaited under the guard, which
 //!   is created at first poll and records `cancelled` if dropped;
 //! - a function whose body ends in `async {…}` or `Box::pin(async {…})` (`-> impl Future`,
-//!   `#[async_trait]`): that future is instrumented, not its construction.
+//!   `#[async_trait]`): that future is instrumented, not its construction;
+//! - a function returning `impl Fn…`: measured in place (the closure it returns gets its
+//!   signature only from that return type, which a wrapping closure cannot pass on).
 
-use proc_macro2::{Ident, Span, TokenStream};
+use proc_macro2::{Group, Ident, Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
-use syn::spanned::Spanned;
-use syn::{Expr, GenericArgument, PathArguments, ReturnType, Stmt, Type, TypeParamBound};
+use syn::{Expr, ReturnType, Signature, Type};
 
-use crate::options::{Options, Rule};
-use crate::target::{MaybeFn, Target};
-
-/// Entry point: attribute arguments and the item they sit on.
-pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let options = match syn::parse2::<Options>(attr) {
-        Ok(o) => o,
-        Err(e) => {
-            let item = match Target::parse(item.clone()) {
-                // Leave the methods bare too, or their own attributes would add errors.
-                Target::Impl(mut i) => {
-                    crate::impl_block::strip_inner_attributes(&mut i);
-                    i.into_token_stream()
-                }
-                _ => item,
-            };
-            return with_error(item, &e);
-        }
-    };
-    match Target::parse(item.clone()) {
-        Target::Fn(f) => {
-            if let Some(span) = options.skip {
-                return with_error(
-                    item,
-                    &syn::Error::new(
-                        span,
-                        "`skip` only applies to a method inside an `#[instrument_metrics]` impl block; to leave this function alone, remove the attribute",
-                    ),
-                );
-            }
-            if let Some(again) = f.attrs.iter().find(|a| crate::impl_block::is_ours(a)) {
-                return with_error(
-                    item,
-                    &syn::Error::new_spanned(
-                        again,
-                        "`#[instrument_metrics]` appears twice on this function; merge the options into one attribute",
-                    ),
-                );
-            }
-            let label = f.sig.ident.unraw().to_string();
-            match instrument_fn(&options, f, &label, None) {
-                Ok(tokens) => tokens,
-                Err(e) => with_error(item, &e),
-            }
-        }
-        Target::Impl(i) => crate::impl_block::expand(&options, i),
-        // `allow(unused)`: the item is kept so no second error appears, and not a warning either.
-        Target::Other { what, hint, span } => with_error(
-            quote!(#[allow(unused)] #item),
-            &syn::Error::new(
-                span,
-                format!("`#[instrument_metrics]` cannot be put on {what}; it applies to functions, methods and impl blocks: {hint}"),
-            ),
-        ),
-        // Syntax syn does not know yet (rustc may): leave it alone, but say it is not measured.
-        Target::Unparsed => quote! {
-            #item
-            const _: () = {
-                #[deprecated(note = "#[instrument_metrics] could not parse this item, so it is not instrumented; if rustc accepts it, please report it")]
-                const fn instrument_metrics_not_applied() {}
-                instrument_metrics_not_applied();
-            };
-        },
-    }
-}
-
-/// The item untouched, beside the error: one clear message, no follow-up errors.
-pub(crate) fn with_error(item: TokenStream, error: &syn::Error) -> TokenStream {
-    let error = error.to_compile_error();
-    quote!(#item #error)
-}
-
-trait Unraw {
-    fn unraw(&self) -> Ident;
-}
-
-impl Unraw for Ident {
-    fn unraw(&self) -> Ident {
-        syn::ext::IdentExt::unraw(self)
-    }
-}
+use crate::options::Options;
+use crate::recording::{
+    guard_ident, return_span, returns_impl_fn, value_ident, Recording, ShapeFacts,
+};
+use crate::tail_future::{future_output, tail_future, tail_future_block};
+use crate::target::MaybeFn;
 
 /// Instruments one function, labelled `label` unless `name` says otherwise. `outer` are the
 /// generics of the enclosing impl block, if the attribute came from there.
@@ -106,7 +33,7 @@ pub(crate) fn instrument_fn(
         attrs,
         vis,
         defaultness,
-        mut sig,
+        sig,
         body,
         semi,
     } = f;
@@ -129,91 +56,219 @@ pub(crate) fn instrument_fn(
             "a trait method without a body has nothing to measure: put `#[instrument_metrics]` on its implementations (or on their impl blocks), or give it a default body",
         ));
     };
-    let krate = options
-        .krate
-        .as_ref()
-        .map_or_else(|| quote!(::instrument_metrics), ToTokens::to_token_stream);
     let name = options
         .name
         .as_ref()
         .map_or_else(|| label.to_owned(), syn::LitStr::value);
-    let p = quote!(#krate::__private);
-    let labelled = !options.dynamic.is_empty() || options.error_kind.is_some();
-    // Only labelled fns need the parameters' patterns and the tail parsed for a future's
-    // output: a plain fn skips that compile-time work.
-    let params = if labelled {
-        crate::labels::params(&sig.inputs)
+    let (inner_attrs, statements) = crate::body::split_inner_attributes(body.stream());
+    let shape = if sig.asyncness.is_some() {
+        Shape::AsyncFn
+    } else if let Some(block) = tail_future_block(&statements) {
+        Shape::TailFuture(block)
+    } else if returns_impl_fn(&sig.output) {
+        Shape::InPlace
     } else {
-        Vec::new()
+        Shape::Sync
     };
-    let fn_generics = sig.generics.clone();
-    let mut generics = vec![&fn_generics];
-    generics.extend(outer);
-    // The value classified: the fn's output, or the output of the future it returns.
-    let (tail_is_future, tail_output) = if labelled {
-        tail_future_output(body.stream(), &sig.output)
-    } else {
-        (false, None)
+    let tail_output = match shape {
+        Shape::TailFuture(_) => future_output(&sig.output),
+        _ => None,
     };
-    let value_ty = if sig.asyncness.is_some() {
-        crate::labels::output_type(&sig.output)
-    } else if let Some(t) = &tail_output {
-        Some(t.clone())
-    } else {
-        crate::labels::output_type(&sig.output)
+    let recording = Recording::new(
+        options,
+        &name,
+        &sig,
+        &ShapeFacts {
+            tail_future: matches!(shape, Shape::TailFuture(_)),
+            tail_output,
+            outer,
+        },
+    )?;
+    let rewrite = Rewrite {
+        options,
+        outer,
+        recording,
+        // The body's own braces (their span carries the user's edition, which decides when
+        // tail temporaries drop).
+        user_block: {
+            let mut block = Group::new(proc_macro2::Delimiter::Brace, statements.clone());
+            block.set_span(body.span());
+            block
+        },
     };
-    let site_ident = Ident::new("instrument_metrics_site", Span::mixed_site());
-    let ctx = crate::labels::Context {
-        p: &p,
-        krate: &krate,
-        params: &params,
-        generics: generics.clone(),
-        value_ty: value_ty.as_ref(),
-        // A body returning a future keeps its signature: parameters keep their patterns.
-        rebound: sig.asyncness.is_some() || !tail_is_future,
-        site: &site_ident,
+    let mut sig = sig;
+    let inner = match shape {
+        Shape::AsyncFn => rewrite.async_fn(&mut sig),
+        Shape::TailFuture(block) => rewrite.tail_future(&sig, block),
+        Shape::InPlace => rewrite.in_place(&statements),
+        Shape::Sync => rewrite.sync(&mut sig),
     };
-    if labelled {
-        // The future is measured, so its output is what labels and kinds read; a signature
-        // that hides it (a type alias such as `BoxFuture<'_, T>`) gives nothing to read.
-        if tail_is_future && sig.asyncness.is_none() && tail_output.is_none() {
-            return Err(syn::Error::new_spanned(
-                &sig.output,
-                "dynamic labels and `error_kind` read the output of the future this fn returns, which this return type does not name: write it as `-> impl Future<Output = T>` or `-> Pin<Box<dyn Future<Output = T> + Send + '_>>`",
-            ));
+    Ok(quote! {
+        #(#attrs)* #vis #defaultness #sig {
+            #inner_attrs
+            #inner
         }
-        crate::labels::check(&options.dynamic, &ctx)?;
-        if returns_impl_fn(&sig.output) && tail_output.is_none() {
-            return Err(syn::Error::new(
-                options.labels_span.unwrap_or_else(|| sig.ident.span()),
-                "dynamic labels and `error_kind` need the returned value, which a fn returning `impl Fn…` does not give (it is measured in place): use constant labels here, or remove them",
-            ));
+    })
+}
+
+/// What the function is, for the rewrite.
+enum Shape {
+    AsyncFn,
+    /// Parsed, ending in the future it returns.
+    TailFuture(syn::Block),
+    /// Returns `impl Fn…`.
+    InPlace,
+    Sync,
+}
+
+/// One function's rewrite: what every shape needs.
+struct Rewrite<'a> {
+    options: &'a Options,
+    outer: Option<&'a syn::Generics>,
+    recording: Recording,
+    user_block: Group,
+}
+
+impl Rewrite<'_> {
+    /// An `async fn`: its body becomes an `async move` block, awaited under the guard.
+    fn async_fn(&self, sig: &mut Signature) -> TokenStream {
+        let warning = self.generic_warning_for(sig);
+        let output = match &sig.output {
+            ReturnType::Default => quote!(()),
+            ReturnType::Type(_, ty) => erase_impl(ty),
+        };
+        let edge = fake_return_edge(Some(&output), return_span(sig));
+        let rebind = self.rebind(sig);
+        let body_value = self.body_value(&output);
+        let r = &self.recording;
+        let prelude = r.prelude();
+        let measured = r.instrument(&quote!(async move { #edge #rebind #body_value }));
+        let finish = if matches!(sig.output, ReturnType::Default) {
+            r.finish_unit(true)
+        } else {
+            r.finish()
+        };
+        let (guard, value) = (guard_ident(), value_ident());
+        quote! {
+            #warning
+            #prelude
+            let (#guard, #value) = #measured.await;
+            #finish
+            #value
         }
     }
-    let site = if labelled {
-        labelled_site(options, &name, &krate, sig.ident.span(), &ctx)
-    } else {
-        site(options, &name, &krate, sig.ident.span())
-    };
-    let ret_span = return_span(&sig);
-    let label_fns = crate::labels::label_fns(&options.dynamic, &ctx);
-    // What a labelled call passes when it starts and when it finishes.
-    let enter_args = crate::labels::argument_indices(&options.dynamic, &ctx);
-    let finish_extra = |value: &Ident| {
-        let value = quote!(#value);
-        let results = crate::labels::result_indices(&options.dynamic, &ctx, &value);
-        let kind = crate::labels::kind_of(options.error_kind, &ctx, &value, ret_span);
-        quote!(, #results, #kind)
-    };
-    let (inner_attrs, statements) = crate::body::split_inner_attributes(body.stream());
-    // The body's own braces (its span carries the user's edition, which decides when tail
-    // temporaries drop), evaluated into a local so that those temporaries drop before the
-    // rebound parameters, as a function's do.
-    let mut user_block = proc_macro2::Group::new(proc_macro2::Delimiter::Brace, statements.clone());
-    user_block.set_span(body.span());
-    let ret = Ident::new("instrument_metrics_return", Span::mixed_site());
-    // Typed, so that a mismatch is reported on the body's tail expression, as without us.
-    let body_value = |ty: &TokenStream| {
+
+    /// A body that builds a future and returns it: the future is measured, not its
+    /// construction. Its own async block keeps capturing what it captured, so nothing else
+    /// changes.
+    fn tail_future(&self, sig: &Signature, mut block: syn::Block) -> TokenStream {
+        let output = future_output(&sig.output);
+        let edge = fake_return_edge(output.map(erase_impl).as_ref(), return_span(sig));
+        let warning = output.and_then(|t| self.generic_warning(t, sig));
+        let r = &self.recording;
+        let prelude = r.prelude();
+        let Some(tail) = tail_future(&mut block) else {
+            // `tail_future_block` only gives blocks that end so.
+            return TokenStream::new();
+        };
+        let Expr::Async(future) = tail else {
+            return TokenStream::new();
+        };
+        let capture = future.capture;
+        let (outer_async, inner_async): (Vec<_>, Vec<_>) = future
+            .attrs
+            .iter()
+            .cloned()
+            .partition(|a| matches!(a.style, syn::AttrStyle::Outer));
+        let inner_statements = &future.block.stmts;
+        let measured =
+            r.instrument(&quote!(async #capture { #(#inner_async)* #edge #(#inner_statements)* }));
+        let outer_capture = r.capture(capture);
+        let finish = r.finish();
+        let (guard, value) = (guard_ident(), value_ident());
+        *tail = Expr::Verbatim(quote! {
+            #(#outer_async)* async #outer_capture {
+                let (#guard, #value) = #measured.await;
+                #finish
+                #value
+            }
+        });
+        let stmts = &block.stmts;
+        quote! {
+            #warning
+            #prelude
+            #(#stmts)*
+        }
+    }
+
+    /// A body returning `impl Fn…`, measured in place: its statements stay where they are.
+    fn in_place(&self, statements: &TokenStream) -> TokenStream {
+        let scope = Ident::new("instrument_metrics_scope", Span::mixed_site());
+        let enter = self.recording.scope();
+        quote! {
+            let #scope = #enter;
+            #statements
+        }
+    }
+
+    /// A sync body: straight-line code around a closure (cheaper to compile than handing both
+    /// closures to a generic function). The guard records `panic` if the closure unwinds.
+    fn sync(&self, sig: &mut Signature) -> TokenStream {
+        let warning = self.generic_warning_for(sig);
+        let rebind = self.rebind(sig);
+        let r = &self.recording;
+        let p = &r.p();
+        let user_block = &self.user_block;
+        let (guard, value) = (guard_ident(), value_ident());
+        let tail = match &sig.output {
+            // `FnOnce()` gives a diverging body (`loop {}`, `todo!()`) the type `()`, as the fn
+            // has.
+            ReturnType::Default => {
+                let finish = r.finish_unit(false);
+                quote! {
+                    #p::call_unit(move || { #rebind #user_block; });
+                    #finish
+                }
+            }
+            // Never returns: only a panic can end it, and the guard's drop records that.
+            ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)) => quote! {
+                match #p::call_once(move || -> ::core::convert::Infallible { #rebind #user_block }) {}
+            },
+            ReturnType::Type(arrow, ty) => {
+                let ty = erase_impl(ty);
+                let body_value = self.body_value(&ty);
+                let finish = r.finish();
+                quote! {
+                    let #value = #p::call_once(move || #arrow #ty { #rebind #body_value });
+                    #finish
+                    #value
+                }
+            }
+        };
+        let prelude = r.prelude();
+        let enter = r.enter();
+        quote! {
+            #warning
+            #prelude
+            let #guard = #enter;
+            #tail
+        }
+    }
+
+    /// The parameters rebound at the top of the wrapped body (see `body::rebind_parameters`),
+    /// and the labels' uses of them.
+    fn rebind(&self, sig: &mut Signature) -> TokenStream {
+        let mut rebind = crate::body::rebind_parameters(sig);
+        rebind.extend(self.recording.uses().clone());
+        rebind
+    }
+
+    /// The body evaluated into a local, so that its tail temporaries drop before the rebound
+    /// parameters, as a function's do; typed, so that a mismatch is reported on the body's
+    /// tail expression, as without us.
+    fn body_value(&self, ty: &TokenStream) -> TokenStream {
+        let ret = Ident::new("instrument_metrics_return", Span::mixed_site());
+        let user_block = &self.user_block;
         // A statement, so the lint attribute is allowed: after a diverging body (`todo!()`),
         // reading the local is unreachable code the user did not write.
         // (clippy sees a diverging body as a diverging sub-expression of that `let`.)
@@ -223,405 +278,25 @@ pub(crate) fn instrument_fn(
             #[allow(unreachable_code, clippy::needless_return)]
             return #ret;
         }
-    };
-
-    if sig.asyncness.is_some() {
-        let warning = generic_warning_for(&sig, outer, options);
-        let mut rebind = crate::body::rebind_parameters(&mut sig);
-        rebind.extend(crate::labels::uses(&options.dynamic, &ctx));
-        let output = match &sig.output {
-            ReturnType::Default => quote!(()),
-            ReturnType::Type(_, ty) => erase_impl(ty),
-        };
-        let edge = fake_return_edge(Some(&output), return_span(&sig));
-        let body_value = body_value(&output);
-        let guard = Ident::new("instrument_metrics_guard", Span::mixed_site());
-        let value = Ident::new("instrument_metrics_value", Span::mixed_site());
-        let outcome = if matches!(sig.output, ReturnType::Default) {
-            quote!(#p::Outcome::Ok)
-        } else {
-            outcome(options, &p, &value)
-        };
-        if labelled {
-            let extra = finish_extra(&value);
-            let arguments = Ident::new("instrument_metrics_arguments", Span::mixed_site());
-            return Ok(quote! {
-                #(#attrs)* #vis #defaultness #sig {
-                    #inner_attrs
-                    #warning
-                    #label_fns
-                    let #site_ident = #site;
-                    let #arguments = #site_ident.arguments(#enter_args);
-                    let (#guard, #value) = #p::instrument_labelled(
-                        #site_ident,
-                        #arguments,
-                        async move { #edge #rebind #body_value },
-                    ).await;
-                    #guard.finish(#outcome #extra);
-                    #value
-                }
-            });
-        }
-        return Ok(quote! {
-            #(#attrs)* #vis #defaultness #sig {
-                #inner_attrs
-                #warning
-                let (#guard, #value) =
-                    #p::instrument(#site, async move { #edge #rebind #body_value }).await;
-                #guard.finish(#outcome);
-                #value
-            }
-        });
     }
 
-    // A body that builds a future and returns it: measure the future, not its construction.
-    // Its own async block keeps capturing what it captured, so nothing else changes.
-    if let Ok(mut block) = syn::parse2::<syn::Block>(quote!({ #statements })) {
-        let tail = tail_future(&mut block);
-        if let Some((Expr::Async(future), tail)) = tail.map(|t| (t.clone(), t)) {
-            let output = future_output(&sig.output).map(erase_impl);
-            let edge = fake_return_edge(output.as_ref(), return_span(&sig));
-            let warning =
-                future_output(&sig.output).and_then(|t| generic_warning(t, &sig, outer, options));
-            let capture = future.capture;
-            let (outer_async, inner_async): (Vec<_>, Vec<_>) = future
-                .attrs
-                .iter()
-                .cloned()
-                .partition(|a| matches!(a.style, syn::AttrStyle::Outer));
-            let inner_statements = &future.block.stmts;
-            let guard = Ident::new("instrument_metrics_guard", Span::mixed_site());
-            let value = Ident::new("instrument_metrics_value", Span::mixed_site());
-            let outcome = outcome(options, &p, &value);
-            if labelled {
-                let extra = finish_extra(&value);
-                let arguments = Ident::new("instrument_metrics_arguments", Span::mixed_site());
-                // `move`: the outer block takes the site and the arguments' indices along.
-                let instrumented: Expr = syn::parse_quote! {
-                    #(#outer_async)* async move {
-                        let (#guard, #value) = #p::instrument_labelled(
-                            #site_ident,
-                            #arguments,
-                            async #capture { #(#inner_async)* #edge #(#inner_statements)* },
-                        ).await;
-                        #guard.finish(#outcome #extra);
-                        #value
-                    }
-                };
-                *tail = instrumented;
-                let stmts = &block.stmts;
-                return Ok(quote! {
-                    #(#attrs)* #vis #defaultness #sig {
-                        #inner_attrs
-                        #warning
-                        #label_fns
-                    let #site_ident = #site;
-                        let #arguments = #site_ident.arguments(#enter_args);
-                        #(#stmts)*
-                    }
-                });
-            }
-            let instrumented: Expr = syn::parse_quote! {
-                #(#outer_async)* async #capture {
-                    let (#guard, #value) = #p::instrument(
-                        #site,
-                        async #capture { #(#inner_async)* #edge #(#inner_statements)* },
-                    ).await;
-                    #guard.finish(#outcome);
-                    #value
-                }
-            };
-            *tail = instrumented;
-            let stmts = &block.stmts;
-            return Ok(quote! {
-                #(#attrs)* #vis #defaultness #sig { #inner_attrs #warning #(#stmts)* }
-            });
+    /// The warning about a generic return type, for a sync or `async` fn.
+    fn generic_warning_for(&self, sig: &Signature) -> Option<TokenStream> {
+        match &sig.output {
+            ReturnType::Type(_, ty) => self.generic_warning(ty, sig),
+            ReturnType::Default => None,
         }
     }
 
-    // `-> impl Fn…`: the returned closure gets its signature only from the opaque return type,
-    // which a wrapping closure cannot pass on; such a body is measured in place.
-    if returns_impl_fn(&sig.output) {
-        let scope = Ident::new("instrument_metrics_scope", Span::mixed_site());
-        return Ok(quote! {
-            #(#attrs)* #vis #defaultness #sig {
-                #inner_attrs
-                let #scope = #site.scope();
-                #statements
-            }
-        });
-    }
-
-    let warning = generic_warning_for(&sig, outer, options);
-    let mut rebind = crate::body::rebind_parameters(&mut sig);
-    rebind.extend(crate::labels::uses(&options.dynamic, &ctx));
-
-    // Sync bodies: straight-line code around a closure (cheaper to compile than handing both
-    // closures to a generic function). The guard records `panic` if the closure unwinds.
-    let guard = Ident::new("instrument_metrics_guard", Span::mixed_site());
-    let value = Ident::new("instrument_metrics_value", Span::mixed_site());
-    if labelled {
-        let tail = match &sig.output {
-            ReturnType::Default => {
-                let extra = finish_extra(&value);
-                quote! {
-                    #p::call_unit(move || { #rebind #user_block; });
-                    let #value = ();
-                    #guard.finish(#p::Outcome::Ok #extra);
-                }
-            }
-            ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)) => quote! {
-                match #p::call_once(move || -> ::core::convert::Infallible { #rebind #user_block }) {}
-            },
-            ReturnType::Type(arrow, ty) => {
-                let ty = erase_impl(ty);
-                let outcome = outcome(options, &p, &value);
-                let body_value = body_value(&ty);
-                let extra = finish_extra(&value);
-                quote! {
-                    let #value = #p::call_once(move || #arrow #ty { #rebind #body_value });
-                    #guard.finish(#outcome #extra);
-                    #value
-                }
-            }
-        };
-        return Ok(quote! {
-            #(#attrs)* #vis #defaultness #sig {
-                #inner_attrs
-                #warning
-                #label_fns
-                    let #site_ident = #site;
-                let #guard = #site_ident.enter(#enter_args);
-                #tail
-            }
-        });
-    }
-    let tail = match &sig.output {
-        // `FnOnce()` gives a diverging body (`loop {}`, `todo!()`) the type `()`, as the fn has.
-        ReturnType::Default => quote! {
-            #p::call_unit(move || { #rebind #user_block; });
-            #guard.finish(#p::Outcome::Ok);
-        },
-        // Never returns: only a panic can end it, and the guard's drop records that.
-        ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)) => quote! {
-            match #p::call_once(move || -> ::core::convert::Infallible { #rebind #user_block }) {}
-        },
-        ReturnType::Type(arrow, ty) => {
-            let ty = erase_impl(ty);
-            let outcome = outcome(options, &p, &value);
-            let body_value = body_value(&ty);
-            quote! {
-                let #value = #p::call_once(move || #arrow #ty { #rebind #body_value });
-                #guard.finish(#outcome);
-                #value
-            }
+    fn generic_warning(&self, ty: &Type, sig: &Signature) -> Option<TokenStream> {
+        // `ok_if` / `error_if` decide from the value whatever its type.
+        if self.options.rule.is_some() || self.options.quiet_generic_return {
+            return None;
         }
-    };
-    Ok(quote! {
-        #(#attrs)* #vis #defaultness #sig {
-            #inner_attrs
-            #warning
-            let #guard = #site.enter();
-            #tail
-        }
-    })
-}
-
-/// The outcome of `&value`, in place: `ok_if`/`error_if`, or the autoref probe on the concrete
-/// type.
-fn outcome(options: &Options, p: &TokenStream, value: &Ident) -> TokenStream {
-    let (ok, err) = (quote!(#p::Outcome::Ok), quote!(#p::Outcome::Error));
-    match &options.rule {
-        Some(Rule::OkIf(pred)) => quote!(if #p::judge(&#value, #pred) { #ok } else { #err }),
-        Some(Rule::ErrorIf(pred)) => quote!(if #p::judge(&#value, #pred) { #err } else { #ok }),
-        None => quote! {
-            {
-                #[allow(unused_imports)]
-                use #p::{ViaAnything as _, ViaBoth as _, ViaClassify as _, ViaErr as _, ViaOk as _, ViaResult as _};
-                (&&&&&#p::Probe(&#value)).__im_outcome()
-            }
-        },
+        let mut generics = vec![&sig.generics];
+        generics.extend(self.outer);
+        crate::generic_return::warning(ty, &generics)
     }
-}
-
-/// `-> impl Fn(…) -> …` (or `FnMut`, `FnOnce`), with any other bounds.
-fn returns_impl_fn(output: &ReturnType) -> bool {
-    let ReturnType::Type(_, ty) = output else {
-        return false;
-    };
-    let Type::ImplTrait(t) = &**ty else {
-        return false;
-    };
-    t.bounds.iter().any(|b| {
-        matches!(b, TypeParamBound::Trait(t) if t.path.segments.last().is_some_and(|s| {
-            matches!(s.arguments, PathArguments::Parenthesized(_))
-        }))
-    })
-}
-
-/// The warning about a generic return type, for a sync or `async` fn.
-fn generic_warning_for(
-    sig: &syn::Signature,
-    outer: Option<&syn::Generics>,
-    options: &Options,
-) -> Option<TokenStream> {
-    match &sig.output {
-        ReturnType::Type(_, ty) => generic_warning(ty, sig, outer, options),
-        ReturnType::Default => None,
-    }
-}
-
-fn generic_warning(
-    ty: &Type,
-    sig: &syn::Signature,
-    outer: Option<&syn::Generics>,
-    options: &Options,
-) -> Option<TokenStream> {
-    // `ok_if` / `error_if` decide from the value whatever its type.
-    if options.rule.is_some() || options.quiet_generic_return {
-        return None;
-    }
-    let mut generics = vec![&sig.generics];
-    generics.extend(outer);
-    crate::generic_return::warning(ty, &generics)
-}
-
-/// The statics of one call site, registered with the linker, and the call that enters it.
-fn site(options: &Options, name: &str, krate: &TokenStream, span: Span) -> TokenStream {
-    let b = options.bucket_count();
-    let (nanos, seconds) = bounds(options, krate);
-    let line = quote_spanned!(span=> ::core::line!());
-    let histograms = histograms(options, krate);
-    let objective =
-        crate::objective::registration(options.objective.as_ref(), &quote!(#krate::__private));
-    let meta = if options.buckets.is_none()
-        && options.labels.is_empty()
-        && !options.in_flight
-        && options.histogram.is_none()
-    {
-        quote! {
-            #krate::__private::SiteMeta::plain(#name, ::core::module_path!(), ::core::file!(), #line)
-        }
-    } else {
-        let label_keys = options.labels.iter().map(|(k, _)| k);
-        let label_values = options.labels.iter().map(|(_, v)| v);
-        let in_flight = options.in_flight;
-        quote! {
-            #krate::__private::SiteMeta {
-                name: #name,
-                module: ::core::module_path!(),
-                labels: &[#((#label_keys, #label_values)),*],
-                bounds_nanos: #nanos,
-                bounds_seconds: #seconds,
-                in_flight: #in_flight,
-                histograms: #histograms,
-                file: ::core::file!(),
-                line: #line,
-            }
-        }
-    };
-    quote! {
-        {
-            static __IM_SITE: #krate::__private::CallSite<#b> = #krate::__private::CallSite::new(#meta);
-            #krate::__private::register_site!(__IM_SITE);
-            #objective
-            &__IM_SITE
-        }
-    }
-}
-
-/// `histogram = …` as the runtime's `Option<Histograms>`.
-fn histograms(options: &Options, krate: &TokenStream) -> TokenStream {
-    match options.histogram {
-        None => quote!(::core::option::Option::None),
-        Some(kind) => {
-            let variant = proc_macro2::Ident::new(kind.variant(), Span::call_site());
-            quote!(::core::option::Option::Some(#krate::__private::Histograms::#variant))
-        }
-    }
-}
-
-/// The bucket bounds in nanoseconds and in seconds.
-fn bounds(options: &Options, krate: &TokenStream) -> (TokenStream, TokenStream) {
-    // The default bounds are the runtime's constants (a wrong count fails `CallSite::new`'s
-    // compile-time check), so the values are written once.
-    match &options.buckets {
-        None => (
-            quote!(#krate::__private::DEFAULT_BOUNDS_NANOS),
-            quote!(#krate::__private::DEFAULT_BOUNDS_SECONDS),
-        ),
-        Some(bounds) => {
-            let seconds = bounds
-                .iter()
-                .map(|s| proc_macro2::Literal::f64_suffixed(*s));
-            let nanos = bounds.iter().map(|s| {
-                // Saturating: bounds past 584 years all mean "everything".
-                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                let n = (s * 1e9).round().min(u64::MAX as f64) as u64;
-                proc_macro2::Literal::u64_suffixed(n)
-            });
-            (quote!(&[#(#nanos),*]), quote!(&[#(#seconds),*]))
-        }
-    }
-}
-
-/// The statics of a call site with dynamic labels or error kinds.
-fn labelled_site(
-    options: &Options,
-    name: &str,
-    krate: &TokenStream,
-    span: Span,
-    ctx: &crate::labels::Context<'_>,
-) -> TokenStream {
-    let p = quote!(#krate::__private);
-    let b = options.bucket_count();
-    let (nanos, seconds) = bounds(options, krate);
-    let line = quote_spanned!(span=> ::core::line!());
-    let label_keys = options.labels.iter().map(|(k, _)| k);
-    let label_values = options.labels.iter().map(|(_, v)| v);
-    let in_flight = options.in_flight;
-    let histograms = histograms(options, krate);
-    let (items, dynamic) =
-        crate::labels::statics(&options.dynamic, ctx, options.labels_span.unwrap_or(span));
-    let kinds = crate::labels::kinds(options.error_kind, ctx);
-    let objective = crate::objective::registration(options.objective.as_ref(), &p);
-    quote! {
-        {
-            #items
-            static __IM_SITE: #p::LabelledSite<#b, { __IM_C }> = #p::LabelledSite::new(
-                #p::SiteMeta {
-                    name: #name,
-                    module: ::core::module_path!(),
-                    labels: &[#((#label_keys, #label_values)),*],
-                    bounds_nanos: #nanos,
-                    bounds_seconds: #seconds,
-                    in_flight: #in_flight,
-                    histograms: #histograms,
-                    file: ::core::file!(),
-                    line: #line,
-                },
-                #p::DynMeta { labels: #dynamic, kinds: #kinds },
-            );
-            #p::register_site!(__IM_SITE);
-            #objective
-            &__IM_SITE
-        }
-    }
-}
-
-/// The output type of the future a body ends with (`async {}` or `Box::pin(async {})`),
-/// from the signature, if the body ends so.
-/// Whether the body ends in a future it returns (the tail-future path measures that future),
-/// and the future's output type when the signature names it.
-fn tail_future_output(statements: TokenStream, output: &ReturnType) -> (bool, Option<Type>) {
-    let (_, statements) = crate::body::split_inner_attributes(statements);
-    let Ok(mut block) = syn::parse2::<syn::Block>(quote!({ #statements })) else {
-        return (false, None);
-    };
-    if tail_future(&mut block).is_none() {
-        return (false, None);
-    }
-    (true, future_output(output).cloned())
 }
 
 /// Pins the type of an async block to the function's output, so `?` and `.into()` infer as
@@ -652,14 +327,6 @@ fn fake_return_edge(output: Option<&TokenStream>, span: Span) -> TokenStream {
     }
 }
 
-/// Where "expected because of the return type" should point: the type, as rustc does.
-fn return_span(sig: &syn::Signature) -> Span {
-    match &sig.output {
-        ReturnType::Type(_, ty) => ty.span(),
-        ReturnType::Default => sig.ident.span(),
-    }
-}
-
 /// `impl Trait` cannot be named in a `let` or closure signature: each `impl …` becomes `_`,
 /// so the rest of the type (`Result<_, MyError>`) still guides inference.
 fn erase_impl(ty: &Type) -> TokenStream {
@@ -678,104 +345,4 @@ fn erase_impl(ty: &Type) -> TokenStream {
     let mut ty = ty.clone();
     syn::visit_mut::VisitMut::visit_type_mut(&mut Erase, &mut ty);
     ty.into_token_stream()
-}
-
-/// The async block a body ends with, bare or inside `Box::pin(…)`.
-fn tail_future(block: &mut syn::Block) -> Option<&mut Expr> {
-    let Some(Stmt::Expr(tail, None)) = block.stmts.last_mut() else {
-        return None;
-    };
-    match tail {
-        Expr::Async(_) => Some(tail),
-        Expr::Call(call) if call.args.len() == 1 && is_pin_call(&call.func) => {
-            match call.args.first_mut() {
-                Some(a @ Expr::Async(_)) => Some(a),
-                _ => None,
-            }
-        }
-        _ => None,
-    }
-}
-
-fn is_pin_call(func: &Expr) -> bool {
-    let Expr::Path(p) = func else { return false };
-    let segments: Vec<String> = p
-        .path
-        .segments
-        .iter()
-        .map(|s| s.ident.to_string())
-        .collect();
-    segments.len() >= 2
-        && segments[segments.len() - 1] == "pin"
-        && segments[segments.len() - 2] == "Box"
-}
-
-/// `T` from `impl Future<Output = T>`, `Pin<Box<dyn Future<Output = T> + Send>>` and the like.
-fn future_output(output: &ReturnType) -> Option<&Type> {
-    match output {
-        ReturnType::Type(_, ty) => find_output(ty),
-        ReturnType::Default => None,
-    }
-}
-
-fn find_output(ty: &Type) -> Option<&Type> {
-    let bounds = match ty {
-        Type::ImplTrait(t) => &t.bounds,
-        Type::TraitObject(t) => &t.bounds,
-        Type::Paren(p) => return find_output(&p.elem),
-        Type::Group(g) => return find_output(&g.elem),
-        Type::Path(p) => {
-            return p.path.segments.iter().find_map(|seg| match &seg.arguments {
-                PathArguments::AngleBracketed(args) => args.args.iter().find_map(|a| match a {
-                    GenericArgument::Type(t) => find_output(t),
-                    _ => None,
-                }),
-                _ => None,
-            })
-        }
-        _ => return None,
-    };
-    bounds.iter().find_map(|b| match b {
-        TypeParamBound::Trait(t) => t.path.segments.last().and_then(|seg| match &seg.arguments {
-            PathArguments::AngleBracketed(args) if seg.ident == "Future" => {
-                args.args.iter().find_map(|a| match a {
-                    GenericArgument::AssocType(assoc) if assoc.ident == "Output" => Some(&assoc.ty),
-                    _ => None,
-                })
-            }
-            _ => None,
-        }),
-        _ => None,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::expand;
-    use proc_macro2::TokenStream;
-
-    fn expanded(attr: &str, item: &str) -> String {
-        let attr: TokenStream = attr.parse().unwrap();
-        let item: TokenStream = item.parse().unwrap();
-        expand(attr, item).to_string()
-    }
-
-    #[test]
-    fn default_comes_after_attributes_and_visibility() {
-        let out = expanded(
-            "",
-            "impl<T> Tr for T { #[inline] pub default fn f(&self) -> u8 { 1 } }",
-        );
-        assert!(out.contains("# [inline] pub default fn f"), "{out}");
-        assert!(!out.contains("default # [inline]"), "{out}");
-    }
-
-    #[test]
-    fn an_item_that_does_not_parse_is_kept_with_a_warning() {
-        // An `impl` syn cannot read (a body that is not a list of items).
-        let out = expanded("", "impl X { 1 + 1 }");
-        assert!(out.starts_with("impl X { 1 + 1 }"), "{out}");
-        assert!(out.contains("deprecated"), "{out}");
-        assert!(out.contains("instrument_metrics_not_applied"), "{out}");
-    }
 }

@@ -6,7 +6,7 @@
 //! spanned on the return type that `#[allow(deprecated)]` silences.
 
 use proc_macro2::TokenStream;
-use quote::{quote_spanned, ToTokens};
+use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::{
     GenericArgument, GenericParam, Generics, PathArguments, ReturnType, Type, TypeParamBound,
@@ -27,14 +27,11 @@ pub(crate) fn warning(ty: &Type, generics: &[&Generics]) -> Option<TokenStream> 
          type by `instrument_metrics::ClassifyOutcome`; `#[allow(deprecated)]` on the function \
          accepts `ok`"
     );
-    let span = ty.span();
-    Some(quote_spanned! {span=>
-        {
-            #[deprecated(note = #note)]
-            const fn instrument_metrics_generic_return_counts_ok() {}
-            instrument_metrics_generic_return_counts_ok();
-        }
-    })
+    Some(crate::diagnostic::warning(
+        ty.span(),
+        "instrument_metrics_generic_return_counts_ok",
+        &note,
+    ))
 }
 
 /// `Box<T>`, `(T)`: the outcome would be `T`'s. A reference is left alone: `-> &T` accessors

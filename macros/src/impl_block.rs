@@ -6,26 +6,11 @@ use proc_macro2::TokenStream;
 use quote::{quote, ToTokens};
 use syn::{Attribute, ImplItem, ItemImpl, Type};
 
-use crate::expand::{instrument_fn, with_error};
+use crate::attribute::{is_ours, strip_inner_attributes};
+use crate::diagnostic::with_error;
+use crate::expand::instrument_fn;
 use crate::options::Options;
 use crate::target::MaybeFn;
-
-/// Is this attribute ours (`instrument_metrics` or `…::instrument_metrics`)?
-pub(crate) fn is_ours(attr: &Attribute) -> bool {
-    attr.path()
-        .segments
-        .last()
-        .is_some_and(|s| s.ident == "instrument_metrics")
-}
-
-/// Removes the methods' own attributes, so an impl emitted untouched adds no second error.
-pub(crate) fn strip_inner_attributes(block: &mut ItemImpl) {
-    for item in &mut block.items {
-        if let ImplItem::Fn(f) = item {
-            f.attrs.retain(|a| !is_ours(a));
-        }
-    }
-}
 
 pub(crate) fn expand(options: &Options, mut block: ItemImpl) -> TokenStream {
     if let Some(span) = options.skip {

@@ -4,7 +4,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use proc_macro2::TokenStream;
 
-use crate::expand::expand;
+use crate::dispatch;
 
 fn has_compile_error(tokens: &TokenStream) -> bool {
     tokens.clone().into_iter().any(|tt| match tt {
@@ -18,7 +18,7 @@ fn run(attr: &str, item: &str) -> Option<TokenStream> {
     let attr: TokenStream = attr.parse().ok()?;
     let item: TokenStream = item.parse().ok()?;
     Some(
-        catch_unwind(AssertUnwindSafe(|| expand(attr.clone(), item.clone()))).unwrap_or_else(
+        catch_unwind(AssertUnwindSafe(|| dispatch(attr.clone(), item.clone()))).unwrap_or_else(
             |_| panic!("the macro panicked on #[instrument_metrics({attr})] {item}"),
         ),
     )

@@ -30,7 +30,7 @@ pub(crate) fn parse(input: ParseStream, keyword: Span) -> syn::Result<LitStr> {
     input.parse::<syn::Token![=]>()?;
     if !input.peek(LitStr) {
         return Err(syn::Error::new(
-            crate::options::next_span(input),
+            crate::diagnostic::next_span(input),
             format!("`objective` takes the objective's name as a string literal: {EXAMPLE}, and declare it with `instrument_metrics::slo::declare([Objective::new(\"checkout\")…])`"),
         ));
     }

@@ -8,6 +8,7 @@ use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned;
 use syn::{parenthesized, Expr, LitStr, Path, Token, Type};
 
+use crate::diagnostic::next_span;
 use crate::labels::{DynamicLabel, ErrorKindMode, Source};
 
 /// Every option, in the order error messages list them.
@@ -169,14 +170,6 @@ fn expect_eq(input: ParseStream, option: &str, example: &str) -> syn::Result<()>
             format!("`{option}` needs a value: write `{option} = {example}`"),
         ))
     }
-}
-
-/// The next token, for an error span, without failing on end of input.
-pub(crate) fn next_span(input: ParseStream) -> Span {
-    input
-        .cursor()
-        .token_tree()
-        .map_or_else(|| input.span(), |(tt, _)| tt.span())
 }
 
 impl Parse for Options {
