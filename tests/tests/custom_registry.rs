@@ -8,7 +8,7 @@ use instrument_metrics::{instrument_metrics, Error};
 use instrument_metrics_tests::{parse, Sample};
 use prost::Message as _;
 
-#[path = "../../runtime/src/expose/protobuf/client_model.rs"]
+#[path = "../client_model.rs"]
 #[allow(dead_code)]
 mod client_model;
 

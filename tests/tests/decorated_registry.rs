@@ -12,7 +12,7 @@ use instrument_metrics::{instrument_metrics, set_exemplar_source, Histograms, Tr
 use instrument_metrics_tests::parse_openmetrics;
 use prost::Message as _;
 
-#[path = "../../runtime/src/expose/protobuf/client_model.rs"]
+#[path = "../client_model.rs"]
 #[allow(dead_code)]
 mod client_model;
 

@@ -29,7 +29,7 @@ use instrument_metrics::{instrument_metrics, set_exemplar_source, LabelValue, Tr
 use instrument_metrics_tests::assert_promtool_finds_nothing;
 use prost::Message as _;
 
-#[path = "../../runtime/src/expose/protobuf/client_model.rs"]
+#[path = "../client_model.rs"]
 #[allow(dead_code)]
 mod client_model;
 

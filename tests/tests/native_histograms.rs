@@ -17,7 +17,7 @@ use instrument_metrics::{instrument_metrics, Histograms, TraceContext};
 use instrument_metrics_tests::value;
 use prost::Message as _;
 
-#[path = "../../runtime/src/expose/protobuf/client_model.rs"]
+#[path = "../client_model.rs"]
 #[allow(dead_code)]
 mod client_model;
 

@@ -11,7 +11,7 @@ use instrument_metrics::{instrument_metrics, Histograms};
 use instrument_metrics_tests::{parse, parse_openmetrics, Sample};
 use prost::Message as _;
 
-#[path = "../../runtime/src/expose/protobuf/client_model.rs"]
+#[path = "../client_model.rs"]
 #[allow(dead_code)]
 mod client_model;
 

@@ -26,7 +26,7 @@ use instrument_metrics_tests::http_client::request;
 use instrument_metrics_tests::{find_value, parse, Sample};
 use prost::Message as _;
 
-#[path = "../../runtime/src/expose/protobuf/client_model.rs"]
+#[path = "../client_model.rs"]
 #[allow(dead_code)]
 mod client_model;
 

@@ -29,6 +29,28 @@ use crate::record::slots::{self, Slot};
 #[linkme::distributed_slice]
 pub static SITES: [&'static dyn Site];
 
+/// Prometheus' default histogram bounds, in seconds (the macro's default `buckets`).
+pub const DEFAULT_BOUNDS_SECONDS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
+
+/// The same bounds in nanoseconds, derived from the seconds at compile time.
+pub const DEFAULT_BOUNDS_NANOS: &[u64] = &DEFAULT_NANOS;
+
+const DEFAULT_NANOS: [u64; DEFAULT_BOUNDS_SECONDS.len()] = {
+    let mut nanos = [0; DEFAULT_BOUNDS_SECONDS.len()];
+    let mut i = 0;
+    while i < nanos.len() {
+        // Bounds here are small positive decimals: rounding to the nearest nanosecond is exact.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        {
+            nanos[i] = (DEFAULT_BOUNDS_SECONDS[i] * 1e9 + 0.5) as u64;
+        }
+        i += 1;
+    }
+    nanos
+};
+
 /// What the macro knows about a call site at compile time.
 #[derive(Debug)]
 pub struct SiteMeta {
@@ -71,8 +93,8 @@ impl SiteMeta {
             name,
             module,
             labels: &[],
-            bounds_nanos: crate::__private::DEFAULT_BOUNDS_NANOS,
-            bounds_seconds: crate::__private::DEFAULT_BOUNDS_SECONDS,
+            bounds_nanos: DEFAULT_BOUNDS_NANOS,
+            bounds_seconds: DEFAULT_BOUNDS_SECONDS,
             in_flight: false,
             histograms: None,
             file,
@@ -475,5 +497,20 @@ mod tests {
         assert_eq!(bucket_index(&bounds, 11), 1);
         assert_eq!(bucket_index(&bounds, 30), 2);
         assert_eq!(bucket_index(&bounds, 31), 3);
+    }
+    #[test]
+    fn default_bounds_agree_in_both_units() {
+        assert_eq!(
+            super::DEFAULT_BOUNDS_SECONDS.len(),
+            super::DEFAULT_BOUNDS_NANOS.len()
+        );
+        for (s, n) in super::DEFAULT_BOUNDS_SECONDS
+            .iter()
+            .zip(super::DEFAULT_BOUNDS_NANOS)
+        {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let from_seconds = (s * 1e9).round() as u64;
+            assert_eq!(from_seconds, *n);
+        }
     }
 }

@@ -9,14 +9,46 @@ use crate::record::exemplar::{self, Exemplar, ExemplarSource, TraceContext};
 use crate::record::http::route::Route;
 use crate::record::http::series::Series;
 use crate::record::http::table::Table;
-use crate::record::http::vocabulary::Ending;
+use crate::record::http::vocabulary::{Ending, OTHER_METHOD};
+
+impl Table {
+    /// Starts measuring one request of `method` (an index from [`method_index`]) on `route`.
+    /// `request_bytes` is the body's length when known before the handler runs.
+    #[inline]
+    pub(crate) fn begin(
+        &'static self,
+        method: u8,
+        route: &'static Route,
+        request_bytes: Option<u64>,
+    ) -> Exchange {
+        let m = usize::from(method.min(OTHER_METHOD));
+        if let Some(a) = self.active.get(m) {
+            a.fetch_add(1, Ordering::Relaxed);
+        }
+        let bit = 1u16 << m;
+        if self.methods_seen.load(Ordering::Relaxed) & bit == 0 {
+            self.methods_seen.fetch_or(bit, Ordering::Relaxed);
+        }
+        Exchange {
+            table: self,
+            route,
+            method: method.min(OTHER_METHOD),
+            start: clock::raw_now(),
+            request_bytes,
+            status: 0,
+            response_bytes: 0,
+            done: false,
+            trace: exemplar::source().and_then(trace_context),
+        }
+    }
+}
 
 /// Asks the exemplar source at the start of a request, where the request's own span is current
 /// (a tracing layer outside this one has entered it), not where its body ends (polled by the
 /// server, outside any span).
 #[cold]
 #[inline(never)]
-pub(super) fn trace_context(source: ExemplarSource) -> Option<TraceContext> {
+fn trace_context(source: ExemplarSource) -> Option<TraceContext> {
     exemplar::current(source)
 }
 
@@ -80,7 +112,7 @@ impl Exchange {
         let t = self.table;
         let series = self
             .route
-            .series(Series::key(self.method, self.status, ending), t);
+            .series(Series::key(self.method, self.status, ending), &t.shape());
         if let Some(native) = &series.native {
             native.observe(nanos);
         }

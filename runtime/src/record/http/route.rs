@@ -5,8 +5,7 @@
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::{Mutex, PoisonError};
 
-use crate::record::http::series::Series;
-use crate::record::http::table::Table;
+use crate::record::http::series::{Series, Shape};
 
 /// Series slots per route before the (locked) overflow list: methods × statuses × endings
 /// seen on one route rarely pass a dozen.
@@ -30,7 +29,7 @@ impl Route {
 
     /// The series for `key`, created on first sight.
     #[inline]
-    pub(super) fn series(&self, key: u32, table: &Table) -> &'static Series {
+    pub(super) fn series(&self, key: u32, shape: &Shape) -> &'static Series {
         let mut spare: Option<Box<Series>> = None;
         for slot in &self.slots {
             let p = slot.load(Ordering::Acquire);
@@ -38,7 +37,7 @@ impl Route {
                 let new = Box::into_raw(
                     spare
                         .take()
-                        .unwrap_or_else(|| Box::new(Series::new(key, table))),
+                        .unwrap_or_else(|| Box::new(Series::new(key, shape))),
                 );
                 match slot.compare_exchange(
                     std::ptr::null_mut(),
@@ -71,7 +70,7 @@ impl Route {
             return s;
         }
         let s: &'static Series =
-            Box::leak(spare.unwrap_or_else(|| Box::new(Series::new(key, table))));
+            Box::leak(spare.unwrap_or_else(|| Box::new(Series::new(key, shape))));
         more.push(s);
         s
     }

@@ -5,7 +5,6 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::record::exemplar::{Exemplar, ExemplarCell, ExemplarCells};
-use crate::record::http::table::Table;
 use crate::record::http::vocabulary::{Ending, OTHER_METHOD};
 use crate::record::native::{self, NativeBuckets};
 
@@ -51,6 +50,14 @@ impl Histogram {
     }
 }
 
+/// What a new series is made of: its table's bound counts, and whether its durations get
+/// native buckets (the table's choice when the series is first seen).
+pub(crate) struct Shape {
+    pub duration_bounds: usize,
+    pub size_bounds: usize,
+    pub native: bool,
+}
+
 /// One labelled series: every exchange of one route with one method, status and ending.
 pub(crate) struct Series {
     pub(super) key: u32,
@@ -64,13 +71,13 @@ pub(crate) struct Series {
 }
 
 impl Series {
-    pub(super) fn new(key: u32, table: &Table) -> Self {
+    pub(super) fn new(key: u32, shape: &Shape) -> Self {
         Series {
             key,
-            duration_nanos: Histogram::new(table.duration_bounds_nanos.len()),
-            request_bytes: Histogram::new(table.size_bounds.len()),
-            response_bytes: Histogram::new(table.size_bounds.len()),
-            native: table.histograms().native().then(native::boxed),
+            duration_nanos: Histogram::new(shape.duration_bounds),
+            request_bytes: Histogram::new(shape.size_bounds),
+            response_bytes: Histogram::new(shape.size_bounds),
+            native: shape.native.then(native::boxed),
             exemplars: ExemplarCells::new(),
         }
     }

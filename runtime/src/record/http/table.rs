@@ -7,11 +7,9 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicPtr, AtomicU16, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError, RwLock};
 
-use crate::record::clock;
-use crate::record::exemplar;
-use crate::record::http::exchange::{trace_context, Exchange};
 use crate::record::http::route::Route;
-use crate::record::http::vocabulary::{METHODS, OTHER_METHOD, OVERFLOW_ROUTE, UNMATCHED_ROUTE};
+use crate::record::http::series::Shape;
+use crate::record::http::vocabulary::{METHODS, OVERFLOW_ROUTE, UNMATCHED_ROUTE};
 use crate::record::native::{self, Histograms};
 
 /// A remembered (address, length) of a route string whose storage outlives requests (axum's
@@ -44,7 +42,7 @@ pub(crate) struct Table {
     pub route_overflows: AtomicU64,
     pub(super) active: [AtomicI64; METHODS.len()],
     /// Bit `i` set once method `i` was seen, so idle methods are not exposed.
-    methods_seen: AtomicU16,
+    pub(super) methods_seen: AtomicU16,
 }
 
 /// Every table, in the order created; what the exposition reads.
@@ -236,33 +234,12 @@ impl Table {
             .collect()
     }
 
-    /// Starts measuring one request of `method` (an index from [`method_index`]) on `route`.
-    /// `request_bytes` is the body's length when known before the handler runs.
-    #[inline]
-    pub(crate) fn begin(
-        &'static self,
-        method: u8,
-        route: &'static Route,
-        request_bytes: Option<u64>,
-    ) -> Exchange {
-        let m = usize::from(method.min(OTHER_METHOD));
-        if let Some(a) = self.active.get(m) {
-            a.fetch_add(1, Ordering::Relaxed);
-        }
-        let bit = 1u16 << m;
-        if self.methods_seen.load(Ordering::Relaxed) & bit == 0 {
-            self.methods_seen.fetch_or(bit, Ordering::Relaxed);
-        }
-        Exchange {
-            table: self,
-            route,
-            method: method.min(OTHER_METHOD),
-            start: clock::raw_now(),
-            request_bytes,
-            status: 0,
-            response_bytes: 0,
-            done: false,
-            trace: exemplar::source().and_then(trace_context),
+    /// What a series of this table is made of now.
+    pub(super) fn shape(&self) -> Shape {
+        Shape {
+            duration_bounds: self.duration_bounds_nanos.len(),
+            size_bounds: self.size_bounds.len(),
+            native: self.histograms().native(),
         }
     }
 }
