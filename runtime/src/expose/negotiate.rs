@@ -316,6 +316,10 @@ pub fn accepts_gzip(accept_encoding: Option<&str>) -> bool {
 /// The values of a header that appeared several times, comma-joined as RFC 9110 allows for
 /// list-valued headers such as `Accept`; borrowed when it appeared once. Each framework
 /// handler feeds it its own header type's values.
+#[cfg_attr(
+    not(any(feature = "exporter", feature = "axum", feature = "actix-web")),
+    allow(dead_code)
+)]
 pub(crate) fn join_header_values<'a>(
     mut values: impl Iterator<Item = &'a str>,
 ) -> Option<Cow<'a, str>> {

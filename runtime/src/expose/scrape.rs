@@ -4,6 +4,7 @@
 //! a handler for another framework.
 
 use std::io::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::expose::catalog;
 use crate::expose::collector::without_our_families;
@@ -185,11 +186,12 @@ fn text_escaping(escaping: Escaping) -> Escaping {
 /// One text exposition in `dialect`, names escaped by `escaping`; OpenMetrics ends in `# EOF`.
 fn text_body(dialect: text::Dialect, escaping: Escaping) -> String {
     let families = read(escaping);
-    let mut out = String::with_capacity(16 * 1024);
+    let mut out = String::with_capacity(size_hint(&TEXT_SIZE));
     text::encode(&families, decorations(), dialect, &mut out);
     if dialect == text::Dialect::OpenMetrics {
         out.push_str("# EOF\n");
     }
+    TEXT_SIZE.store(out.len(), Ordering::Relaxed);
     out
 }
 
@@ -230,7 +232,19 @@ pub fn render_protobuf() -> Vec<u8> {
 
 fn protobuf(escaping: Escaping) -> Vec<u8> {
     let families = read(escaping);
-    let mut out = Vec::with_capacity(16 * 1024);
+    let mut out = Vec::with_capacity(size_hint(&PROTOBUF_SIZE));
     pb::encode(&families, decorations(), &mut out);
+    PROTOBUF_SIZE.store(out.len(), Ordering::Relaxed);
     out
+}
+
+/// The size of the last body of each kind: the next one is sized from it, so a scrape writes
+/// into one allocation instead of growing (and copying) its buffer a dozen times.
+static TEXT_SIZE: AtomicUsize = AtomicUsize::new(0);
+static PROTOBUF_SIZE: AtomicUsize = AtomicUsize::new(0);
+
+fn size_hint(last: &AtomicUsize) -> usize {
+    let n = last.load(Ordering::Relaxed);
+    // A little room for series that appeared since, and never less than a small page.
+    (n + n / 8).max(16 * 1024)
 }

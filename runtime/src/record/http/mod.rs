@@ -18,7 +18,10 @@
 
 // Without a middleware feature (`tower`, `actix-web`) nothing records requests: `HttpMetrics`
 // still builds, its tables stay empty.
-#![cfg_attr(not(any(feature = "tower", feature = "actix-web")), allow(dead_code))]
+#![cfg_attr(
+    not(any(feature = "tower", feature = "actix-web")),
+    allow(dead_code, unused_imports)
+)]
 
 mod exchange;
 mod route;
@@ -30,7 +33,11 @@ pub(crate) use exchange::{poll_watching_panics, Exchange};
 pub(crate) use route::Route;
 pub(crate) use series::Series;
 pub(crate) use table::{table, tables, Table};
-pub(crate) use vocabulary::{method_index, method_index_str, Ending, METHODS};
+#[cfg(feature = "tower")]
+pub(crate) use vocabulary::method_index;
+#[cfg(feature = "actix-web")]
+pub(crate) use vocabulary::method_index_str;
+pub(crate) use vocabulary::{Ending, METHODS};
 
 #[cfg(test)]
 mod tests;
