@@ -2,7 +2,9 @@
 
 use std::sync::atomic::Ordering;
 
-use super::vocabulary::{OTHER_METHOD, OVERFLOW_ROUTE, UNMATCHED_ROUTE};
+use super::vocabulary::{
+    method_index, method_index_str, OTHER_METHOD, OVERFLOW_ROUTE, UNMATCHED_ROUTE,
+};
 use super::*;
 
 fn fresh(labels: &[(&str, &str)], limit: usize) -> &'static Table {
