@@ -248,9 +248,8 @@ fn outcome(options: &Options, p: &TokenStream, value: &Ident) -> TokenStream {
         Some(Rule::ErrorIf(pred)) => quote!(if #p::judge(&#value, #pred) { #err } else { #ok }),
         None => quote! {
             {
-                #[allow(unused_imports)]
-                use #p::{ViaAnything as _, ViaBoth as _, ViaClassify as _, ViaErr as _, ViaOk as _, ViaResult as _};
-                (&&&&&#p::Probe(&#value)).__im_outcome()
+                use #p::ProbeOutcome as _;
+                (&&&&&&#p::Probe(&#value)).__im_outcome()
             }
         },
     }

@@ -17,9 +17,7 @@ pub use crate::record::labels::{
 };
 pub use crate::record::native::Histograms;
 pub use crate::record::objective::{ObjectiveSite, OBJECTIVE_SITES};
-pub use crate::record::outcome::probe::{
-    Probe, ViaAnything, ViaBoth, ViaClassify, ViaErr, ViaOk, ViaResult,
-};
+pub use crate::record::outcome::probe::{Probe, ProbeOutcome};
 pub use crate::record::outcome::Outcome;
 pub use crate::record::site::{CallSite, Guard, Scope, Site, SiteMeta, SITES};
 
