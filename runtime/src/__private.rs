@@ -5,7 +5,9 @@ pub use linkme;
 pub use crate::__instrument_metrics_register_objective as register_objective;
 pub use crate::__instrument_metrics_register_site as register_site;
 pub use crate::expose::build_info::register_build_info;
-pub use crate::record::call::{call_once, call_unit, instrument, Instrumented};
+pub use crate::record::call::{
+    call_once, call_unit, instrument, Instrumented, PlainGuard, PlainSite,
+};
 pub use crate::record::labelled::{
     instrument_labelled, DynLabel, DynMeta, InstrumentedLabelled, LabelledGuard, LabelledSite,
     Values,
