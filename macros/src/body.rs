@@ -9,6 +9,14 @@ use syn::{FnArg, Pat, PatIdent, Signature};
 /// are only valid at the start of the function's own block, not of the closure or async block
 /// the body moves into.
 pub(crate) fn split_inner_attributes(body: TokenStream) -> (TokenStream, TokenStream) {
+    // Most bodies have none: hand the stream back without taking it apart.
+    let starts_with_hash = matches!(
+        body.clone().into_iter().next(),
+        Some(TokenTree::Punct(p)) if p.as_char() == '#'
+    );
+    if !starts_with_hash {
+        return (TokenStream::new(), body);
+    }
     let tokens: Vec<TokenTree> = body.into_iter().collect();
     let mut i = 0;
     while let [TokenTree::Punct(hash), TokenTree::Punct(bang), TokenTree::Group(group), ..] =

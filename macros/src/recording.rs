@@ -248,9 +248,8 @@ fn outcome(options: &Options, p: &TokenStream, value: &Ident) -> TokenStream {
         Some(Rule::ErrorIf(pred)) => quote!(if #p::judge(&#value, #pred) { #err } else { #ok }),
         None => quote! {
             {
-                #[allow(unused_imports)]
-                use #p::{ViaAnything as _, ViaBoth as _, ViaClassify as _, ViaErr as _, ViaOk as _, ViaResult as _};
-                (&&&&&#p::Probe(&#value)).__im_outcome()
+                use #p::ProbeOutcome as _;
+                (&&&&&&#p::Probe(&#value)).__im_outcome()
             }
         },
     }
@@ -290,9 +289,16 @@ fn site(options: &Options, name: &str, krate: &TokenStream, span: Span) -> Token
             }
         }
     };
+    // Default buckets: the runtime's `PlainSite`, whose recording the user's crate does not
+    // compile again.
+    let site_type = if options.buckets.is_none() {
+        quote!(#krate::__private::PlainSite)
+    } else {
+        quote!(#krate::__private::CallSite<#b>)
+    };
     quote! {
         {
-            static __IM_SITE: #krate::__private::CallSite<#b> = #krate::__private::CallSite::new(#meta);
+            static __IM_SITE: #site_type = <#site_type>::new(#meta);
             #krate::__private::register_site!(__IM_SITE);
             #objective
             &__IM_SITE

@@ -2,15 +2,41 @@
 //! Future`, `#[async_trait]`), which is measured instead of its construction, and its output
 //! type as the signature names it.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Delimiter, TokenStream, TokenTree};
 use quote::quote;
 use syn::{Expr, GenericArgument, PathArguments, ReturnType, Stmt, Type, TypeParamBound};
 
 /// The body parsed, if it ends in a future it returns.
 pub(crate) fn tail_future_block(statements: &TokenStream) -> Option<syn::Block> {
+    if !may_end_in_future(statements) {
+        return None;
+    }
     let mut block = syn::parse2::<syn::Block>(quote!({ #statements })).ok()?;
     tail_future(&mut block)?;
     Some(block)
+}
+
+/// Whether the last tokens could be a returned future: `async {…}`, `async move {…}` or
+/// `…pin(…)`, `…pin::<…>(…)`. Most bodies end otherwise, and this look at their last tokens spares parsing
+/// them (the macro runs unoptimized in the user's build; parsing every body was most of its
+/// time).
+fn may_end_in_future(statements: &TokenStream) -> bool {
+    let mut last: [Option<TokenTree>; 3] = [None, None, None];
+    for tt in statements.clone() {
+        last = [last[1].take(), last[2].take(), Some(tt)];
+    }
+    let is =
+        |tt: &Option<TokenTree>, word: &str| matches!(tt, Some(TokenTree::Ident(i)) if i == word);
+    match &last {
+        [_, before, Some(TokenTree::Group(g))] if g.delimiter() == Delimiter::Parenthesis => {
+            // `Box::pin(…)`, or `Box::pin::<…>(…)`.
+            is(before, "pin") || matches!(before, Some(TokenTree::Punct(p)) if p.as_char() == '>')
+        }
+        [first, before, Some(TokenTree::Group(g))] if g.delimiter() == Delimiter::Brace => {
+            is(before, "async") || (is(first, "async") && is(before, "move"))
+        }
+        _ => false,
+    }
 }
 
 /// The async block a body ends with, bare or inside `Box::pin(…)`.

@@ -6,7 +6,8 @@ pub use crate::__instrument_metrics_register_objective as register_objective;
 pub use crate::__instrument_metrics_register_site as register_site;
 pub use crate::expose::build_info::register_build_info;
 pub use crate::record::call::{
-    call_once, call_unit, instrument, Cancel, Enter, Instrumented, PlainStart,
+    call_once, call_unit, instrument, Enter, Finish, Instrumented, OnSite, PlainGuard, PlainSite,
+    Start,
 };
 pub use crate::record::dynamic::{DynLabel, DynMeta, Values};
 pub use crate::record::labelled::{
@@ -19,9 +20,7 @@ pub use crate::record::labels::{
 };
 pub use crate::record::native::Histograms;
 pub use crate::record::objective::{ObjectiveSite, OBJECTIVE_SITES};
-pub use crate::record::outcome::probe::{
-    Probe, ViaAnything, ViaBoth, ViaClassify, ViaErr, ViaOk, ViaResult,
-};
+pub use crate::record::outcome::probe::{Probe, ProbeOutcome};
 pub use crate::record::outcome::Outcome;
 pub use crate::record::site::{
     CallSite, Guard, Scope, Site, SiteMeta, DEFAULT_BOUNDS_NANOS, DEFAULT_BOUNDS_SECONDS, SITES,

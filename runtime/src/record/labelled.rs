@@ -15,7 +15,7 @@ use std::sync::atomic::{
     AtomicI64, AtomicPtr, AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release,
 };
 
-use crate::record::call::{Cancel, Enter, Instrumented};
+use crate::record::call::{Finish, Instrumented, Start};
 use crate::record::clock;
 use crate::record::dynamic::{DynMeta, Labelled};
 use crate::record::exemplar::{self, keep_exemplars, ExemplarCells};
@@ -203,19 +203,19 @@ pub struct LabelledStart<const B: usize, const C: usize> {
     arguments: usize,
 }
 
-impl<const B: usize, const C: usize> Enter for LabelledStart<B, C> {
+impl<const B: usize, const C: usize> Start for LabelledStart<B, C> {
     type Guard = LabelledGuard<B, C>;
 
     #[inline(always)]
-    fn enter(&self) -> LabelledGuard<B, C> {
+    fn start(&self) -> LabelledGuard<B, C> {
         self.site.enter_at(self.arguments)
     }
 }
 
-impl<const B: usize, const C: usize> Cancel for LabelledGuard<B, C> {
+impl<const B: usize, const C: usize> Finish for LabelledGuard<B, C> {
     #[inline]
-    fn cancelled(self) {
-        self.finish_without_value(Outcome::Cancelled);
+    fn finish_call(self, outcome: Outcome) {
+        self.finish_without_value(outcome);
     }
 }
 

@@ -196,29 +196,35 @@ impl<T: ClassifyOutcome + ?Sized> ClassifyOutcome for Box<T> {
     }
 }
 
-/// Autoref specialization: the macro calls `(&&&&&Probe(&value)).__im_outcome()`, and method
+/// Autoref specialization: the macro calls `(&&&&&&Probe(&value)).__im_outcome()`, and method
 /// resolution picks the impl with the most references that applies to the concrete type:
 ///
 /// | refs | type | outcome |
 /// |---|---|---|
-/// | 4 | `Result<T, E>`, both `ClassifyOutcome` | `Ok(t)`: `t`'s, `Err(e)`: `e`'s |
-/// | 3 | `Result<T, E>`, `T: ClassifyOutcome` | `Ok(t)`: `t`'s, `Err(_)`: error |
-/// | 2 | `Result<T, E>`, `E: ClassifyOutcome` | `Ok(_)`: ok, `Err(e)`: `e`'s |
-/// | 1 | `T: ClassifyOutcome` | its own |
+/// | 5 | `Result<T, E>`, both `ClassifyOutcome` | `Ok(t)`: `t`'s, `Err(e)`: `e`'s |
+/// | 4 | `Result<T, E>`, `T: ClassifyOutcome` | `Ok(t)`: `t`'s, `Err(_)`: error |
+/// | 3 | `Result<T, E>`, `E: ClassifyOutcome` | `Ok(_)`: ok, `Err(e)`: `e`'s |
+/// | 2 | `T: ClassifyOutcome` | its own |
 /// | 1 | any other `Result` | `Err(_)`: error |
 /// | 0 | anything else | ok |
+///
+/// One trait with an impl per depth (the depths are distinct types, so the impls cannot
+/// overlap): the generated code imports one name, and method resolution looks at one trait at
+/// each step, which is most of what classifying costs the user's build.
 pub mod probe {
     use super::{ClassifyOutcome, Outcome};
 
     /// Wraps the returned value for classification.
     pub struct Probe<'a, T: ?Sized>(pub &'a T);
 
-    /// A `Result` whose both sides classify themselves.
-    pub trait ViaBoth {
+    /// The outcome of the wrapped value, by the most specific impl that applies.
+    pub trait ProbeOutcome {
         /// The outcome of the wrapped value.
         fn __im_outcome(&self) -> Outcome;
     }
-    impl<T: ClassifyOutcome, E: ClassifyOutcome> ViaBoth for &&&&Probe<'_, Result<T, E>> {
+
+    /// A `Result` whose both sides classify themselves.
+    impl<T: ClassifyOutcome, E: ClassifyOutcome> ProbeOutcome for &&&&&Probe<'_, Result<T, E>> {
         #[inline]
         fn __im_outcome(&self) -> Outcome {
             match self.0 {
@@ -229,11 +235,7 @@ pub mod probe {
     }
 
     /// A `Result` whose `Ok` classifies itself.
-    pub trait ViaOk {
-        /// The outcome of the wrapped value.
-        fn __im_outcome(&self) -> Outcome;
-    }
-    impl<T: ClassifyOutcome, E> ViaOk for &&&Probe<'_, Result<T, E>> {
+    impl<T: ClassifyOutcome, E> ProbeOutcome for &&&&Probe<'_, Result<T, E>> {
         #[inline]
         fn __im_outcome(&self) -> Outcome {
             match self.0 {
@@ -244,11 +246,7 @@ pub mod probe {
     }
 
     /// A `Result` whose `Err` classifies itself (an error carrying an HTTP status).
-    pub trait ViaErr {
-        /// The outcome of the wrapped value.
-        fn __im_outcome(&self) -> Outcome;
-    }
-    impl<T, E: ClassifyOutcome> ViaErr for &&Probe<'_, Result<T, E>> {
+    impl<T, E: ClassifyOutcome> ProbeOutcome for &&&Probe<'_, Result<T, E>> {
         #[inline]
         fn __im_outcome(&self) -> Outcome {
             match self.0 {
@@ -259,11 +257,7 @@ pub mod probe {
     }
 
     /// The type classifies itself.
-    pub trait ViaClassify {
-        /// The outcome of the wrapped value.
-        fn __im_outcome(&self) -> Outcome;
-    }
-    impl<T: ClassifyOutcome + ?Sized> ViaClassify for &Probe<'_, T> {
+    impl<T: ClassifyOutcome + ?Sized> ProbeOutcome for &&Probe<'_, T> {
         #[inline]
         fn __im_outcome(&self) -> Outcome {
             self.0.outcome()
@@ -271,11 +265,7 @@ pub mod probe {
     }
 
     /// Any other `Result`.
-    pub trait ViaResult {
-        /// The outcome of the wrapped value.
-        fn __im_outcome(&self) -> Outcome;
-    }
-    impl<T, E> ViaResult for &Probe<'_, Result<T, E>> {
+    impl<T, E> ProbeOutcome for &Probe<'_, Result<T, E>> {
         #[inline]
         fn __im_outcome(&self) -> Outcome {
             if self.0.is_err() {
@@ -287,11 +277,7 @@ pub mod probe {
     }
 
     /// Last resort: everything else is ok.
-    pub trait ViaAnything {
-        /// The outcome of the wrapped value.
-        fn __im_outcome(&self) -> Outcome;
-    }
-    impl<T: ?Sized> ViaAnything for Probe<'_, T> {
+    impl<T: ?Sized> ProbeOutcome for Probe<'_, T> {
         #[inline]
         fn __im_outcome(&self) -> Outcome {
             Outcome::Ok
