@@ -257,51 +257,63 @@ fn outcome(options: &Options, p: &TokenStream, value: &Ident) -> TokenStream {
 
 /// The statics of one call site, registered with the linker, and the call that enters it.
 fn site(options: &Options, name: &str, krate: &TokenStream, span: Span) -> TokenStream {
-    let b = options.bucket_count();
-    let (nanos, seconds) = bounds(options, krate);
+    let p = quote!(#krate::__private);
     let line = quote_spanned!(span=> ::core::line!());
-    let histograms = histograms(options, krate);
-    let objective =
-        crate::objective::registration(options.objective.as_ref(), &quote!(#krate::__private));
-    let meta = if options.buckets.is_none()
-        && options.labels.is_empty()
-        && !options.in_flight
-        && options.histogram.is_none()
-    {
-        quote! {
-            #krate::__private::SiteMeta::plain(#name, ::core::module_path!(), ::core::file!(), #line)
-        }
-    } else {
-        let label_keys = options.labels.iter().map(|(k, _)| k);
-        let label_values = options.labels.iter().map(|(_, v)| v);
-        let in_flight = options.in_flight;
-        quote! {
-            #krate::__private::SiteMeta {
-                name: #name,
-                module: ::core::module_path!(),
-                labels: &[#((#label_keys, #label_values)),*],
-                bounds_nanos: #nanos,
-                bounds_seconds: #seconds,
-                in_flight: #in_flight,
-                histograms: #histograms,
-                file: ::core::file!(),
-                line: #line,
-            }
-        }
-    };
+    let objective = crate::objective::registration(options.objective.as_ref(), &p);
+    let defaults = options.labels.is_empty() && !options.in_flight && options.histogram.is_none();
     // Default buckets: the runtime's `PlainSite`, whose recording the user's crate does not
-    // compile again.
-    let site_type = if options.buckets.is_none() {
-        quote!(#krate::__private::PlainSite)
-    } else {
-        quote!(#krate::__private::CallSite<#b>)
+    // compile again; with every other option at its default too, its shortest constructor.
+    let (site_type, value) = match &options.buckets {
+        None if defaults => (
+            quote!(#p::PlainSite),
+            quote!(#p::PlainSite::plain(#name, ::core::module_path!(), ::core::file!(), #line)),
+        ),
+        None => {
+            let meta = site_meta(options, name, krate, &line);
+            (quote!(#p::PlainSite), quote!(#p::PlainSite::new(#meta)))
+        }
+        Some(_) => {
+            let b = options.bucket_count();
+            let meta = site_meta(options, name, krate, &line);
+            (
+                quote!(#p::CallSite<#b>),
+                quote!(<#p::CallSite<#b>>::new(#meta)),
+            )
+        }
     };
     quote! {
         {
-            static __IM_SITE: #site_type = <#site_type>::new(#meta);
-            #krate::__private::register_site!(__IM_SITE);
+            static __IM_SITE: #site_type = #value;
+            #p::register_site!(__IM_SITE);
             #objective
             &__IM_SITE
+        }
+    }
+}
+
+/// Everything the macro knows about a site, as the runtime's `SiteMeta`.
+fn site_meta(
+    options: &Options,
+    name: &str,
+    krate: &TokenStream,
+    line: &TokenStream,
+) -> TokenStream {
+    let (nanos, seconds) = bounds(options, krate);
+    let histograms = histograms(options, krate);
+    let label_keys = options.labels.iter().map(|(k, _)| k);
+    let label_values = options.labels.iter().map(|(_, v)| v);
+    let in_flight = options.in_flight;
+    quote! {
+        #krate::__private::SiteMeta {
+            name: #name,
+            module: ::core::module_path!(),
+            labels: &[#((#label_keys, #label_values)),*],
+            bounds_nanos: #nanos,
+            bounds_seconds: #seconds,
+            in_flight: #in_flight,
+            histograms: #histograms,
+            file: ::core::file!(),
+            line: #line,
         }
     }
 }
