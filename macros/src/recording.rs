@@ -363,12 +363,8 @@ fn labelled_site(
 ) -> TokenStream {
     let p = quote!(#krate::__private);
     let b = options.bucket_count();
-    let (nanos, seconds) = bounds(options, krate);
     let line = quote_spanned!(span=> ::core::line!());
-    let label_keys = options.labels.iter().map(|(k, _)| k);
-    let label_values = options.labels.iter().map(|(_, v)| v);
-    let in_flight = options.in_flight;
-    let histograms = histograms(options, krate);
+    let meta = site_meta(options, name, krate, &line);
     let (items, dynamic) =
         crate::labels::statics(&options.dynamic, ctx, options.labels_span.unwrap_or(span));
     let kinds = crate::labels::kinds(options.error_kind, ctx);
@@ -377,17 +373,7 @@ fn labelled_site(
         {
             #items
             static __IM_SITE: #p::LabelledSite<#b, { __IM_C }> = #p::LabelledSite::new(
-                #p::SiteMeta {
-                    name: #name,
-                    module: ::core::module_path!(),
-                    labels: &[#((#label_keys, #label_values)),*],
-                    bounds_nanos: #nanos,
-                    bounds_seconds: #seconds,
-                    in_flight: #in_flight,
-                    histograms: #histograms,
-                    file: ::core::file!(),
-                    line: #line,
-                },
+                #meta,
                 #p::DynMeta { labels: #dynamic, kinds: #kinds },
             );
             #p::register_site!(__IM_SITE);
