@@ -205,6 +205,10 @@ pub(crate) fn groups() -> Groups {
 /// the registry, build info when the application asks. `Err` if the registry already has
 /// families with these names (the user's own); ours then stay out of the exposition.
 pub(crate) fn register_group(group: Group) -> Result<(), prometheus::Error> {
+    // Every scrape asks for its group: once joined, a load answers, no lock.
+    if REGISTERED.load(Ordering::Acquire) & group.bit() != 0 {
+        return Ok(());
+    }
     let registry = chosen_registry();
     let mut tried = TRIED.lock().unwrap_or_else(PoisonError::into_inner);
     if *tried & group.bit() == 0 {
