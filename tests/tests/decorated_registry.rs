@@ -9,14 +9,9 @@ use std::collections::HashMap;
 
 use instrument_metrics::prometheus;
 use instrument_metrics::{instrument_metrics, set_exemplar_source, Histograms, TraceContext};
-use instrument_metrics_tests::parse_openmetrics;
-use prost::Message as _;
+use instrument_metrics_tests::{decode_protobuf, native_total, parse_openmetrics};
 
-#[path = "../client_model.rs"]
-#[allow(dead_code)]
-mod client_model;
-
-use client_model::io::prometheus::client::{Histogram, MetricFamily};
+use instrument_metrics_tests::client_model;
 
 const TRACE: u128 = 0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736;
 const SPAN: u64 = 0x00f0_67aa_0ba9_02b7;
@@ -28,17 +23,6 @@ fn traced() -> Option<TraceContext> {
 #[instrument_metrics(histogram = both)]
 fn decorated_work() -> Result<(), String> {
     Ok(())
-}
-
-/// The native buckets' total: the zero bucket plus every delta-decoded count.
-fn native_count(h: &Histogram) -> u64 {
-    let mut count: i64 = 0;
-    let mut total = h.zero_count();
-    for d in &h.positive_delta {
-        count += d;
-        total += u64::try_from(count).expect("counts are never negative");
-    }
-    total
 }
 
 fn labels(m: &client_model::io::prometheus::client::Metric) -> HashMap<&str, &str> {
@@ -124,12 +108,7 @@ fn http_exemplars_and_native_buckets_survive_a_prefix_and_constant_labels() {
     }
 
     // Protobuf: native buckets whose total is the count, and the exemplars, on both.
-    let bytes = instrument_metrics::exposition::render_protobuf();
-    let mut rest = &bytes[..];
-    let mut families = Vec::new();
-    while !rest.is_empty() {
-        families.push(MetricFamily::decode_length_delimited(&mut rest).unwrap());
-    }
+    let families = decode_protobuf(&instrument_metrics::exposition::render_protobuf());
     for (name, select, count) in [
         (
             "app_http_server_request_duration_seconds",
@@ -157,7 +136,7 @@ fn http_exemplars_and_native_buckets_survive_a_prefix_and_constant_labels() {
         let h = m.histogram.as_ref().expect("a histogram");
         assert_eq!(h.schema, Some(3), "{name} is native");
         assert_eq!(h.sample_count(), count);
-        assert_eq!(native_count(h), count, "{name}: native total = count");
+        assert_eq!(native_total(h), count, "{name}: native total = count");
         assert!(!h.bucket.is_empty(), "{name}: classic buckets too (both)");
         assert!(
             h.exemplars.iter().any(|e| e

@@ -27,11 +27,8 @@ use instrument_metrics::prometheus::{
 };
 use instrument_metrics::{instrument_metrics, set_exemplar_source, LabelValue, TraceContext};
 use instrument_metrics_tests::assert_promtool_finds_nothing;
-use prost::Message as _;
 
-#[path = "../client_model.rs"]
-#[allow(dead_code)]
-mod client_model;
+use instrument_metrics_tests::client_model;
 
 use client_model::io::prometheus::client::{MetricFamily, MetricType};
 
@@ -444,14 +441,8 @@ fn python_parse(parser: &str, text: &str) -> Fams {
 
 // ---- protobuf, decoded with prost -------------------------------------------------------------
 
-fn decode(mut bytes: &[u8]) -> Vec<MetricFamily> {
-    let mut families = Vec::new();
-    while !bytes.is_empty() {
-        families.push(
-            MetricFamily::decode_length_delimited(&mut bytes).expect("a delimited MetricFamily"),
-        );
-    }
-    families
+fn decode(bytes: &[u8]) -> Vec<MetricFamily> {
+    instrument_metrics_tests::decode_protobuf(bytes)
 }
 
 fn pairs(labels: &[client_model::io::prometheus::client::LabelPair]) -> Labels {

@@ -8,14 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use instrument_metrics::{instrument_metrics, Histograms};
-use instrument_metrics_tests::{parse, parse_openmetrics, Sample};
-use prost::Message as _;
+use instrument_metrics_tests::{decode_protobuf, native_total, parse, parse_openmetrics, Sample};
 
-#[path = "../client_model.rs"]
-#[allow(dead_code)]
-mod client_model;
-
-use client_model::io::prometheus::client::{Histogram, MetricFamily};
+use instrument_metrics_tests::client_model;
 
 #[instrument_metrics(histogram = classic)]
 fn consistent_classic(n: u64) -> Result<u64, u64> {
@@ -100,24 +95,12 @@ fn check_text(samples: &[Sample], format: &str) -> usize {
     checked
 }
 
-fn native_total(h: &Histogram) -> u64 {
-    let mut count: i64 = 0;
-    let mut total = h.zero_count();
-    for d in &h.positive_delta {
-        count += d;
-        total += u64::try_from(count).expect("native counts are never negative");
-    }
-    total
-}
-
 /// Protobuf, decoded: the same, and native totals equal counts.
 fn check_protobuf(bytes: &[u8]) -> usize {
-    let mut rest = bytes;
-    let mut families = BTreeMap::new();
-    while !rest.is_empty() {
-        let f = MetricFamily::decode_length_delimited(&mut rest).unwrap();
-        families.insert(f.name().to_owned(), f);
-    }
+    let families: BTreeMap<String, _> = decode_protobuf(bytes)
+        .into_iter()
+        .map(|f| (f.name().to_owned(), f))
+        .collect();
     let label = |m: &client_model::io::prometheus::client::Metric, k: &str| {
         m.label
             .iter()
