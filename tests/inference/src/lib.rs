@@ -60,7 +60,13 @@ mod tests {
         assert_eq!(instrumented_question_mark(4), Ok(4));
         assert_eq!(collect_results(&[1, 2]), Ok(vec![1, 2]));
         assert_eq!(collect_results(&[1, 0]), Err(()));
-        // And the runtime is there: rendering still works beside it.
-        assert!(instrument_metrics::render().contains("instrumented_question_mark"));
+        // And the runtime counted them: one ok, one error.
+        let text = instrument_metrics::render();
+        for (result, n) in [("ok", 1), ("error", 1), ("panic", 0)] {
+            let line = format!(
+                "function_calls_total{{function=\"instrumented_question_mark\",module=\"instrument_metrics_inference\",result=\"{result}\"}} {n}"
+            );
+            assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+        }
     }
 }
