@@ -114,7 +114,7 @@ mod tests {
             let code = Code::from_i32(i);
             let i = usize::try_from(i).unwrap();
             assert_eq!(code.index(), i);
-            assert_eq!(CODES[code.index()].len() > 1, true);
+            assert!(CODES[code.index()].len() > 1);
             let want = if errors.contains(&i) {
                 Outcome::Error
             } else {
