@@ -20,8 +20,8 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use instrument_metrics::http::{ClientMetrics, ClientMetricsLayer, HttpClientMetrics};
 use instrument_metrics_tests::client_calls::{
-    call, expect, key, series, ACTIVE, COUNT, OVERFLOW, REQUEST_COUNT, REQUEST_SUM,
-    RESPONSE_COUNT, RESPONSE_SUM,
+    call, expect, key, series, ACTIVE, COUNT, OVERFLOW, REQUEST_COUNT, REQUEST_SUM, RESPONSE_COUNT,
+    RESPONSE_SUM,
 };
 use tower::{Layer as _, ServiceExt as _};
 
@@ -111,7 +111,9 @@ fn client(test: &str) -> ClientMetrics<Inner> {
 }
 
 fn get_request(url: &str) -> http::Request<Full<Bytes>> {
-    http::Request::get(url).body(Full::default()).expect("request")
+    http::Request::get(url)
+        .body(Full::default())
+        .expect("request")
 }
 
 /// Sends `req` and reads the whole response body; the status and the bytes read.
@@ -139,7 +141,9 @@ async fn statuses_are_counted_with_their_body_sizes() {
     }
     assert_eq!(send(&client, get_request(&url("/nowhere"))).await, (404, 0));
     assert_eq!(send(&client, get_request(&url("/fail"))).await, (500, 14));
-    let head = http::Request::head(url("/ok")).body(Full::default()).expect("request");
+    let head = http::Request::head(url("/ok"))
+        .body(Full::default())
+        .expect("request");
     assert_eq!(send(&client, head).await, (200, 0));
     let echo = http::Request::post(url("/echo"))
         .body(Full::new(Bytes::from_static(b"twelve bytes")))
@@ -175,10 +179,20 @@ async fn statuses_are_counted_with_their_body_sizes() {
         series(test, REQUEST_SUM)[&call("POST", "127.0.0.1", &p, "200", "")],
         12.0
     );
-    let active = |m| key(&[("http_request_method", m), ("server_address", "127.0.0.1"), ("server_port", &p)]);
+    let active = |m| {
+        key(&[
+            ("http_request_method", m),
+            ("server_address", "127.0.0.1"),
+            ("server_port", &p),
+        ])
+    };
     assert_eq!(
         series(test, ACTIVE),
-        expect(&[(active("GET"), 0.0), (active("HEAD"), 0.0), (active("POST"), 0.0)])
+        expect(&[
+            (active("GET"), 0.0),
+            (active("HEAD"), 0.0),
+            (active("POST"), 0.0)
+        ])
     );
     assert_eq!(series(test, OVERFLOW), expect(&[(String::new(), 0.0)]));
 }
@@ -199,7 +213,10 @@ async fn a_closed_port_is_a_connect_error_without_status() {
     let p = port.to_string();
     let refused = call("GET", "127.0.0.1", &p, "", "connect");
     assert_eq!(series(test, COUNT), expect(&[(refused.clone(), 2.0)]));
-    assert!(series(test, RESPONSE_COUNT).is_empty(), "no response, no response size");
+    assert!(
+        series(test, RESPONSE_COUNT).is_empty(),
+        "no response, no response size"
+    );
     assert_eq!(series(test, REQUEST_COUNT), expect(&[(refused, 2.0)]));
 }
 
@@ -222,9 +239,16 @@ async fn a_body_dropped_mid_stream_is_cancelled_with_its_status_and_bytes() {
     }
     assert_eq!(read, 1000, "the first chunk only");
     let p = port(addr);
-    let active = key(&[("http_request_method", "GET"), ("server_address", "127.0.0.1"), ("server_port", &p)]);
+    let active = key(&[
+        ("http_request_method", "GET"),
+        ("server_address", "127.0.0.1"),
+        ("server_port", &p),
+    ]);
     assert_eq!(series(test, ACTIVE), expect(&[(active.clone(), 1.0)]));
-    assert!(series(test, COUNT).is_empty(), "not recorded before its end");
+    assert!(
+        series(test, COUNT).is_empty(),
+        "not recorded before its end"
+    );
     drop(body);
     let cancelled = call("GET", "127.0.0.1", &p, "200", "cancelled");
     assert_eq!(series(test, COUNT), expect(&[(cancelled.clone(), 1.0)]));
@@ -308,7 +332,8 @@ async fn addresses_past_the_limit_are_other_and_counted() {
         .address_limit(2)
         .build()
         .expect("valid metrics");
-    let client = ClientMetricsLayer::new(limited).layer(Client::builder(TokioExecutor::new()).build_http());
+    let client =
+        ClientMetricsLayer::new(limited).layer(Client::builder(TokioExecutor::new()).build_http());
     // Two endpoints fill the limit; `localhost` (the same server as `a`) is a third.
     for url in [
         format!("http://{a}/ok"),
@@ -342,11 +367,15 @@ async fn exemplars_and_native_buckets_come_from_the_call() {
         .histograms(Histograms::Both)
         .build()
         .expect("valid metrics");
-    let client = ClientMetricsLayer::new(both).layer(Client::builder(TokioExecutor::new()).build_http());
+    let client =
+        ClientMetricsLayer::new(both).layer(Client::builder(TokioExecutor::new()).build_http());
     // Only this test of the binary sets a source (and nothing else here reads exemplars).
     set_exemplar_source(|| Some(TraceContext::new(0xabc, 0xdef)));
     for _ in 0..4 {
-        assert_eq!(send(&client, get_request(&format!("http://{addr}/ok"))).await, (200, 5));
+        assert_eq!(
+            send(&client, get_request(&format!("http://{addr}/ok"))).await,
+            (200, 5)
+        );
     }
     let om = instrument_metrics::exposition::render_openmetrics();
     let traced: Vec<_> = parse_openmetrics(&om)
@@ -371,7 +400,11 @@ async fn exemplars_and_native_buckets_come_from_the_call() {
     let metric = family
         .metric
         .iter()
-        .find(|m| m.label.iter().any(|l| l.name() == "test" && l.value() == test))
+        .find(|m| {
+            m.label
+                .iter()
+                .any(|l| l.name() == "test" && l.value() == test)
+        })
         .expect("this test's series");
     let h = metric.histogram.as_ref().expect("a histogram");
     assert_eq!(h.schema, Some(3), "native buckets");

@@ -104,7 +104,11 @@ async fn statuses_are_counted_with_their_body_sizes() {
         assert_eq!(response.url().as_str(), url("/ok"));
         assert_eq!(response.text().await.expect("text"), "hello");
     }
-    let missing = client.get(url("/nowhere")).send().await.expect("a response");
+    let missing = client
+        .get(url("/nowhere"))
+        .send()
+        .await
+        .expect("a response");
     assert_eq!(missing.status(), 404);
     assert_eq!(missing.bytes().await.expect("bytes").len(), 0);
     let failed = client.get(url("/fail")).send().await.expect("a response");
@@ -163,10 +167,16 @@ async fn a_closed_port_is_a_connect_error_without_status() {
         .send()
         .await
         .expect_err("nothing listens there");
-    assert!(matches!(&err, reqwest_middleware::Error::Reqwest(e) if e.is_connect()), "{err:?}");
+    assert!(
+        matches!(&err, reqwest_middleware::Error::Reqwest(e) if e.is_connect()),
+        "{err:?}"
+    );
     assert_eq!(
         series(test, COUNT),
-        expect(&[(call("GET", "127.0.0.1", &port.to_string(), "", "connect"), 1.0)])
+        expect(&[(
+            call("GET", "127.0.0.1", &port.to_string(), "", "connect"),
+            1.0
+        )])
     );
     assert!(series(test, RESPONSE_COUNT).is_empty());
 }
@@ -184,10 +194,16 @@ async fn reqwest_timeouts_are_timeouts() {
         .send()
         .await
         .expect_err("timed out");
-    assert!(matches!(&err, reqwest_middleware::Error::Reqwest(e) if e.is_timeout()), "{err:?}");
+    assert!(
+        matches!(&err, reqwest_middleware::Error::Reqwest(e) if e.is_timeout()),
+        "{err:?}"
+    );
     assert_eq!(
         series(test, COUNT),
-        expect(&[(call("GET", "127.0.0.1", &addr.port().to_string(), "", "timeout"), 1.0)])
+        expect(&[(
+            call("GET", "127.0.0.1", &addr.port().to_string(), "", "timeout"),
+            1.0
+        )])
     );
 }
 
@@ -203,12 +219,26 @@ async fn a_response_dropped_mid_stream_is_cancelled_with_its_status_and_bytes() 
         .expect("a response");
     let mut read = 0;
     while read < 1000 {
-        read += response.chunk().await.expect("a chunk").expect("data").len();
+        read += response
+            .chunk()
+            .await
+            .expect("a chunk")
+            .expect("data")
+            .len();
     }
     assert_eq!(read, 1000);
-    assert!(series(test, COUNT).is_empty(), "not recorded before its end");
+    assert!(
+        series(test, COUNT).is_empty(),
+        "not recorded before its end"
+    );
     drop(response);
-    let cancelled = call("GET", "127.0.0.1", &addr.port().to_string(), "200", "cancelled");
+    let cancelled = call(
+        "GET",
+        "127.0.0.1",
+        &addr.port().to_string(),
+        "200",
+        "cancelled",
+    );
     assert_eq!(series(test, COUNT), expect(&[(cancelled.clone(), 1.0)]));
     assert_eq!(series(test, RESPONSE_SUM), expect(&[(cancelled, 1000.0)]));
 }
@@ -234,7 +264,13 @@ async fn a_body_cut_by_the_server_is_a_body_error() {
             }
         }
     }
-    let failed = call("GET", "127.0.0.1", &addr.port().to_string(), "200", "body_error");
+    let failed = call(
+        "GET",
+        "127.0.0.1",
+        &addr.port().to_string(),
+        "200",
+        "body_error",
+    );
     assert_eq!(series(test, COUNT), expect(&[(failed.clone(), 1.0)]));
     #[allow(clippy::cast_precision_loss)]
     let read = read as f64;

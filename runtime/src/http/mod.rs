@@ -58,13 +58,13 @@ pub(crate) mod outcome;
 
 #[cfg(feature = "tower")]
 pub use body::MeteredBody;
+#[cfg(feature = "reqwest")]
+pub use client::ReqwestMetrics;
 #[cfg(feature = "tower")]
 pub use client::{
     client_layer, ClientBody, ClientMetrics, ClientMetricsLayer, ClientResponseFuture,
     HttpClientMetrics, HttpClientMetricsBuilder, DEFAULT_ADDRESS_LIMIT,
 };
-#[cfg(feature = "reqwest")]
-pub use client::ReqwestMetrics;
 #[cfg(feature = "tower")]
 pub use layer::{layer, Metrics, MetricsLayer, ResponseFuture};
 pub use metrics::{

@@ -43,8 +43,7 @@ pub(crate) fn families(out: &mut Vec<Family>) {
         let buckets = t.duration_bounds_seconds.len() + 1;
         for endpoint in t.all_endpoints() {
             for s in endpoint.all_series() {
-                let labels: Cow<'static, Labels> =
-                    Cow::Owned(series_labels(t, endpoint, s));
+                let labels: Cow<'static, Labels> = Cow::Owned(series_labels(t, endpoint, s));
                 let (b, sum) = s.duration_nanos.read();
                 // Read after the classic buckets: see `Histogram::new`.
                 let native = s.native.as_ref().filter(|_| kind.native()).map(|n| {

@@ -20,8 +20,8 @@ pub(crate) mod scrapes;
 pub(crate) use functions::{catalog, in_flight, rows, Series};
 
 use crate::expose::families::{
-    Describe, BUILD_INFO, FUNCTION_FAMILIES, HTTP_CLIENT_FAMILIES, HTTP_FAMILIES,
-    PROCESS_FAMILIES, SCRAPES, SCRAPES_IN_FLIGHT,
+    Describe, BUILD_INFO, FUNCTION_FAMILIES, HTTP_CLIENT_FAMILIES, HTTP_FAMILIES, PROCESS_FAMILIES,
+    SCRAPES, SCRAPES_IN_FLIGHT,
 };
 use crate::expose::snapshot::{Created, Family};
 

@@ -173,7 +173,10 @@ mod tests {
         let timed_out = || io::Error::from(io::ErrorKind::TimedOut);
         assert_eq!(service_error(&refused()), CallEnd::Connect);
         assert_eq!(service_error(&boxed(Wrapped(refused()))), CallEnd::Connect);
-        assert_eq!(service_error(&boxed(Wrapped(timed_out()))), CallEnd::Timeout);
+        assert_eq!(
+            service_error(&boxed(Wrapped(timed_out()))),
+            CallEnd::Timeout
+        );
         assert_eq!(service_error(&boxed(Elapsed)), CallEnd::Timeout);
         let reset = io::Error::from(io::ErrorKind::ConnectionReset);
         assert_eq!(service_error(&reset), CallEnd::ServiceError);

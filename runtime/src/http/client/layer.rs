@@ -23,6 +23,7 @@ use crate::record::outbound::{watch_panics, Call, CallEnd};
 /// distinct server addresses.
 ///
 /// ```
+/// use http_body_util::BodyExt as _;
 /// use tower::{Layer as _, ServiceExt as _};
 ///
 /// // hyper-util's `Client::builder(TokioExecutor::new()).build_http()` in a real program;
@@ -37,7 +38,9 @@ use crate::record::outbound::{watch_panics, Call, CallEnd};
 /// for path in ["/items/1", "/items/2"] {
 ///     let request = http::Request::get(format!("https://inventory.internal{path}")).body(String::new())?;
 ///     let response = client.clone().oneshot(request).await?;
-///     drop(response); // a 2-byte body with a known length: complete as soon as it arrives
+///     // Recorded when the body's last frame is read (dropped unread: `error_type="cancelled"`).
+///     let body = response.into_body().collect().await?.to_bytes();
+///     assert_eq!(&body[..], b"{}");
 /// }
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # })?;
@@ -128,9 +131,9 @@ where
     fn call(&mut self, req: Request<ReqB>) -> Self::Future {
         let head = req.method() == http::Method::HEAD;
         let (host, port) = endpoint_of(&req);
-        let call =
-            self.metrics
-                .begin(req.method(), host, port, req.body().size_hint().exact());
+        let call = self
+            .metrics
+            .begin(req.method(), host, port, req.body().size_hint().exact());
         ClientResponseFuture {
             inner: self.inner.call(req),
             call: Some(call),

@@ -276,7 +276,10 @@ mod tests {
             (b().duration_buckets([1.0, 1.0]), "increasing"),
             (b().size_buckets([10, 5]), "increasing"),
             (b().label("2x", "v"), "not a label name"),
-            (b().label("server_port", "v"), "set by the HTTP client metrics"),
+            (
+                b().label("server_port", "v"),
+                "set by the HTTP client metrics",
+            ),
             (b().label("__x", "v"), "set by the HTTP client metrics"),
             (b().label("a", "1").label("a", "2"), "twice"),
         ] {
