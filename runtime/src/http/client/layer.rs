@@ -95,7 +95,10 @@ impl<S> tower_layer::Layer<S> for ClientMetricsLayer {
 }
 
 /// The client service [`ClientMetricsLayer`] wraps around another. Its errors are the inner
-/// client's, unchanged; its responses carry a [`ClientBody`].
+/// client's, unchanged; its responses carry a [`ClientBody`]. The inner client's error type
+/// must be `'static` (every client's is): it is recognised by type at run time to tell
+/// `connect` and `timeout` from other errors, with no trait bound on it, so tower's boxed
+/// errors work as well as hyper-util's.
 ///
 /// ```
 /// use tower::Layer as _;
