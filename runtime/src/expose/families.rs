@@ -72,6 +72,89 @@ pub(crate) const HTTP_ROUTE_OVERFLOW: Describe = family(
     Kind::Counter,
 );
 
+pub(crate) const GRPC_SERVER_STARTED: Describe = family(
+    "grpc_server_started_total",
+    "Total number of RPCs started on the server.",
+    Kind::Counter,
+);
+pub(crate) const GRPC_SERVER_HANDLED: Describe = family(
+    "grpc_server_handled_total",
+    "Total number of RPCs completed on the server, regardless of success or failure.",
+    Kind::Counter,
+);
+pub(crate) const GRPC_SERVER_RECEIVED: Describe = family(
+    "grpc_server_msg_received_total",
+    "Total number of RPC stream messages received on the server.",
+    Kind::Counter,
+);
+pub(crate) const GRPC_SERVER_SENT: Describe = family(
+    "grpc_server_msg_sent_total",
+    "Total number of gRPC stream messages sent by the server.",
+    Kind::Counter,
+);
+pub(crate) const GRPC_SERVER_HANDLING: Describe = Describe {
+    unit: Some("seconds"),
+    ..family(
+        "grpc_server_handling_seconds",
+        "Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.",
+        Kind::Histogram,
+    )
+};
+pub(crate) const GRPC_CLIENT_STARTED: Describe = family(
+    "grpc_client_started_total",
+    "Total number of RPCs started on the client.",
+    Kind::Counter,
+);
+pub(crate) const GRPC_CLIENT_HANDLED: Describe = family(
+    "grpc_client_handled_total",
+    "Total number of RPCs completed by the client, regardless of success or failure.",
+    Kind::Counter,
+);
+pub(crate) const GRPC_CLIENT_RECEIVED: Describe = family(
+    "grpc_client_msg_received_total",
+    "Total number of RPC stream messages received by the client.",
+    Kind::Counter,
+);
+pub(crate) const GRPC_CLIENT_SENT: Describe = family(
+    "grpc_client_msg_sent_total",
+    "Total number of gRPC stream messages sent by the client.",
+    Kind::Counter,
+);
+pub(crate) const GRPC_CLIENT_HANDLING: Describe = Describe {
+    unit: Some("seconds"),
+    ..family(
+        "grpc_client_handling_seconds",
+        "Histogram of response latency (seconds) of the gRPC until it is finished by the application.",
+        Kind::Histogram,
+    )
+};
+pub(crate) const GRPC_TRANSPORT_ERRORS: Describe = family(
+    "instrument_metrics_grpc_transport_errors_total",
+    "gRPC calls that ended by a transport failure (also counted in handled, by the code the caller saw).",
+    Kind::Counter,
+);
+pub(crate) const GRPC_METHOD_OVERFLOW: Describe = family(
+    "instrument_metrics_grpc_method_overflow_total",
+    "gRPC calls of undeclared methods counted as _OTHER because the limit of distinct methods was reached.",
+    Kind::Counter,
+);
+
+/// The gRPC families, server then client.
+pub(crate) const GRPC_FAMILIES: [Describe; 12] = [
+    GRPC_SERVER_STARTED,
+    GRPC_SERVER_HANDLED,
+    GRPC_SERVER_RECEIVED,
+    GRPC_SERVER_SENT,
+    GRPC_SERVER_HANDLING,
+    GRPC_CLIENT_STARTED,
+    GRPC_CLIENT_HANDLED,
+    GRPC_CLIENT_RECEIVED,
+    GRPC_CLIENT_SENT,
+    GRPC_CLIENT_HANDLING,
+    GRPC_TRANSPORT_ERRORS,
+    GRPC_METHOD_OVERFLOW,
+];
+
 pub(crate) const HTTP_CLIENT_DURATION: Describe = family(
     "http_client_request_duration_seconds",
     "Duration of HTTP client requests, until the response body was received.",

@@ -15,6 +15,7 @@
 //! - `reading`: a site's counters added up for the scraper;
 //! - `objective`: which call sites serve which objective (a side table, no label);
 //! - `http`: HTTP exchanges: vocabulary, series, routes, tables, one exchange;
+//! - `grpc`: gRPC calls: methods declared or seen, each side's counts, one call, message framing;
 //! - `outbound`: outbound HTTP calls (the client layer's and reqwest middleware's): endpoints
 //!   (bounded), series, one call;
 //! - `scrapes`: scrapes of the metrics endpoint, by status code;
@@ -27,6 +28,8 @@ pub(crate) mod call;
 pub(crate) mod clock;
 pub(crate) mod dynamic;
 pub(crate) mod exemplar;
+#[cfg(feature = "tonic")]
+pub(crate) mod grpc;
 #[cfg(feature = "http")]
 pub(crate) mod http;
 pub(crate) mod labelled;

@@ -4,12 +4,15 @@
 //! - `http`: the HTTP server families, from the tower layer's and actix middleware's tables;
 //! - `http_client`: the HTTP client families, from the client layer's and reqwest
 //!   middleware's tables;
+//! - `grpc`: the gRPC server and client families, from every declared or seen method;
 //! - `process`: CPU, memory, fds, threads, start time, from `/proc`;
 //! - `scrapes`: the metrics endpoint's own scrape counts;
 //! - `build_info`: `app_build_info`.
 
 pub(crate) mod build_info;
 pub(crate) mod functions;
+#[cfg(feature = "tonic")]
+pub(crate) mod grpc;
 #[cfg(feature = "http")]
 pub(crate) mod http;
 #[cfg(feature = "tower")]
@@ -20,8 +23,8 @@ pub(crate) mod scrapes;
 pub(crate) use functions::{catalog, in_flight, rows, Series};
 
 use crate::expose::families::{
-    Describe, BUILD_INFO, FUNCTION_FAMILIES, HTTP_CLIENT_FAMILIES, HTTP_FAMILIES, PROCESS_FAMILIES,
-    SCRAPES, SCRAPES_IN_FLIGHT,
+    Describe, BUILD_INFO, FUNCTION_FAMILIES, GRPC_FAMILIES, HTTP_CLIENT_FAMILIES, HTTP_FAMILIES,
+    PROCESS_FAMILIES, SCRAPES, SCRAPES_IN_FLIGHT,
 };
 use crate::expose::snapshot::{Created, Family};
 
@@ -35,14 +38,16 @@ pub(crate) enum Group {
     Process,
     Scrapes,
     BuildInfo,
+    Grpc,
 }
 
 impl Group {
     /// In exposition order.
-    pub(crate) const ALL: [Group; 6] = [
+    pub(crate) const ALL: [Group; 7] = [
         Group::Functions,
         Group::Http,
         Group::HttpClient,
+        Group::Grpc,
         Group::Scrapes,
         Group::Process,
         Group::BuildInfo,
@@ -61,6 +66,7 @@ impl Group {
             Group::Process => &PROCESS_FAMILIES,
             Group::Scrapes => &[SCRAPES, SCRAPES_IN_FLIGHT],
             Group::BuildInfo => &[BUILD_INFO],
+            Group::Grpc => &GRPC_FAMILIES,
         }
     }
 }
@@ -99,6 +105,10 @@ pub(crate) fn read(groups: Groups, created: Option<Created>) -> Vec<Family> {
             Group::Process => process::families(&mut out),
             Group::Scrapes => scrapes::families(&mut out),
             Group::BuildInfo => build_info::families(&mut out),
+            #[cfg(feature = "tonic")]
+            Group::Grpc => grpc::families(&mut out),
+            #[cfg(not(feature = "tonic"))]
+            Group::Grpc => {}
         }
     }
     out

@@ -1,0 +1,219 @@
+//! One gRPC call being measured, from the request's arrival to the end of the response stream
+//! (a streaming RPC is one call), and the reader of gRPC's length-prefixed framing that counts
+//! messages as the bodies stream through.
+
+use std::sync::atomic::Ordering;
+
+use crate::record::clock;
+use crate::record::exemplar::{self, Exemplar, ExemplarSource, TraceContext};
+use crate::record::grpc::method::{Counts, Method, Side, BUCKETS, DURATION_BOUNDS_NANOS};
+use crate::record::grpc::vocabulary::{CANCELED, CODES, DEADLINE_EXCEEDED};
+use crate::record::native;
+
+/// One call being measured. Recorded once: by [`Call::end`], or, if it never is, when dropped
+/// (as `Canceled`, or `DeadlineExceeded` once its deadline has passed).
+pub(crate) struct Call {
+    counts: &'static Counts,
+    start: u64,
+    /// The deadline the request carried (`grpc-timeout`), in nanoseconds from the start; 0 for none.
+    deadline: u64,
+    trace: Option<TraceContext>,
+    done: bool,
+}
+
+impl Call {
+    /// Starts measuring a call of `method` on `side`; `deadline` from the request's `grpc-timeout`.
+    #[inline]
+    pub(crate) fn begin(method: &'static Method, side: Side, deadline: Option<u64>) -> Call {
+        let counts = method.counts(side);
+        if !counts.seen.load(Ordering::Relaxed) {
+            counts.seen.store(true, Ordering::Relaxed);
+        }
+        counts.started.fetch_add(1, Ordering::Relaxed);
+        Call {
+            counts,
+            start: clock::raw_now(),
+            deadline: deadline.unwrap_or(0),
+            trace: exemplar::source().and_then(trace_context),
+            done: false,
+        }
+    }
+
+    /// The counts this call's messages go to.
+    #[inline]
+    pub(crate) fn counts(&self) -> &'static Counts {
+        self.counts
+    }
+
+    /// Records the call as ended with `code` (a status the peer received).
+    #[inline]
+    pub(crate) fn end(mut self, code: u8) {
+        self.record(code, false);
+    }
+
+    /// Records the call as ended by a transport failure: the peer received `code` (what a
+    /// client library reports for one, `Unavailable`), and the transport-error counter says why.
+    pub(crate) fn fail(mut self, code: u8) {
+        self.record(code, true);
+    }
+
+    fn record(&mut self, code: u8, transport: bool) {
+        if std::mem::replace(&mut self.done, true) {
+            return;
+        }
+        let nanos = clock::nanos_since(self.start);
+        // tonic answers an expired deadline with `Cancelled` (its timeout drops the call), and
+        // a client's own timer fails the channel's call: gRPC says the call ended with
+        // `DeadlineExceeded`, and so do we (the transport did not fail).
+        let expired = self.deadline != 0 && nanos >= self.deadline;
+        let (code, transport) = if expired && (code == CANCELED || transport) {
+            (DEADLINE_EXCEEDED, false)
+        } else {
+            (code, transport)
+        };
+        let c = self.counts;
+        if transport {
+            c.transport_errors.fetch_add(1, Ordering::Relaxed);
+        }
+        // Native buckets first and classic ones next, the handled counter last: a scrape reads
+        // them in the other order, so its buckets never count a call its counter has not.
+        if let Some(n) = c.native.get() {
+            n.observe(nanos);
+        } else if native::default_histograms().native() {
+            allocate_native(c, nanos);
+        }
+        let bucket = DURATION_BOUNDS_NANOS.partition_point(|b| *b < nanos);
+        if let Some(b) = c.buckets.get(bucket) {
+            b.fetch_add(1, Ordering::Release);
+        }
+        c.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
+        if let Some(context) = self.trace {
+            keep_exemplar(c, context, bucket, nanos);
+        }
+        let code = usize::from(code).min(CODES.len() - 1);
+        c.handled[code].fetch_add(1, Ordering::Release);
+    }
+}
+
+impl Drop for Call {
+    fn drop(&mut self) {
+        self.record(CANCELED, false);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn trace_context(source: ExemplarSource) -> Option<TraceContext> {
+    exemplar::current(source)
+}
+
+#[cold]
+#[inline(never)]
+fn allocate_native(c: &Counts, nanos: u64) {
+    c.native.allocate();
+    if let Some(n) = c.native.get() {
+        n.observe(nanos);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn keep_exemplar(c: &Counts, context: TraceContext, bucket: usize, nanos: u64) {
+    if let Some(cell) = c.exemplars.get_or_allocate(BUCKETS, bucket) {
+        #[allow(clippy::cast_precision_loss)] // an exemplar's value is for show
+        cell.store(&Exemplar {
+            context,
+            value: nanos as f64 / 1e9,
+            unix_nanos: exemplar::unix_nanos_now(),
+        });
+    }
+}
+
+/// Where a body is in gRPC's framing: each message is a 1-byte flag, a 4-byte big-endian
+/// length, then that many bytes. Reads the bytes passing through; copies nothing.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Framing {
+    /// Bytes of the current 5-byte prefix seen (0 between messages).
+    prefix: u8,
+    /// The length being read from the prefix.
+    length: u32,
+    /// Bytes of the current message still to come, once its prefix is read.
+    remaining: u32,
+}
+
+impl Framing {
+    /// The messages that end in `bytes`.
+    #[inline]
+    pub(crate) fn messages(&mut self, mut bytes: &[u8]) -> u64 {
+        let mut n = 0;
+        while !bytes.is_empty() {
+            if self.prefix < 5 {
+                if self.prefix > 0 {
+                    self.length = (self.length << 8) | u32::from(bytes[0]);
+                }
+                bytes = &bytes[1..];
+                self.prefix += 1;
+                if self.prefix == 5 {
+                    self.remaining = std::mem::take(&mut self.length);
+                    if self.remaining == 0 {
+                        n += 1;
+                        self.prefix = 0;
+                    }
+                }
+            } else {
+                let take = bytes.len().min(self.remaining as usize);
+                bytes = &bytes[take..];
+                // `take` is at most `remaining`, a u32.
+                #[allow(clippy::cast_possible_truncation)]
+                let take = take as u32;
+                self.remaining -= take;
+                if self.remaining == 0 {
+                    n += 1;
+                    self.prefix = 0;
+                }
+            }
+        }
+        n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Framing;
+
+    fn message(len: usize) -> Vec<u8> {
+        let mut m = vec![0u8];
+        m.extend_from_slice(&u32::try_from(len).unwrap().to_be_bytes());
+        m.extend(std::iter::repeat_n(7u8, len));
+        m
+    }
+
+    #[test]
+    fn messages_are_counted_whatever_the_chunks() {
+        let mut stream = Vec::new();
+        for len in [0, 1, 5, 300, 70_000, 0, 2] {
+            stream.extend(message(len));
+        }
+        // Every way of cutting the stream in two, and byte by byte.
+        for cut in 0..stream.len() {
+            let mut f = Framing::default();
+            let n = f.messages(&stream[..cut]) + f.messages(&stream[cut..]);
+            assert_eq!(n, 7, "cut at {cut}");
+        }
+        let mut f = Framing::default();
+        let n: u64 = stream
+            .iter()
+            .map(|b| f.messages(std::slice::from_ref(b)))
+            .sum();
+        assert_eq!(n, 7);
+    }
+
+    #[test]
+    fn a_partial_message_is_not_counted() {
+        let m = message(10);
+        let mut f = Framing::default();
+        assert_eq!(f.messages(&m[..9]), 0);
+        assert_eq!(f.messages(&m[9..14]), 0);
+        assert_eq!(f.messages(&m[14..]), 1);
+    }
+}
