@@ -3,7 +3,7 @@
 //! Prometheus. `examples/prometheus/` has the Prometheus config, rules and Grafana dashboard
 //! that go with it.
 //!
-//! `cargo run --example services -- --addr 127.0.0.1:8080`
+//! `cargo run --example services -- --addr 127.0.0.1:8080 [--peer 127.0.0.1:8081]`
 //!
 //! The service itself is the `services` library (`examples/services/lib.rs`), which the `rules`
 //! example links too: `cargo run --example rules > rules.yml` writes the Prometheus rules of
@@ -11,17 +11,18 @@
 //!
 //! Routes: `GET /accounts/{id}`, `POST /accounts` (body: the account name), `GET /export`
 //! (every account as CSV, streamed a line at a time), `GET /reports/{ms}` (a report that takes
-//! `ms` milliseconds), `GET /health`, `GET /metrics` (not
-//! measured by the layer). Deterministic failures, so tests can predict the error counts: ids
-//! divisible by 13 hit a "storage outage" (500), creating an account named `fail` is a 500
-//! too, and a name longer than 32 bytes is refused by the store (400). Any other path is a 404
-//! counted under `http_route="_unmatched"`.
+//! `ms` milliseconds), `GET /peer/accounts/{id}` (the account as a peer instance has it: a call
+//! through reqwest, measured by the client middleware; 503 without a peer), `GET /health`,
+//! `GET /metrics` (not measured by the layer). Deterministic failures, so tests can predict
+//! the error counts: ids divisible by 13 hit a "storage outage" (500), creating an account
+//! named `fail` is a 500 too, and a name longer than 32 bytes is refused by the store (400).
+//! Any other path is a 404 counted under `http_route="_unmatched"`.
 //!
 //! The store's calls carry bounded dynamic labels: `Accounts::load` by the account's `tier`
 //! (an enum: every tier at 0 from the start), and every store error by its `error_kind`
 //! (`Outage`, `Rejected`).
 
-use services::{app, OBJECTIVES};
+use services::{app_with_peer, OBJECTIVES};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
@@ -40,7 +41,9 @@ async fn main() {
         eprintln!("objectives: {e}");
         std::process::exit(1);
     }
-    let app = match app() {
+    // Another instance to ask on `GET /peer/accounts/{id}`, if given.
+    let peer = instrument_metrics_examples::flag(&args, "peer").map(|a| format!("http://{a}"));
+    let app = match app_with_peer(peer) {
         // Outside the metrics: each request's span (and trace id) is current when it starts.
         Ok(app) => app.layer(axum::middleware::from_fn(
             instrument_metrics_examples::traced::requests,

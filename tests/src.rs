@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+pub mod client_calls;
 pub mod http_client;
 pub mod metrics_endpoint;
 mod openmetrics;

@@ -7,11 +7,12 @@
 //!
 //! Routes: `GET /accounts/{id}`, `POST /accounts` (body: the account name), `GET /export`
 //! (every account as CSV, streamed a line at a time), `GET /reports/{ms}` (a report that takes
-//! `ms` milliseconds), `GET /health`, `GET /metrics` (not
-//! measured by the layer). Deterministic failures, so tests can predict the error counts: ids
-//! divisible by 13 hit a "storage outage" (500), creating an account named `fail` is a 500
-//! too, and a name longer than 32 bytes is refused by the store (400). Any other path is a 404
-//! counted under `http_route="_unmatched"`.
+//! `ms` milliseconds), `GET /peer/accounts/{id}` (the account as a peer instance has it: a call
+//! through reqwest, measured by the client middleware; 503 without a peer), `GET /health`,
+//! `GET /metrics` (not measured by the layer). Deterministic failures, so tests can predict
+//! the error counts: ids divisible by 13 hit a "storage outage" (500), creating an account
+//! named `fail` is a 500 too, and a name longer than 32 bytes is refused by the store (400).
+//! Any other path is a 404 counted under `http_route="_unmatched"`.
 //!
 //! The store's calls carry bounded dynamic labels: `Accounts::load` by the account's `tier`
 //! (an enum: every tier at 0 from the start), and every store error by its `error_kind`
@@ -29,7 +30,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
-use instrument_metrics::http::{HttpMetrics, MetricsLayer};
+use instrument_metrics::http::{HttpClientMetrics, HttpMetrics, MetricsLayer, ReqwestMetrics};
 use instrument_metrics::slo::Objective;
 use instrument_metrics::{instrument_metrics, LabelValue};
 
@@ -188,7 +189,40 @@ async fn health() -> StatusCode {
     StatusCode::OK
 }
 
-/// The service: its routes, state and HTTP metrics layer.
+/// Another instance, asked by `GET /peer/accounts/{id}`: its base URL and the client that
+/// calls it, every call measured by [`ReqwestMetrics`] (`http_client_*` families).
+struct Peer {
+    base: String,
+    client: reqwest_middleware::ClientWithMiddleware,
+}
+
+/// The account `id` as the peer has it: its status and body, relayed. Not instrumented with
+/// the attribute: the server layer here, the client middleware and the peer's own layer
+/// measure it.
+async fn peer_account(peer: Option<Arc<Peer>>, id: u64) -> (StatusCode, String) {
+    let Some(peer) = peer else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no peer configured (--peer)".to_owned(),
+        );
+    };
+    let url = format!("{}/accounts/{id}", peer.base);
+    match peer.client.get(url).send().await {
+        Ok(response) => {
+            let status = response.status();
+            match response.text().await {
+                Ok(body) => (status, body),
+                Err(_) => (
+                    StatusCode::BAD_GATEWAY,
+                    "the peer's answer broke off".to_owned(),
+                ),
+            }
+        }
+        Err(_) => (StatusCode::BAD_GATEWAY, "peer unreachable".to_owned()),
+    }
+}
+
+/// The service without a peer: its routes, state and HTTP metrics layer.
 ///
 /// # Errors
 /// When the HTTP metrics refuse their configuration (they do not: it is fixed).
@@ -197,13 +231,42 @@ async fn health() -> StatusCode {
 /// let _router = services::app().unwrap();
 /// ```
 pub fn app() -> Result<Router, instrument_metrics::Error> {
+    app_with_peer(None)
+}
+
+/// The service, asking `peer` (a base URL such as `http://127.0.0.1:8081`, another instance)
+/// on `GET /peer/accounts/{id}`.
+///
+/// # Errors
+/// When the HTTP metrics refuse their configuration (they do not: it is fixed).
+///
+/// ```
+/// let _router = services::app_with_peer(Some("http://127.0.0.1:8081".to_owned())).unwrap();
+/// ```
+pub fn app_with_peer(peer: Option<String>) -> Result<Router, instrument_metrics::Error> {
     // Every request by route template, method and status; Prometheus' own scrapes left out.
     let http = HttpMetrics::builder().skip("/metrics").build()?;
+    // Every call to the peer by server address, port and status (the `http_client_*` families
+    // exist once there is a peer to call).
+    let peer = match peer {
+        Some(base) => {
+            let calls = ReqwestMetrics::new(HttpClientMetrics::builder().build()?);
+            let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+                .with(calls)
+                .build();
+            Some(Arc::new(Peer { base, client }))
+        }
+        None => None,
+    };
     Ok(Router::new()
         .route("/accounts/{id}", get(get_account))
         .route("/accounts", post(create_account))
         .route("/export", get(export))
         .route("/reports/{ms}", get(report))
+        .route(
+            "/peer/accounts/{id}",
+            get(move |Path(id): Path<u64>| peer_account(peer.clone(), id)),
+        )
         .route("/health", get(health))
         .route("/metrics", get(instrument_metrics::axum::metrics))
         .with_state(Arc::new(Accounts::default()))

@@ -36,8 +36,9 @@
 //! - [`exposition`]: every format ([`exposition::render_openmetrics()`],
 //!   [`exposition::render_protobuf()`]), content negotiation and gzip ([`exposition::scrape()`]);
 //! - [`http`]: request metrics for whole services ([`http::layer()`], a tower layer; 5xx is
-//!   `error`); [`axum`](mod@axum) and [`actix`](mod@actix): their `/metrics` and live-page
-//!   handlers (and actix-web's middleware);
+//!   `error`), and for the calls they make ([`http::client_layer()`] for tower clients,
+//!   `http::ReqwestMetrics` for reqwest); [`axum`](mod@axum) and [`actix`](mod@actix): their
+//!   `/metrics` and live-page handlers (and actix-web's middleware);
 //! - [`live`]: the live page (rates, failures, latency quantiles over 1, 5 and 15 minutes)
 //!   and its JSON, from snapshots taken off the callers' path;
 //! - [`slo`]: objectives declared in code and the Prometheus rules and alerts they generate;
@@ -45,16 +46,17 @@
 //! - [`grpc`](mod@grpc): gRPC server and client layers for tonic, `tonic::Status` as an outcome.
 //!
 //! Inside, by concern (data flows one way, from `record` outwards; no module imports this
-//! file): `record` (the caller's side: call sites, clock, outcomes, labels, HTTP exchanges),
-//! `expose` (the scraper's side: one reading of every family, the encoders, negotiation, the
-//! registry), then `serve`, `http`, `grpc`, `live`, `slo`, `push`.
+//! file): `record` (the caller's side: call sites, clock, outcomes, labels, HTTP exchanges and
+//! outbound calls, gRPC calls), `expose` (the scraper's side: one reading of every family, the
+//! encoders, negotiation, the registry), then `serve`, `http`, `grpc`, `live`, `slo`, `push`.
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `exporter` | yes | [`serve()`]: a standalone `/metrics` endpoint on its own thread |
 //! | `process` | yes | process CPU, memory, fds, threads (Linux, from `/proc`) |
-//! | `http` | with the next three | 5xx responses are `error`; [`http::HttpMetrics`] |
-//! | `tower` | | [`http::layer()`]: RED metrics for every request of a tower/hyper service |
+//! | `http` | with `tower`, `reqwest`, `axum`, `actix-web`, `tonic` | 5xx responses are `error`; [`http::HttpMetrics`] |
+//! | `tower` | | [`http::layer()`]: RED metrics for every request of a tower/hyper service; [`http::client_layer()`]: for every call of a tower HTTP client (hyper-util's `Client`…) |
+//! | `reqwest` | | `http::ReqwestMetrics`: the client metrics as a reqwest-middleware middleware (reqwest 0.13, no TLS) |
 //! | `axum` | | `/metrics` handler for axum 0.8; the layer reads axum's route templates |
 //! | `actix-web` | | `/metrics` handler and request middleware for actix-web 4 |
 //! | `push` | | Pushgateway client |

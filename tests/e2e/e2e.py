@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """End-to-end: the examples against a real Prometheus and a real Pushgateway, on loopback.
 
-1. Three instances of the `services` example; Prometheus (the shipped examples/prometheus
-   config, scrape interval lowered to 1 s) finds them through file_sd.
+1. Three instances of the `services` example, each with the next as its peer; Prometheus (the
+   shipped examples/prometheus config, scrape interval lowered to 1 s) finds them through
+   file_sd.
 2. Known traffic; Prometheus' HTTP API must report exactly the calls and errors sent, and,
    from the HTTP layer, exactly the requests per (route, method, status), the response bytes
    the client received and the request bytes it sent; unmatched paths share `_unmatched`,
-   `/metrics` is not counted.
+   `/metrics` is not counted; from the client middleware, exactly the one call an instance
+   made to its peer.
 3. histogram_quantile answers a number; the rules load (promtool) and every rule evaluates;
    every query of the Grafana dashboard runs; each exposition passes `promtool check metrics`.
 4. VictoriaMetrics scrapes the same three instances through the same file_sd targets from the
@@ -279,7 +281,9 @@ def run(work):
     # --- three services instances -------------------------------------------------------
     ports = [free_port() for _ in range(3)]
     for i, port in enumerate(ports):
-        start(f"services-{i}", [os.path.join(EXAMPLES, "services"), "--addr", f"127.0.0.1:{port}"], work)
+        # Each asks the next on GET /peer/accounts/{id} (through reqwest and the client middleware).
+        peer = f"127.0.0.1:{ports[(i + 1) % len(ports)]}"
+        start(f"services-{i}", [os.path.join(EXAMPLES, "services"), "--addr", f"127.0.0.1:{port}", "--peer", peer], work)
     # --- and the background CLI (seed scenario 000), at work while the services are tested ---
     bg = start_background(work)
     for port in ports:
@@ -448,6 +452,16 @@ def run(work):
         # A scanner's paths: one route value for all of them, never the raw path.
         for path in ("/nope", "/wp-login.php", "/accounts/1/extra", f"/random/{i}"):
             send(i, "GET", path, "_unmatched", 404)
+    # Instance 0 asks its peer, instance 1, for account 1: one call through the client
+    # middleware, which instance 1 serves as one more GET /accounts/1 (alice, tier free).
+    _, relayed, _ = send(0, "GET", "/peer/accounts/1", "/peer/accounts/{id}", 200)
+    check(relayed == b"alice", f"instance 0 relays its peer's account 1: {relayed!r}")
+    at_peer = sent.setdefault(("/accounts/{id}", "GET", "200"), {"requests": 0, "response": 0, "request": 0})
+    at_peer["requests"] += 1
+    at_peer["response"] += len(relayed)
+    expected_calls["get_account"] += 1
+    expected_calls["Accounts::load"] += 1
+    expected_tiers["free"] += 1
     # A report of a known latency, 20 times: the native histogram's quantile must find it.
     report_ms, report_times = 40, []
     for _ in range(20):
@@ -550,7 +564,7 @@ def run(work):
     check(by_exchange(per_exchange("http_server_request_body_size_bytes_count")) == want_requests,
           "every request's body length was known (Content-Length or none), one observation each")
     routes = by_label(query(prom, 'count by (http_route) (http_server_request_duration_seconds_count{job="services"})'), "http_route")
-    check(set(routes) == {"/accounts", "/accounts/{id}", "/export", "/reports/{ms}", "/health", "_unmatched"},
+    check(set(routes) == {"/accounts", "/accounts/{id}", "/export", "/reports/{ms}", "/peer/accounts/{id}", "/health", "_unmatched"},
           f"route values are the templates and _unmatched, never a raw path, never /metrics: {sorted(routes)}")
     unmatched = by_exchange(per_exchange("http_server_request_duration_seconds_count", ', http_route="_unmatched"'))
     check(unmatched == {("_unmatched", "GET", "404"): 12.0}, f"4 unmatched paths × 3 instances share one series: {unmatched}")
@@ -563,6 +577,19 @@ def run(work):
           f"active requests back to 0 for every method seen: {active}")
     overflow = query(prom, 'sum(instrument_metrics_http_route_overflow_total{job="services"})')
     check(len(overflow) == 1 and float(overflow[0]["value"][1]) == 0, "no route past the route limit")
+
+    # --- what Prometheus saw of the client middleware: instance 0's one call to instance 1 -----
+    client_calls = wait_for("the client call scraped", lambda: query(
+        prom, 'http_client_request_duration_seconds_count{job="services"}'), timeout=30)
+    want_call = {"instance": f"127.0.0.1:{ports[0]}", "http_request_method": "GET", "server_address": "127.0.0.1",
+                 "server_port": str(ports[1]), "http_response_status_code": "200", "error_type": None}
+    got_calls = [({k: r["metric"].get(k) for k in want_call}, float(r["value"][1])) for r in client_calls]
+    check(got_calls == [(want_call, 1.0)], f"one client series, one call, to the peer's address and port: {got_calls}")
+    received = query(prom, 'sum(http_client_response_body_size_bytes_sum{job="services"})')
+    check(len(received) == 1 and float(received[0]["value"][1]) == len(b"alice"),
+          f"the client received the 5 bytes of alice: {received}")
+    in_flight = by_label(query(prom, 'http_client_active_requests{job="services"}'), "instance")
+    check(in_flight == {f"127.0.0.1:{ports[0]}": 0.0}, f"no client call left in flight: {in_flight}")
 
     # --- exemplars: the trace id the test sent, in Prometheus' exemplar storage ----------------
     def exemplars_of(server, selector):

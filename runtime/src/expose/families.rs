@@ -155,6 +155,32 @@ pub(crate) const GRPC_FAMILIES: [Describe; 12] = [
     GRPC_METHOD_OVERFLOW,
 ];
 
+pub(crate) const HTTP_CLIENT_DURATION: Describe = family(
+    "http_client_request_duration_seconds",
+    "Duration of HTTP client requests, until the response body was received.",
+    Kind::Histogram,
+);
+pub(crate) const HTTP_CLIENT_ACTIVE: Describe = family(
+    "http_client_active_requests",
+    "Number of active HTTP client requests.",
+    Kind::Gauge,
+);
+pub(crate) const HTTP_CLIENT_REQUEST_SIZE: Describe = family(
+    "http_client_request_body_size_bytes",
+    "Size of HTTP client request bodies, for requests whose length was known.",
+    Kind::Histogram,
+);
+pub(crate) const HTTP_CLIENT_RESPONSE_SIZE: Describe = family(
+    "http_client_response_body_size_bytes",
+    "Size of HTTP client response bodies, as bytes received.",
+    Kind::Histogram,
+);
+pub(crate) const HTTP_CLIENT_ADDRESS_OVERFLOW: Describe = family(
+    "instrument_metrics_http_client_address_overflow_total",
+    "HTTP client requests whose server address was past the address limit and counted as _OTHER.",
+    Kind::Counter,
+);
+
 pub(crate) const PROCESS_CPU: Describe = family(
     "process_cpu_seconds_total",
     "Total user and system CPU time spent in seconds.",
@@ -229,6 +255,15 @@ pub(crate) const HTTP_FAMILIES: [Describe; 5] = [
     HTTP_REQUEST_SIZE,
     HTTP_RESPONSE_SIZE,
     HTTP_ROUTE_OVERFLOW,
+];
+
+/// The HTTP client families.
+pub(crate) const HTTP_CLIENT_FAMILIES: [Describe; 5] = [
+    HTTP_CLIENT_DURATION,
+    HTTP_CLIENT_ACTIVE,
+    HTTP_CLIENT_REQUEST_SIZE,
+    HTTP_CLIENT_RESPONSE_SIZE,
+    HTTP_CLIENT_ADDRESS_OVERFLOW,
 ];
 
 impl Family {

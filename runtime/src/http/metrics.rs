@@ -278,7 +278,7 @@ impl HttpMetricsBuilder {
     }
 }
 
-fn check_duration_buckets(bounds: &[f64]) -> Result<(), Error> {
+pub(crate) fn check_duration_buckets(bounds: &[f64]) -> Result<(), Error> {
     if bounds.is_empty() {
         return Err(Error::InvalidConfig(
             "duration buckets are empty: give at least one bound, in seconds".to_owned(),

@@ -16,6 +16,8 @@
 //! - `objective`: which call sites serve which objective (a side table, no label);
 //! - `http`: HTTP exchanges: vocabulary, series, routes, tables, one exchange;
 //! - `grpc`: gRPC calls: methods declared or seen, each side's counts, one call, message framing;
+//! - `outbound`: outbound HTTP calls (the client layer's and reqwest middleware's): endpoints
+//!   (bounded), series, one call;
 //! - `scrapes`: scrapes of the metrics endpoint, by status code;
 //! - `builds`: the application builds registered with `build_info!`.
 //!
@@ -36,6 +38,8 @@ pub(crate) mod native;
 pub(crate) mod objective;
 #[cfg(feature = "opentelemetry")]
 pub(crate) mod opentelemetry;
+#[cfg(feature = "tower")]
+pub(crate) mod outbound;
 pub(crate) mod outcome;
 pub(crate) mod reading;
 pub(crate) mod scrapes;

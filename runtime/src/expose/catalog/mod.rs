@@ -2,6 +2,8 @@
 //!
 //! - `functions`: the function families, from the call sites (merged by labels);
 //! - `http`: the HTTP server families, from the tower layer's and actix middleware's tables;
+//! - `http_client`: the HTTP client families, from the client layer's and reqwest
+//!   middleware's tables;
 //! - `grpc`: the gRPC server and client families, from every declared or seen method;
 //! - `process`: CPU, memory, fds, threads, start time, from `/proc`;
 //! - `scrapes`: the metrics endpoint's own scrape counts;
@@ -13,14 +15,16 @@ pub(crate) mod functions;
 pub(crate) mod grpc;
 #[cfg(feature = "http")]
 pub(crate) mod http;
+#[cfg(feature = "tower")]
+pub(crate) mod http_client;
 pub(crate) mod process;
 pub(crate) mod scrapes;
 
 pub(crate) use functions::{catalog, in_flight, rows, Series};
 
 use crate::expose::families::{
-    Describe, BUILD_INFO, FUNCTION_FAMILIES, GRPC_FAMILIES, HTTP_FAMILIES, PROCESS_FAMILIES,
-    SCRAPES, SCRAPES_IN_FLIGHT,
+    Describe, BUILD_INFO, FUNCTION_FAMILIES, GRPC_FAMILIES, HTTP_CLIENT_FAMILIES, HTTP_FAMILIES,
+    PROCESS_FAMILIES, SCRAPES, SCRAPES_IN_FLIGHT,
 };
 use crate::expose::snapshot::{Created, Family};
 
@@ -30,6 +34,7 @@ use crate::expose::snapshot::{Created, Family};
 pub(crate) enum Group {
     Functions,
     Http,
+    HttpClient,
     Process,
     Scrapes,
     BuildInfo,
@@ -38,9 +43,10 @@ pub(crate) enum Group {
 
 impl Group {
     /// In exposition order.
-    pub(crate) const ALL: [Group; 6] = [
+    pub(crate) const ALL: [Group; 7] = [
         Group::Functions,
         Group::Http,
+        Group::HttpClient,
         Group::Grpc,
         Group::Scrapes,
         Group::Process,
@@ -56,6 +62,7 @@ impl Group {
         match self {
             Group::Functions => &FUNCTION_FAMILIES,
             Group::Http => &HTTP_FAMILIES,
+            Group::HttpClient => &HTTP_CLIENT_FAMILIES,
             Group::Process => &PROCESS_FAMILIES,
             Group::Scrapes => &[SCRAPES, SCRAPES_IN_FLIGHT],
             Group::BuildInfo => &[BUILD_INFO],
@@ -91,6 +98,10 @@ pub(crate) fn read(groups: Groups, created: Option<Created>) -> Vec<Family> {
             Group::Http => http::families(&mut out),
             #[cfg(not(feature = "http"))]
             Group::Http => {}
+            #[cfg(feature = "tower")]
+            Group::HttpClient => http_client::families(&mut out),
+            #[cfg(not(feature = "tower"))]
+            Group::HttpClient => {}
             Group::Process => process::families(&mut out),
             Group::Scrapes => scrapes::families(&mut out),
             Group::BuildInfo => build_info::families(&mut out),
