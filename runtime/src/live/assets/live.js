@@ -68,7 +68,7 @@
     var names = Object.keys(codes);
     if (!names.length) return "–";
     names.sort(function (a, b) { return codes[b] - codes[a] || (a < b ? -1 : 1); });
-    return names.map(function (n) { return n + " " + codes[n]; }).join(" · ");
+    return names.map(function (n) { return n + "\u00a0" + codes[n]; }).join(" · ");
   }
   function fmtPerCall(v) { return v === null ? "–" : fmtRate(v); }
 
