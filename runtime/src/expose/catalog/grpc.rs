@@ -44,11 +44,11 @@ pub(crate) fn families(out: &mut Vec<Family>) {
                 continue;
             }
             let counts = method.counts(side);
-            let labels = Cow::Owned(Labels::new([
+            let labels = Labels::new([
                 ("grpc_type", method.kind.label()),
                 ("grpc_service", method.service),
                 ("grpc_method", method.name),
-            ]));
+            ]);
             read_side(
                 &mut sides[side as usize],
                 counts,
@@ -163,13 +163,13 @@ fn side_name(side: Side) -> &'static str {
 fn read_side(
     into: &mut SideFamilies,
     counts: &Counts,
-    labels: &Cow<'static, Labels>,
+    labels: &Labels,
     bounds: &Arc<Bounds>,
     classic: bool,
     native: bool,
 ) {
     for (code, name) in CODES.iter().enumerate() {
-        let mut with_code = labels.clone().into_owned();
+        let mut with_code = labels.clone();
         with_code.push("grpc_code", name);
         into.handled.push(counter(
             Cow::Owned(with_code),
@@ -178,15 +178,17 @@ fn read_side(
     }
     // Started after handled: a call is started before it is handled, so started >= handled.
     into.started.push(counter(
-        labels.clone(),
+        Cow::Owned(labels.clone()),
         counts.started.load(Ordering::Relaxed),
     ));
     into.received.push(counter(
-        labels.clone(),
+        Cow::Owned(labels.clone()),
         counts.received.load(Ordering::Relaxed),
     ));
-    into.sent
-        .push(counter(labels.clone(), counts.sent.load(Ordering::Relaxed)));
+    into.sent.push(counter(
+        Cow::Owned(labels.clone()),
+        counts.sent.load(Ordering::Relaxed),
+    ));
     let (buckets, sum) = counts.read_durations();
     let native = counts.native.get().filter(|_| native).map(|n| {
         let mut r = NativeReading::default();
@@ -194,7 +196,7 @@ fn read_side(
         r
     });
     into.handling.push(Sample {
-        labels: labels.clone(),
+        labels: Cow::Owned(labels.clone()),
         extra: Extra::NONE,
         value: Value::Histogram(Histogram::new(
             Arc::clone(bounds),
