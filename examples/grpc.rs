@@ -1,13 +1,15 @@
 //! gRPC's RouteGuide over h2c, with server reflection, every call measured by the gRPC layer
 //! (go-grpc-middleware's families) and every handler by the attribute; `/metrics` and the live
 //! page on the metrics address. `--load N` drives N rounds of every outcome through a client
-//! wearing the client layer, then keeps serving.
+//! wearing the client layer, then keeps serving. `--live-interval SECONDS` sets how often the
+//! live page's snapshots are taken (default 5).
 //!
 //! ```text
-//! cargo run --example grpc -- --addr 127.0.0.1:50051 --metrics-addr 127.0.0.1:9898 [--load N]
+//! cargo run --example grpc -- --addr 127.0.0.1:50051 --metrics-addr 127.0.0.1:9898 [--load N] [--live-interval S]
 //! ```
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 #[tokio::main]
 async fn main() {
@@ -21,6 +23,12 @@ async fn main() {
         Some(Ok(n)) => n,
         Some(Err(e)) => fail(&format!("--load takes a number of rounds: {e}")),
     };
+    let interval = instrument_metrics_examples::flag(&args, "live-interval")
+        .and_then(|s| s.parse::<f64>().ok())
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .unwrap_or(Duration::from_secs(5));
+    // Snapshots from the start, so the live page's windows cover every call.
+    instrument_metrics::live::start_every(interval);
     instrument_metrics::set_default_histograms(instrument_metrics::Histograms::Both);
     if let Err(e) = instrument_metrics::build_info!() {
         eprintln!("build info not registered: {e}");
@@ -37,6 +45,15 @@ async fn main() {
         "RouteGuide on {local} (h2c, reflection), metrics on http://{}/metrics",
         exporter.local_addr()
     );
+    println!("live page: http://{}/", exporter.local_addr());
+    // RouteGuide's methods declared before the client's first call: `serve` declares them too,
+    // but in its own task, which the load below may outrun; a call made before its method is
+    // declared is counted under `grpc_type="unknown"`.
+    if let Err(e) =
+        instrument_metrics::grpc::register_descriptors(routeguide::pb::FILE_DESCRIPTOR_SET)
+    {
+        fail(&format!("descriptors: {e}"));
+    }
     let server = tokio::spawn(routeguide::serve(listener, async {
         let _ = tokio::signal::ctrl_c().await;
     }));

@@ -2,9 +2,11 @@
 // page in Debian's headless Chromium, waits for an update after the traffic has ended, and
 // checks that the numbers in the DOM are those derived from /metrics (parsed here): exact
 // totals by result, failure ratios, and p50/p90/p99 as histogram_quantile computes them.
+// Then the same for the gRPC methods table, with the `grpc` example's `--load` rounds: every
+// (side, method) row against both /metrics and the per-round table of routeguide's `load`.
 // Screenshots go to $ARTIFACTS (target/live-page by default).
 //
-// Usage: node live_page.mjs HELLO_BINARY   (./run builds it and installs what is missing)
+// Usage: node live_page.mjs HELLO_BINARY GRPC_BINARY   (./run builds them and installs what is missing)
 import { spawn } from "node:child_process";
 import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,7 +14,19 @@ import { join } from "node:path";
 import { chromium } from "playwright-core";
 
 const HELLO = process.argv[2];
+const GRPC = process.argv[3];
 const REQUESTS = 120;
+const ROUNDS = 3;
+// One round of routeguide's `load` (examples/routeguide/lib.rs), as both sides count it: the
+// codes its calls end with, the messages to the server and to the client.
+const ROUND = {
+  GetFeature: { type: "unary", codes: { OK: 1, NotFound: 1, InvalidArgument: 1, Internal: 1, DeadlineExceeded: 1 }, toServer: 5, toClient: 1 },
+  ListFeatures: { type: "server_stream", codes: { OK: 1, InvalidArgument: 1 }, toServer: 2, toClient: 5 },
+  RecordRoute: { type: "client_stream", codes: { OK: 1, Internal: 1 }, toServer: 5, toClient: 1 },
+  RouteChat: { type: "bidi_stream", codes: { OK: 2, Internal: 1 }, toServer: 5, toClient: 4 },
+};
+// The codes that say the server failed (DESIGN.md): the table's error ratio counts these.
+const SERVER_FAILURES = ["Unknown", "DeadlineExceeded", "Unimplemented", "Internal", "Unavailable", "DataLoss"];
 const ARTIFACTS = process.env.ARTIFACTS || "target/live-page";
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const DEADLINE = Date.now() + 90_000;
@@ -101,6 +115,7 @@ const hello = spawn(HELLO, ["--addr", "127.0.0.1:0", "--load", String(REQUESTS),
 let out = "";
 hello.stdout.on("data", (d) => { out += d; process.stdout.write(`hello: ${d}`); });
 let context = null;
+let grpc = null;
 try {
   const origin = (await until("hello's address", () => /hello listening on (http:\/\/\S+)/.exec(out)))[1];
   check(out.includes(`live page: ${origin}/`), `hello prints the page's address ${origin}/`);
@@ -198,11 +213,73 @@ try {
 
   const foreign = requested.filter((u) => !u.startsWith(origin));
   check(foreign.length === 0, `no request beyond the page's origin (${requested.length} requests)${foreign.length ? ": " + foreign : ""}`);
+  check(await page.locator("#grpc-section").isHidden(), "hello serves no gRPC: the gRPC table is hidden");
   check(consoleErrors.length === 0, `no console errors${consoleErrors.length ? ": " + consoleErrors : ""}`);
+
+  // ---- the gRPC methods table, from the grpc example's known rounds ----
+  grpc = spawn(GRPC, ["--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--load", String(ROUNDS), "--live-interval", "1"],
+    { stdio: ["ignore", "pipe", "inherit"] });
+  let gout = "";
+  grpc.stdout.on("data", (d) => { gout += d; process.stdout.write(`grpc: ${d}`); });
+  const gorigin = (await until("grpc's live page address", () => /live page: (http:\/\/\S+)\//.exec(gout)))[1];
+  const gpage = await context.newPage();
+  gpage.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
+  gpage.on("pageerror", (e) => consoleErrors.push(String(e)));
+  await gpage.goto(`${gorigin}/`);
+  await until("the end of grpc's load", () => gout.includes(`load done: ${ROUNDS} rounds`), 250);
+  const gmetrics = parseMetrics(await get(`${gorigin}/metrics`));
+  const gafter = JSON.parse(await get(`${gorigin}/api/functions`)).now_seconds;
+  await gpage.waitForFunction((t) => Number(document.body.dataset.now) > t, gafter, { timeout: 20_000 });
+  await gpage.check("input[name=window][value='15m']");
+  check(await gpage.locator("#grpc-section").isVisible(), "grpc: the gRPC methods table is shown");
+  check(await gpage.locator("#grpc thead th[scope=col]").count() === 14, "grpc table: 14 column headers");
+  const service = "routeguide.RouteGuide";
+  for (const side of ["server", "client"]) {
+    for (const [method, round] of Object.entries(ROUND)) {
+      const what = `${side} ${method}`;
+      const labels = { grpc_service: service, grpc_method: method, grpc_type: round.type };
+      const codes = {};
+      for (const s of select(gmetrics, `grpc_${side}_handled_total`, labels)) {
+        if (s.value) codes[s.labels.grpc_code] = s.value;
+      }
+      const calls = sum(Object.values(codes).map((value) => ({ value })));
+      const want = Object.fromEntries(Object.entries(round.codes).map(([c, n]) => [c, n * ROUNDS]));
+      check(JSON.stringify(Object.entries(codes).sort()) === JSON.stringify(Object.entries(want).sort()),
+        `${what}: grpc_${side}_handled_total by code ${JSON.stringify(codes)} = load's table x ${ROUNDS}`);
+      const started = sum(select(gmetrics, `grpc_${side}_started_total`, labels));
+      const received = sum(select(gmetrics, `grpc_${side}_msg_received_total`, labels));
+      const sent = sum(select(gmetrics, `grpc_${side}_msg_sent_total`, labels));
+      const [toSide, fromSide] = side === "server" ? [round.toServer, round.toClient] : [round.toClient, round.toServer];
+      check(started === calls && received === toSide * ROUNDS && sent === fromSide * ROUNDS,
+        `${what}: started ${started}, received ${received}, sent ${sent} = load's table x ${ROUNDS}`);
+      const row = gpage.locator(`#grpc tbody tr[data-side='${side}'][data-service='${service}'][data-method='${method}']`);
+      check(await row.count() === 1 && await row.getAttribute("data-type") === round.type, `${what}: one row, type ${round.type}`);
+      check(await cellText(row, "total") === String(calls), `${what}: DOM total ${await cellText(row, "total")} = ${calls}`);
+      const failed = SERVER_FAILURES.reduce((a, c) => a + (codes[c] || 0), 0);
+      check(await cellValue(row, "failed") === failed / calls, `${what}: error ratio ${await cellValue(row, "failed")} = ${failed}/${calls}`);
+      const shown = JSON.parse(await row.locator("[data-key='codes']").getAttribute("data-value"));
+      check(JSON.stringify(Object.entries(shown).sort()) === JSON.stringify(Object.entries(codes).sort()),
+        `${what}: codes seen ${await cellText(row, "codes")}`);
+      const gb = buckets(gmetrics, `grpc_${side}_handling_seconds_bucket`, labels);
+      for (const [q, key] of [[0.5, "p50"], [0.9, "p90"], [0.99, "p99"]]) {
+        const expected = histogramQuantile(q, gb);
+        check(await cellValue(row, key) === expected, `${what}: ${key} ${await cellValue(row, key)} = histogram_quantile(${q}) ${expected}`);
+      }
+      check(await cellValue(row, "received") === received / started && await cellValue(row, "sent") === sent / started,
+        `${what}: messages per call received ${await cellValue(row, "received")} = ${received}/${started}, sent ${await cellValue(row, "sent")} = ${sent}/${started}`);
+    }
+  }
+  const reflection = gpage.locator("#grpc tbody tr[data-side='server'][data-service='grpc.reflection.v1.ServerReflection'][data-method='ServerReflectionInfo']");
+  check(await reflection.count() === 1 && await cellText(reflection, "total") === "0" && await cellValue(reflection, "failed") === null,
+    "grpc: the reflection method is listed at 0 (declared, never called), no error ratio");
+  check(await gpage.locator("#grpc tbody tr.failing").count() === 6, "grpc: the 6 rows with server failures are marked failing");
+  await gpage.screenshot({ path: join(ARTIFACTS, "grpc.png"), fullPage: true });
+  check(consoleErrors.length === 0, `grpc: no console errors${consoleErrors.length ? ": " + consoleErrors : ""}`);
 } catch (e) {
   check(false, String(e && e.stack || e));
 } finally {
   if (context) await context.close();
+  if (grpc) grpc.kill("SIGTERM"); // the processes this script started, by their handles
   hello.kill("SIGTERM"); // only the process this script started, by its handle
   rmSync(profile, { recursive: true, force: true });
 }

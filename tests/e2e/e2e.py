@@ -21,6 +21,14 @@
    thread) works through a folder of feeds made here for a known number of rounds, found by
    Prometheus through a file_sd job of its own: the exact calls of its functions by result, and
    its process metrics with values checked against /proc/<pid> of the process the test started.
+8. The `grpc` example (RouteGuide, server and client layers) drives N rounds of its `load`,
+   found by Prometheus through a file_sd job of its own: the exact calls per (service, method,
+   type, code) and the messages sent and received, server and client, are the per-round table of
+   routeguide's `load` x N; the reflection method's series are there at 0. Then grpcio (Python's
+   gRPC, stubs generated here from the .proto by grpcio-tools) makes a unary call, a server
+   stream, a client stream, a bidi stream, an error and a call to a method the server does not
+   have: the exposition's exact deltas, and Prometheus' rates through every gRPC panel of the
+   dashboard and every gRPC rule of rules.yml.
 
 Everything binds 127.0.0.1, every wait is a bounded poll, and every process is stopped at
 the end. Exit status 0 means every check held. Run: python3 tests/e2e/e2e.py
@@ -132,6 +140,7 @@ def main():
     for tool in ("prometheus", "promtool", "prometheus-pushgateway", "victoria-metrics"):
         if shutil.which(tool) is None:
             raise SystemExit(f"[e2e] {tool} is not installed (Debian packages prometheus, prometheus-pushgateway, victoria-metrics)")
+    log(f"grpcio and grpcio-tools import under {grpc_python()}")
     if os.environ.get("E2E_NO_BUILD") != "1":
         log("building the examples")
         # --workspace: the features `cargo test --workspace` resolved, so its build is reused as is.
@@ -277,6 +286,268 @@ def background_is_scraped(prom, bg):
           f"background: process_start_time_seconds {start_time:.3f} = /proc's {now['start']:.3f}, when the test started it [{low:.3f}, {high:.3f}]")
 
 
+GRPC_ROUNDS = 3
+GRPC_SERVICE = "routeguide.RouteGuide"
+# Declared by the reflection service's descriptors, never called: its server series at 0.
+REFLECTION = ("grpc.reflection.v1.ServerReflection", "ServerReflectionInfo", "bidi_stream")
+GRPC_CODES = ["OK", "Canceled", "Unknown", "InvalidArgument", "DeadlineExceeded", "NotFound", "AlreadyExists",
+              "PermissionDenied", "ResourceExhausted", "FailedPrecondition", "Aborted", "OutOfRange",
+              "Unimplemented", "Internal", "Unavailable", "DataLoss", "Unauthenticated"]
+# The codes that say the server failed (DESIGN.md): what the error ratios count.
+GRPC_FAILURES = {"Unknown", "DeadlineExceeded", "Unimplemented", "Internal", "Unavailable", "DataLoss"}
+# One round of routeguide's `load` (the table in its docs, examples/routeguide/lib.rs), as both
+# sides count it: (method, type) -> (calls by code, messages to the server, messages to the client).
+GRPC_ROUND = {
+    ("GetFeature", "unary"): ({"OK": 1, "NotFound": 1, "InvalidArgument": 1, "Internal": 1, "DeadlineExceeded": 1}, 5, 1),
+    ("ListFeatures", "server_stream"): ({"OK": 1, "InvalidArgument": 1}, 2, 5),
+    ("RecordRoute", "client_stream"): ({"OK": 1, "Internal": 1}, 5, 1),
+    ("RouteChat", "bidi_stream"): ({"OK": 2, "Internal": 1}, 5, 4),
+}
+# The families whose every change grpcio's calls must explain, read from the exposition.
+GRPC_COUNTED = {f"grpc_{side}_{f}" for side in ("server", "client")
+                for f in ("started_total", "handled_total", "msg_received_total", "msg_sent_total", "handling_seconds_count")}
+GRPC_COUNTED |= {"instrument_metrics_grpc_transport_errors_total", "function_calls_total"}
+
+
+def grpc_python():
+    """A Python that imports grpcio and grpcio-tools: this one, python3 on PATH, or Debian's
+    /usr/bin/python3, where the packages python3-grpcio and python3-grpc-tools put them
+    (scripts/test installs them)."""
+    for py in (sys.executable, shutil.which("python3"), "/usr/bin/python3"):
+        if py and subprocess.run([py, "-c", "import grpc, grpc_tools.protoc"], capture_output=True).returncode == 0:
+            return py
+    raise SystemExit("[e2e] no python3 imports grpc and grpc_tools (Debian packages python3-grpcio, python3-grpc-tools; scripts/test installs them)")
+
+
+def start_grpc(work):
+    """Starts the `grpc` example (RouteGuide and its reflection, the server and client layers),
+    driving GRPC_ROUNDS rounds of its `load` through its own client, then serving on."""
+    port, metrics_port = free_port(), free_port()
+    p = start("grpc", [os.path.join(EXAMPLES, "grpc"), "--addr", f"127.0.0.1:{port}",
+                       "--metrics-addr", f"127.0.0.1:{metrics_port}", "--load", str(GRPC_ROUNDS)], work)
+    return {"port": port, "metrics_port": metrics_port, "process": p, "log": os.path.join(work, "grpc.log")}
+
+
+def settle(what, fn, want, timeout=30.0):
+    """Polls fn() until it equals `want` (a bounded wait for the next scrapes); returns the last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = fn()
+        if got == want or time.monotonic() > deadline:
+            if got != want:
+                log(f"{what}: still {got}, expected {want}")
+            return got
+        time.sleep(0.5)
+
+
+def differences(got, want):
+    keys = sorted(set(got) | set(want), key=str)
+    return {k: (got.get(k), want.get(k)) for k in keys if got.get(k) != want.get(k)}
+
+
+def grpc_is_measured(prom, g, dashboard, rules, work):
+    t0 = time.monotonic()
+    n = GRPC_ROUNDS
+    line = wait_for("grpc's load to finish", lambda: re.search(r"load done: (\d+) rounds", open(g["log"]).read()),
+                    timeout=60, interval=0.5)
+    check(int(line.group(1)) == n, f"grpc: its load drove {n} rounds, every call ending with the code ROUND says")
+
+    def series(expr, keys):
+        return {tuple(r["metric"].get(k, "") for k in keys): float(r["value"][1]) for r in query(prom, expr)}
+
+    # --- what Prometheus scraped of the load: the table x N, both sides, every code ---------------
+    code_keys = ("grpc_service", "grpc_method", "grpc_type", "grpc_code")
+    method_keys = code_keys[:3]
+    for side in ("server", "client"):
+        want = {(GRPC_SERVICE, m, t, c): float(codes.get(c, 0) * n)
+                for (m, t), (codes, _, _) in GRPC_ROUND.items() for c in GRPC_CODES}
+        if side == "server":
+            want.update({(*REFLECTION, c): 0.0 for c in GRPC_CODES})
+        expr = f'sum by (grpc_service, grpc_method, grpc_type, grpc_code) (grpc_{side}_handled_total{{job="grpc"}})'
+        got = settle(f"grpc_{side}_handled_total", lambda: series(expr, code_keys), want)
+        check(got == want, f"grpc: grpc_{side}_handled_total per (service, method, type, code) = load's table x {n}, "
+                           f"every code present ({len(got)} series){'' if got == want else ': ' + str(differences(got, want))}")
+        calls = {(GRPC_SERVICE, m, t): float(sum(codes.values()) * n) for (m, t), (codes, _, _) in GRPC_ROUND.items()}
+        to_server = {(GRPC_SERVICE, m, t): float(ts * n) for (m, t), (_, ts, _) in GRPC_ROUND.items()}
+        to_client = {(GRPC_SERVICE, m, t): float(tc * n) for (m, t), (_, _, tc) in GRPC_ROUND.items()}
+        received, sent = (to_server, to_client) if side == "server" else (to_client, to_server)
+        for family, want in (("started_total", calls), ("msg_received_total", received), ("msg_sent_total", sent),
+                             ("handling_seconds_count", calls)):
+            want = dict(want)
+            if side == "server":
+                want[REFLECTION] = 0.0
+            name = f"grpc_{side}_{family}"
+            got = series(f'sum by (grpc_service, grpc_method, grpc_type) ({name}{{job="grpc"}})', method_keys)
+            check(got == want, f"grpc: {name} per (service, method, type) = load's table x {n}: {sorted(got.items())}")
+    reflection = query(prom, f'grpc_server_handled_total{{job="grpc",grpc_service="{REFLECTION[0]}"}}')
+    check(len(reflection) == 17 and all(float(r["value"][1]) == 0 and r["metric"]["grpc_method"] == REFLECTION[1]
+                                        and r["metric"]["grpc_type"] == REFLECTION[2] for r in reflection),
+          f"grpc: the reflection method's handled series exist, all 17 codes at 0 ({len(reflection)} series)")
+    check(query(prom, f'grpc_client_started_total{{job="grpc",grpc_service="{REFLECTION[0]}"}}') == [],
+          "grpc: no client series for the reflection method (the client never called it)")
+    check(query(prom, 'grpc_server_started_total{job="grpc",grpc_service="_unmatched"}') == [],
+          "grpc: no _unmatched series before a call to an unknown method")
+    text = http("GET", f"http://127.0.0.1:{g['metrics_port']}/metrics")[1]
+    lint = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True)
+    check(lint.returncode == 0 and lint.stdout.strip() == b"" and lint.stderr.strip() == b"",
+          f"grpc: promtool check metrics finds nothing to say: {lint.stdout.decode()}{lint.stderr.decode()}")
+    log(f"grpc: the load's counts through Prometheus checked in {time.monotonic() - t0:.1f} s")
+
+    # --- grpcio, a client nobody here wrote ---------------------------------------------------
+    t1 = time.monotonic()
+
+    def counted():
+        text = http("GET", f"http://127.0.0.1:{g['metrics_port']}/metrics")[1].decode()
+        return {(name, tuple(sorted(labels.items()))): v for name, labels, v in samples(text) if name in GRPC_COUNTED}
+
+    before = counted()
+    py = grpc_python()
+    proto_dir = os.path.join(ROOT, "examples", "routeguide", "proto")
+    out = subprocess.run([py, os.path.join(ROOT, "tests", "e2e", "grpc_client.py"), f"127.0.0.1:{g['port']}", proto_dir],
+                         capture_output=True, text=True, timeout=120)
+    check(out.returncode == 0, f"grpcio client ran under {py} (exit {out.returncode}) {out.stderr.strip()[-2000:]}")
+    got = json.loads(out.stdout) if out.returncode == 0 else {}
+    log(f"grpcio {got.get('grpcio')} got {got}")
+    check(got.get("unary") == {"code": "OK", "name": "f10,10"}, "grpcio: unary GetFeature answered f10,10")
+    check(got.get("server_stream") == {"code": "OK", "messages": ["f1,7", "f2,7", "f3,7"]}, "grpcio: ListFeatures streamed 3 features")
+    check(got.get("client_stream") == {"code": "OK", "point_count": 4}, "grpcio: RecordRoute counted the 4 points streamed")
+    check(got.get("bidi_stream") == {"code": "OK", "messages": ["hello", "again"]}, "grpcio: RouteChat echoed both notes")
+    check(got.get("error") == {"code": "NOT_FOUND"}, "grpcio: GetFeature (0,0) ended NOT_FOUND")
+    check(got.get("unknown_method") == {"code": "UNIMPLEMENTED"}, "grpcio: an unknown method ended UNIMPLEMENTED")
+
+    def key(name, **labels):
+        return (name, tuple(sorted(labels.items())))
+
+    def method(m, t, **more):
+        return {"grpc_service": GRPC_SERVICE, "grpc_method": m, "grpc_type": t, **more}
+
+    unmatched = {"grpc_service": "_unmatched", "grpc_method": "_unmatched", "grpc_type": "unknown"}
+    # Every change the calls must make, and no other (the client layer saw none of them).
+    want = {}
+    for (m, t), (started, codes, received, sent) in {
+        ("GetFeature", "unary"): (2, {"OK": 1, "NotFound": 1}, 2, 1),
+        ("ListFeatures", "server_stream"): (1, {"OK": 1}, 1, 3),
+        ("RecordRoute", "client_stream"): (1, {"OK": 1}, 4, 1),
+        ("RouteChat", "bidi_stream"): (1, {"OK": 1}, 2, 2),
+    }.items():
+        want[key("grpc_server_started_total", **method(m, t))] = started
+        want[key("grpc_server_handling_seconds_count", **method(m, t))] = started
+        for c, k in codes.items():
+            want[key("grpc_server_handled_total", **method(m, t, grpc_code=c))] = k
+        want[key("grpc_server_msg_received_total", **method(m, t))] = received
+        want[key("grpc_server_msg_sent_total", **method(m, t))] = sent
+    # The unknown method: one call of type unknown, no message read, Unimplemented.
+    want[key("grpc_server_started_total", **unmatched)] = 1
+    want[key("grpc_server_handling_seconds_count", **unmatched)] = 1
+    want[key("grpc_server_handled_total", **unmatched, grpc_code="Unimplemented")] = 1
+    # The handlers' own attribute: NotFound is the caller's mistake, an `ok` call.
+    for f, k in (("Guide::get_feature", 2), ("Guide::list_features", 1), ("Guide::record_route", 1), ("Guide::route_chat", 1)):
+        want[key("function_calls_total", function=f, module="routeguide", result="ok")] = k
+    want = {k: float(v) for k, v in want.items()}
+
+    def deltas():
+        after = counted()
+        return {k: v - before.get(k, 0.0) for k, v in after.items() if v != before.get(k, 0.0)}, after
+
+    # The server records a call as its response ends: a bounded wait for the last one.
+    got_deltas = settle("the exposition's deltas", lambda: deltas()[0], want, timeout=10)
+    check(got_deltas == want, f"grpcio: the exposition's deltas are exactly the 6 calls' ({len(want)} series changed)"
+                              f"{'' if got_deltas == want else ': ' + str(differences(got_deltas, want))}")
+    after = deltas()[1]
+    new = {k for k in after if k not in before}
+    want_new = {key(f"grpc_server_{f}", **unmatched) for f in ("started_total", "msg_received_total", "msg_sent_total", "handling_seconds_count")}
+    want_new |= {key("grpc_server_handled_total", **unmatched, grpc_code=c) for c in GRPC_CODES}
+    want_new |= {key("instrument_metrics_grpc_transport_errors_total", grpc_side="server", **unmatched)}
+    check(new == want_new, f"grpcio: the unknown method is counted as _unmatched (type unknown), all 17 codes, and nothing else new: "
+                           f"{sorted(new - want_new)} {sorted(want_new - new)}")
+    log(f"grpc: grpcio's calls checked in the exposition in {time.monotonic() - t1:.1f} s")
+
+    # --- through Prometheus: the dashboard's gRPC panels and the gRPC rules ---------------------
+    t2 = time.monotonic()
+    last = 'grpc_server_handled_total{job="grpc",grpc_service="_unmatched",grpc_code="Unimplemented"}'
+    wait_for("prometheus to scrape grpcio's calls", lambda: [r for r in query(prom, last) if float(r["value"][1]) == 1],
+             timeout=30, interval=0.5)
+
+    def dashboard_query(e):
+        e = e.replace("$__rate_interval", "1m")
+        for var in ("$job", "$module", "$function", "$route", "$grpc_service", "$grpc_method"):
+            e = e.replace(var, ".*")
+        return query(prom, e)
+
+    grpc_panels = {p["title"]: p for p in dashboard["panels"] if p["type"] != "row" and p["title"].startswith("gRPC ")}
+    exprs = [t["expr"] for p in grpc_panels.values() for t in p["targets"]]
+    check(len(grpc_panels) == 8 and len(exprs) == 14, f"the dashboard's gRPC row: {len(grpc_panels)} panels, {len(exprs)} queries")
+    results = {e: dashboard_query(e) for e in exprs}  # raises unless Prometheus evaluates it
+    empty = [e for e, r in results.items() if not r]
+    check(not empty, f"every gRPC query of the dashboard evaluates and shows the grpc job's methods{': empty ' + str(empty) if empty else ''}")
+    routeguide = {m for (m, _) in GRPC_ROUND}
+
+    def panel(title, target=0):
+        return {(r["metric"].get("grpc_method"), r["metric"].get("grpc_code")): float(r["value"][1])
+                for r in results[grpc_panels[title]["targets"][target]["expr"]] if r["metric"].get("grpc_service") == GRPC_SERVICE}
+
+    # Rates need the sample before grpcio's calls and the one after: poll for the second.
+    rate_expr = grpc_panels["gRPC server: calls per second by method"]["targets"][0]["expr"]
+    rates = wait_for("the server's rates to show grpcio's calls", lambda: (lambda r: r if routeguide <= set(r) else None)(
+        {r["metric"]["grpc_method"] for r in dashboard_query(rate_expr)
+         if r["metric"].get("grpc_service") == GRPC_SERVICE and float(r["value"][1]) > 0}), timeout=30, interval=0.5)
+    check(routeguide <= rates, f"the server's calls per second panel shows every RouteGuide method above 0: {sorted(rates)}")
+    results = {e: dashboard_query(e) for e in exprs}
+    per_call = panel("gRPC server: messages per call by method (received, sent)")
+    check(all(abs(per_call.get((m, None), 0) - 1) < 1e-9 for m in ("GetFeature", "ListFeatures")),
+          f"the messages per call panel: one request per GetFeature and ListFeatures call: {per_call}")
+    quantiles = panel("gRPC server: handling time p50 / p90 / p99 by method", 2)
+    check(all(0 < quantiles.get((m, None), -1) <= 10 for m in routeguide),
+          f"the server's p99 panel has a number of seconds for every RouteGuide method: {quantiles}")
+    ratios = panel("gRPC server: error ratio by method and code (server failures / all calls)")
+    check({c for (_, c) in ratios} == GRPC_FAILURES and all(0 <= v <= 1 for v in ratios.values()),
+          f"the server's error ratio panel has every failure code, each a ratio: {len(ratios)} series")
+
+    # The rules: every gRPC rule evaluated by Prometheus (health ok), each query runs, the
+    # recorded rates have grpcio's calls, and the error-ratio rule's selectors on the raw counts
+    # give exactly the load's table x N plus grpcio's calls.
+    def grpc_rules():
+        groups = json.loads(http("GET", f"http://{prom}/api/v1/rules")[1])["data"]["groups"]
+        mine = [r for gr in groups if gr["name"].startswith("grpc_") for r in gr["rules"]]
+        done = all(r.get("health") == "ok" and not r.get("lastError") for r in mine)
+        return mine if mine and done else None
+
+    mine = wait_for("every gRPC rule evaluated with health ok", grpc_rules, timeout=30)
+    shipped = [r for r in rules if r["name"].startswith(("grpc_", "Grpc"))]
+    check(len(mine) == len(shipped) == 11, f"the 11 gRPC rules of rules.yml loaded and healthy ({len(mine)})")
+    for r in mine:
+        result = query(prom, r["query"])  # raises unless Prometheus evaluates it
+        if r["type"] == "recording":
+            check(any(x["metric"].get("job") == "grpc" for x in result), f"recording rule {r['name']} has the grpc job's series ({len(result)})")
+        else:
+            check(isinstance(result, list), f"alert {r['name']} evaluates ({len(result)} series)")
+    recorded = wait_for("grpc_server_method:calls:rate5m to have grpcio's calls", lambda: (lambda v: v if routeguide <= v else None)(
+        {r["metric"]["grpc_method"] for r in query(prom, 'grpc_server_method:calls:rate5m{job="grpc"}') if float(r["value"][1]) > 0}),
+        timeout=30, interval=0.5)
+    check(routeguide <= recorded, f"grpc_server_method:calls:rate5m above 0 for every RouteGuide method: {sorted(recorded)}")
+    rule_expr = {r["name"]: r["query"] for r in mine if r["type"] == "recording"}
+    unrated = lambda e: re.sub(r"rate\(([^\[]+)\[5m\]\)", r"\1", e)
+    grpcio = {"GetFeature": {"OK": 1, "NotFound": 1}, "ListFeatures": {"OK": 1}, "RecordRoute": {"OK": 1}, "RouteChat": {"OK": 1}}
+    for side in ("server", "client"):
+        expr = f'({unrated(rule_expr[f"grpc_{side}_method:errors:rate5m"])}) / ({unrated(rule_expr[f"grpc_{side}_method:calls:rate5m"])})'
+        got = {m: v for (m, v) in ((r["metric"]["grpc_method"], float(r["value"][1])) for r in query(prom, expr)
+                                  if r["metric"].get("grpc_service") == GRPC_SERVICE)}
+        want = {}
+        for (m, _), (codes, _, _) in GRPC_ROUND.items():
+            codes = {c: k * n + (grpcio[m].get(c, 0) if side == "server" else 0) for c, k in codes.items()}
+            if side == "server":
+                for c, k in grpcio[m].items():
+                    codes.setdefault(c, k)
+            want[m] = sum(k for c, k in codes.items() if c in GRPC_FAILURES) / sum(codes.values())
+        check(got.keys() == want.keys() and all(abs(got[m] - want[m]) < 1e-12 for m in got),
+              f"the {side} error-ratio rule's selectors on the raw counts: {got} (expected {want})")
+    unmatched_ratio = query(prom, f'({unrated(rule_expr["grpc_server_method:errors:rate5m"])}) / ({unrated(rule_expr["grpc_server_method:calls:rate5m"])})')
+    unmatched_ratio = [float(r["value"][1]) for r in unmatched_ratio if r["metric"].get("grpc_service") == "_unmatched"]
+    check(unmatched_ratio == [1.0], f"the unknown method's call is a server failure (Unimplemented): {unmatched_ratio}")
+    log(f"grpc: the dashboard's gRPC panels and the gRPC rules checked through Prometheus in {time.monotonic() - t2:.1f} s")
+    log(f"grpc: the whole gRPC part took {time.monotonic() - t0:.1f} s after the load")
+
+
 def run(work):
     # --- three services instances -------------------------------------------------------
     ports = [free_port() for _ in range(3)]
@@ -286,6 +557,8 @@ def run(work):
         start(f"services-{i}", [os.path.join(EXAMPLES, "services"), "--addr", f"127.0.0.1:{port}", "--peer", peer], work)
     # --- and the background CLI (seed scenario 000), at work while the services are tested ---
     bg = start_background(work)
+    # --- and the gRPC example, driving its own load ---
+    g = start_grpc(work)
     for port in ports:
         # /metrics, not /health: the readiness probe must not add to the counts under test.
         wait_for(f"services on {port}", lambda: http("GET", f"http://127.0.0.1:{port}/metrics")[0] == 200)
@@ -318,6 +591,14 @@ def run(work):
                "      - files: [\"background/*.json\"]\n"
                "        refresh_interval: 1s\n")
     os.makedirs(os.path.join(work, "background"))
+    # The grpc example: a job of its own, found the same way.
+    config += ("\n  # Added by tests/e2e/e2e.py: the grpc example (RouteGuide).\n"
+               "  - job_name: grpc\n"
+               "    file_sd_configs:\n"
+               "      - files: [\"grpc/*.json\"]\n"
+               "        refresh_interval: 1s\n")
+    os.makedirs(os.path.join(work, "grpc"))
+    json.dump([{"targets": [f"127.0.0.1:{g['metrics_port']}"]}], open(os.path.join(work, "grpc", "grpc.json"), "w"))
     json.dump([{"targets": [f"127.0.0.1:{bg['port']}"], "labels": {"scenario": "000"}}],
               open(os.path.join(work, "background", "background.json"), "w"))
     open(os.path.join(work, "prometheus.yml"), "w").write(config)
@@ -379,9 +660,9 @@ def run(work):
     def targets_up():
         data = json.loads(http("GET", f"http://{prom}/api/v1/targets")[1])["data"]["activeTargets"]
         up = [t for t in data if t["health"] == "up"]
-        return len(up) == 5 and all(t["lastError"] == "" for t in up) and data
+        return len(up) == 6 and all(t["lastError"] == "" for t in up) and data
 
-    active = wait_for("all 5 targets up", targets_up)
+    active = wait_for("all 6 targets up", targets_up)
     check(len([t for t in active if t["labels"]["job"] == "services"]) == 3, "three services targets found through file_sd, all up")
     check(all(t["labels"].get("env") == "dev" for t in active if t["labels"]["job"] == "services"), "file_sd labels applied")
 
@@ -741,9 +1022,9 @@ def run(work):
     # --- the Grafana dashboard's queries -------------------------------------------------------
     dashboard = json.load(open(os.path.join(PROM_DIR, "grafana-dashboard.json")))
 
-    def dashboard_query(e):
-        e = e.replace("$__rate_interval", "1m")
-        for var in ("$job", "$module", "$function", "$route"):
+    def dashboard_query(e, job=".*"):
+        e = e.replace("$__rate_interval", "1m").replace("$job", job)
+        for var in ("$job", "$module", "$function", "$route", "$grpc_service", "$grpc_method"):
             e = e.replace(var, ".*")
         return query(prom, e)
 
@@ -767,8 +1048,9 @@ def run(work):
     check(panel_shows("In flight by method", "http_request_method") == {m for (_, m, _) in sent}, "the in-flight panel shows every method seen")
     check(panel_shows("Error ratio by route (5xx and failed exchanges / all)", "http_route") == set(want_ratio),
           "the error ratio panel shows the routes that failed")
+    # The services' kinds (the grpc example's handlers have error kinds of their own).
     kinds_shown = {(r["metric"]["function"], r["metric"]["error_kind"])
-                   for r in dashboard_query(panels["Errors per second by kind (error_kind)"]["targets"][0]["expr"])}
+                   for r in dashboard_query(panels["Errors per second by kind (error_kind)"]["targets"][0]["expr"], job="services")}
     check(kinds_shown == set(expected_kinds), f"the error kind panel has every (function, kind): {sorted(kinds_shown)}")
     for v in dashboard["templating"]["list"]:
         if v["type"] == "query":
@@ -808,7 +1090,7 @@ def run(work):
     ran = 0
     for e in exprs:
         q = e.replace("$__rate_interval", "1m")
-        for var in ("$job", "$module", "$function", "$route"):
+        for var in ("$job", "$module", "$function", "$route", "$grpc_service", "$grpc_method"):
             q = q.replace(var, ".*")
         vm_query(q)  # raises unless VictoriaMetrics evaluates it
         ran += 1
@@ -833,6 +1115,9 @@ def run(work):
 
     # --- the background CLI (seed scenario 000), scraped all along ------------------------------
     background_is_scraped(prom, bg)
+
+    # --- the grpc example, scraped all along; then grpcio's calls -------------------------------
+    grpc_is_measured(prom, g, dashboard, rules, work)
 
 
 def samples(text):

@@ -10,8 +10,8 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use super::snapshot::{table_meta, Counts, Snapshot};
-use super::stats::Window;
+use super::snapshot::{table_meta, Counts, GrpcCounts, GrpcKey, Snapshot, GRPC_VOCABULARY};
+use super::stats::{GrpcWindow, Window};
 use crate::expose::catalog::catalog;
 use crate::record::outcome::Outcome;
 
@@ -30,7 +30,7 @@ pub(crate) fn document(snapshots: &[Arc<Snapshot>], interval_seconds: f64) -> St
     let Some(newest) = snapshots.last() else {
         out.push_str(",\"now_seconds\":null,\"interval_seconds\":");
         number(&mut out, Some(interval_seconds));
-        out.push_str(",\"history_seconds\":0,\"snapshots\":0,\"process\":null,\"functions\":[],\"routes\":[],\"objectives\":");
+        out.push_str(",\"history_seconds\":0,\"snapshots\":0,\"process\":null,\"functions\":[],\"routes\":[],\"grpc\":[],\"objectives\":");
         objectives(&mut out);
         out.push('}');
         return out;
@@ -105,6 +105,16 @@ pub(crate) fn document(snapshots: &[Arc<Snapshot>], interval_seconds: f64) -> St
         out.push(',');
         entry(&mut out, snapshots, &meta.bounds, |s| s.routes.get(key));
         out.push('}');
+    }
+    out.push_str("],");
+
+    field(&mut out, "grpc");
+    out.push('[');
+    for (n, key) in newest.grpc.keys().enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        grpc_entry(&mut out, snapshots, key);
     }
     out.push_str("],");
 
@@ -286,6 +296,131 @@ fn history<'s>(
     out.push(',');
     field(out, "p99_seconds");
     list(out, windows.iter().map(|(_, w)| w.quantiles[2]));
+    out.push('}');
+}
+
+/// One side of one gRPC method: `{side, service, method, type, total, started, codes,
+/// windows, history}`; `codes` has the codes seen (non-zero counts) only.
+fn grpc_entry(out: &mut String, snapshots: &[Arc<Snapshot>], key: &GrpcKey) {
+    let (names, failures, bounds) = GRPC_VOCABULARY;
+    let empty = GrpcCounts::default();
+    let Some(newest_snapshot) = snapshots.last() else {
+        return;
+    };
+    let counts_of = |s: &Arc<Snapshot>| s.grpc.get(key).cloned().unwrap_or_default();
+    let newest = newest_snapshot.grpc.get(key).unwrap_or(&empty);
+    out.push('{');
+    for (name, value) in [
+        ("side", key.side),
+        ("service", key.service),
+        ("method", key.method),
+        ("type", key.kind),
+    ] {
+        field(out, name);
+        string(out, value);
+        out.push(',');
+    }
+    field(out, "total");
+    out.push_str(itoa::Buffer::new().format(newest.total()));
+    out.push(',');
+    field(out, "started");
+    out.push_str(itoa::Buffer::new().format(newest.started));
+    out.push(',');
+    field(out, "codes");
+    codes(out, names, &newest.handled);
+    out.push(',');
+    field(out, "windows");
+    out.push('{');
+    for (w, (name, length)) in WINDOWS.iter().enumerate() {
+        if w > 0 {
+            out.push(',');
+        }
+        field(out, name);
+        let base = snapshots
+            .iter()
+            .find(|s| s.at >= newest_snapshot.at - length)
+            .unwrap_or(newest_snapshot);
+        let window = GrpcWindow::between(
+            Some(&counts_of(base)),
+            newest,
+            newest_snapshot.at - base.at,
+            bounds,
+        );
+        out.push('{');
+        field(out, "seconds");
+        number(out, Some(window.seconds));
+        out.push(',');
+        field(out, "calls");
+        out.push_str(itoa::Buffer::new().format(window.calls()));
+        out.push(',');
+        field(out, "started");
+        out.push_str(itoa::Buffer::new().format(window.started));
+        out.push(',');
+        field(out, "codes");
+        codes(out, names, &window.handled);
+        out.push(',');
+        field(out, "calls_per_second");
+        number(out, window.rate());
+        out.push(',');
+        field(out, "error_ratio");
+        number(out, window.error_ratio(failures));
+        for (name, q) in ["p50_seconds", "p90_seconds", "p99_seconds"]
+            .iter()
+            .zip(window.quantiles)
+        {
+            out.push(',');
+            field(out, name);
+            number(out, q);
+        }
+        let (received, sent) = window.messages_per_call();
+        out.push(',');
+        field(out, "messages_received_per_call");
+        number(out, received);
+        out.push(',');
+        field(out, "messages_sent_per_call");
+        number(out, sent);
+        out.push('}');
+    }
+    out.push_str("},");
+    let windows: Vec<(f64, GrpcWindow)> = snapshots
+        .windows(2)
+        .map(|pair| {
+            let (a, b) = (&pair[0], &pair[1]);
+            let w = GrpcWindow::between(Some(&counts_of(a)), &counts_of(b), b.at - a.at, bounds);
+            (b.at, w)
+        })
+        .collect();
+    field(out, "history");
+    out.push('{');
+    field(out, "at_seconds");
+    list(out, windows.iter().map(|(at, _)| Some(*at)));
+    out.push(',');
+    field(out, "calls_per_second");
+    list(out, windows.iter().map(|(_, w)| w.rate()));
+    out.push(',');
+    field(out, "error_ratio");
+    list(out, windows.iter().map(|(_, w)| w.error_ratio(failures)));
+    out.push(',');
+    field(out, "p99_seconds");
+    list(out, windows.iter().map(|(_, w)| w.quantiles[2]));
+    out.push_str("}}");
+}
+
+/// `{code name: count}` for the codes with a count.
+fn codes(out: &mut String, names: &[&str], handled: &[u64]) {
+    out.push('{');
+    let mut first = true;
+    for (name, n) in names.iter().zip(handled) {
+        if *n == 0 {
+            continue;
+        }
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        field(out, name);
+        out.push_str(itoa::Buffer::new().format(*n));
+    }
     out.push('}');
 }
 

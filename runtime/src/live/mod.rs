@@ -1,8 +1,9 @@
-//! The live page: what every instrumented function and HTTP route does right now, without
+//! The live page: what every instrumented function, HTTP route and gRPC method does right now, without
 //! Prometheus or Grafana, served by the exporter (and by the [axum](crate::axum) and
 //! [actix](crate::actix) handlers) beside `/metrics`.
 //!
-//! - `snapshot`: one reading of every series, route and the process's CPU and memory;
+//! - `snapshot`: one reading of every series, route, gRPC method (through the catalog's
+//!   reading of the gRPC families) and the process's CPU and memory;
 //! - `ring`: the bounded ring of snapshots (15 minutes) and the background thread filling it;
 //! - `stats`: rates, failure ratios and quantiles between two snapshots;
 //! - `json`: the `/api/functions` document;
@@ -44,6 +45,7 @@
 //! | `process` | `null` where unknown (not Linux, no `process` feature), else `{cpu_seconds_total, resident_memory_bytes, windows: {"1m"\|"5m"\|"15m": {seconds, cpu_cores}}, history: {at_seconds, cpu_cores, resident_memory_bytes}}` |
 //! | `functions` | one entry per function series (as in `function_calls_total`, dynamic labels summed), in exposition order |
 //! | `routes` | one entry per HTTP route and method (the tower layer's and actix middleware's) |
+//! | `grpc` | one entry per side of each gRPC method the exposition shows (feature `tonic`; see below), sorted by service, method, then side; `[]` without gRPC |
 //! | `objectives` | one object per objective declared with [`slo::declare`](crate::slo::declare), counted since the process started: `name`, `success_target`, `calls`, `failed`, `error_budget_remaining` (the fraction of its availability budget left: `1` untouched, `0` spent, negative overspent), `latency_threshold_seconds`, `latency_target`, `timed`, `slow`, `latency_budget_remaining`; `null` for a target not set; `[]` without objectives |
 //!
 //! Each entry of `functions` has `function`, `module` and `labels` (the constant ones, an
@@ -57,6 +59,24 @@
 //! | `in_flight` | calls running at the newest snapshot, for functions with `in_flight`; else `null` |
 //! | `windows` | `{"1m", "5m", "15m"}`, each `{seconds, calls, results, calls_per_second, failure_ratio, failure_ratio_by_result: {error, panic, cancelled}, p50_seconds, p90_seconds, p99_seconds}` |
 //! | `history` | `{at_seconds, calls_per_second, failure_ratio, p99_seconds}`: parallel arrays, one point per interval between snapshots, for the sparklines |
+//!
+//! Each entry of `grpc` is one side of one method, as the `grpc_server_*` (`side` is
+//! `server`) or `grpc_client_*` (`client`) families show it:
+//!
+//! | field | meaning |
+//! |---|---|
+//! | `side`, `service`, `method`, `type` | `server` or `client`; `grpc_service`, `grpc_method`, `grpc_type` |
+//! | `total`, `started` | calls ended (`grpc_*_handled_total`, all codes) and started since the process started |
+//! | `codes` | `{code: calls}` since start, for the codes seen (no zeros), by their Go names (`OK`, `NotFound`, …) |
+//! | `windows` | `{"1m", "5m", "15m"}`, each `{seconds, calls, started, codes, calls_per_second, error_ratio, p50_seconds, p90_seconds, p99_seconds, messages_received_per_call, messages_sent_per_call}` |
+//! | `history` | `{at_seconds, calls_per_second, error_ratio, p99_seconds}`, as for functions |
+//!
+//! `error_ratio` is the share of the calls ended in the window whose code says the server
+//! failed (`Unknown`, `DeadlineExceeded`, `Unimplemented`, `Internal`, `Unavailable`,
+//! `DataLoss`: what `tonic::Code` classifies as `error`); the quantiles come from
+//! `grpc_*_handling_seconds`; messages per call are the messages received (sent) in the window
+//! over the calls started in it, as `rate(grpc_server_msg_received_total)` over
+//! `rate(grpc_server_started_total)` gives them.
 //!
 //! A window goes from the oldest snapshot at most its length before the newest one, so
 //! `seconds` is less than its length while the history is shorter (and `0`, with `null`

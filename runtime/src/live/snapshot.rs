@@ -1,5 +1,5 @@
-//! One snapshot: every function series and HTTP route read from the counters at one instant,
-//! with the process's CPU time and resident memory.
+//! One snapshot: every function series, HTTP route and gRPC method read from the counters at
+//! one instant, with the process's CPU time and resident memory.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -57,6 +57,8 @@ pub(crate) struct Snapshot {
     /// One per catalog series, in catalog order.
     pub functions: Vec<Counts>,
     pub routes: BTreeMap<RouteKey, Counts>,
+    /// Each side of each gRPC method the exposition shows, read as its families are.
+    pub grpc: BTreeMap<GrpcKey, GrpcCounts>,
     /// CPU seconds (user + system) and resident bytes, where known.
     pub process: Option<(f64, f64)>,
 }
@@ -67,6 +69,7 @@ pub(crate) fn take(at: f64, previous: Option<&Snapshot>) -> Snapshot {
         at,
         functions: functions(),
         routes: routes(previous),
+        grpc: grpc(),
         process: crate::expose::catalog::process::cpu_and_resident(),
     }
 }
@@ -150,6 +153,76 @@ fn routes(previous: Option<&Snapshot>) -> BTreeMap<RouteKey, Counts> {
 
 #[cfg(not(feature = "http"))]
 fn routes(_previous: Option<&Snapshot>) -> BTreeMap<RouteKey, Counts> {
+    BTreeMap::new()
+}
+
+/// One side (`server`, `client`) of one gRPC method, in the order the page lists them.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct GrpcKey {
+    pub service: &'static str,
+    pub method: &'static str,
+    pub side: &'static str,
+    /// The `grpc_type` value.
+    pub kind: &'static str,
+}
+
+/// Counters of one side of one gRPC method, as read at a snapshot.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct GrpcCounts {
+    pub started: u64,
+    pub received: u64,
+    pub sent: u64,
+    /// Calls ended, by code number (0 `OK` … 16 `Unauthenticated`).
+    pub handled: [u64; 17],
+    /// Per bucket, not cumulative; `+Inf` last.
+    pub buckets: Vec<u64>,
+}
+
+impl GrpcCounts {
+    pub(crate) fn total(&self) -> u64 {
+        self.handled.iter().fold(0, |a, n| a.wrapping_add(*n))
+    }
+}
+
+/// The gRPC vocabulary the page needs: code names by number, the codes that say the server
+/// failed, and the duration bucket bounds in seconds.
+#[cfg(feature = "tonic")]
+pub(crate) const GRPC_VOCABULARY: (&[&str], &[usize], &[f64]) = (
+    catalog::grpc::CODE_NAMES,
+    &catalog::grpc::SERVER_FAILURE_CODES,
+    catalog::grpc::BOUNDS_SECONDS,
+);
+
+#[cfg(not(feature = "tonic"))]
+pub(crate) const GRPC_VOCABULARY: (&[&str], &[usize], &[f64]) = (&[], &[], &[]);
+
+/// Every (method, side) of the gRPC families, through the catalog's reading of them.
+#[cfg(feature = "tonic")]
+fn grpc() -> BTreeMap<GrpcKey, GrpcCounts> {
+    catalog::grpc::readings()
+        .into_iter()
+        .map(|r| {
+            (
+                GrpcKey {
+                    service: r.service,
+                    method: r.method,
+                    side: r.side,
+                    kind: r.kind,
+                },
+                GrpcCounts {
+                    started: r.started,
+                    received: r.received,
+                    sent: r.sent,
+                    handled: r.handled,
+                    buckets: r.buckets,
+                },
+            )
+        })
+        .collect()
+}
+
+#[cfg(not(feature = "tonic"))]
+fn grpc() -> BTreeMap<GrpcKey, GrpcCounts> {
     BTreeMap::new()
 }
 

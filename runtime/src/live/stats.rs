@@ -1,7 +1,7 @@
 //! What the page shows, computed from two snapshots of one series: calls, rate, failure
 //! ratios and latency quantiles over the time between them.
 
-use super::snapshot::Counts;
+use super::snapshot::{Counts, GrpcCounts};
 
 /// The quantiles reported, as fractions.
 pub(crate) const QUANTILES: [f64; 3] = [0.5, 0.9, 0.99];
@@ -68,6 +68,81 @@ impl Window {
     }
 }
 
+/// One side of one gRPC method over one window.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct GrpcWindow {
+    pub seconds: f64,
+    /// Calls that ended in the window, by code number.
+    pub handled: [u64; 17],
+    /// Calls started, and messages received and sent, in the window.
+    pub started: u64,
+    pub received: u64,
+    pub sent: u64,
+    /// p50, p90, p99 in seconds; `None` without calls.
+    pub quantiles: [Option<f64>; 3],
+}
+
+impl GrpcWindow {
+    /// Between `base` (older; `None` means from zero) and `newest`, `seconds` apart.
+    pub(crate) fn between(
+        base: Option<&GrpcCounts>,
+        newest: &GrpcCounts,
+        seconds: f64,
+        bounds: &[f64],
+    ) -> Self {
+        let zero = GrpcCounts::default();
+        let base = base.unwrap_or(&zero);
+        let mut buckets = newest.buckets.clone();
+        for (n, b) in buckets.iter_mut().zip(&base.buckets) {
+            *n = n.wrapping_sub(*b);
+        }
+        GrpcWindow {
+            seconds,
+            handled: std::array::from_fn(|c| newest.handled[c].wrapping_sub(base.handled[c])),
+            started: newest.started.wrapping_sub(base.started),
+            received: newest.received.wrapping_sub(base.received),
+            sent: newest.sent.wrapping_sub(base.sent),
+            quantiles: QUANTILES.map(|q| quantile(q, bounds, &buckets)),
+        }
+    }
+
+    /// Calls that ended in the window.
+    pub(crate) fn calls(&self) -> u64 {
+        self.handled.iter().fold(0, |a, n| a.wrapping_add(*n))
+    }
+
+    /// Calls ended per second; `None` for a window of no time.
+    pub(crate) fn rate(&self) -> Option<f64> {
+        (self.seconds > 0.0).then(|| to_f64(self.calls()) / self.seconds)
+    }
+
+    /// The share of the calls that ended with one of the codes `failures`; `None` without calls.
+    pub(crate) fn error_ratio(&self, failures: &[usize]) -> Option<f64> {
+        let calls = self.calls();
+        if calls == 0 {
+            return None;
+        }
+        let failed = failures
+            .iter()
+            .filter_map(|c| self.handled.get(*c))
+            .fold(0u64, |a, n| a.wrapping_add(*n));
+        Some(to_f64(failed) / to_f64(calls))
+    }
+
+    /// Messages received and sent per call started (`grpc_*_msg_received_total` over
+    /// `grpc_*_started_total`); `None` when no call started.
+    pub(crate) fn messages_per_call(&self) -> (Option<f64>, Option<f64>) {
+        if self.started == 0 {
+            return (None, None);
+        }
+        let started = to_f64(self.started);
+        (
+            Some(to_f64(self.received) / started),
+            Some(to_f64(self.sent) / started),
+        )
+    }
+}
+
 pub(crate) fn to_f64(n: u64) -> f64 {
     #[allow(clippy::cast_precision_loss)] // exact below 2^53 calls
     let f = n as f64;
@@ -105,8 +180,8 @@ pub(crate) fn quantile(q: f64, bounds: &[f64], counts: &[u64]) -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
-    use super::{quantile, Window};
-    use crate::live::snapshot::Counts;
+    use super::{quantile, GrpcWindow, Window};
+    use crate::live::snapshot::{Counts, GrpcCounts};
 
     #[test]
     fn quantiles_interpolate_as_histogram_quantile_does() {
@@ -123,6 +198,43 @@ mod tests {
         assert_eq!(quantile(0.99, &bounds, &[0, 0, 1, 9]), Some(5.0));
         assert_eq!(quantile(0.5, &bounds, &[0, 0, 0, 0]), None);
         assert_eq!(quantile(1.0, &bounds, &counts), Some(0.5));
+    }
+
+    #[test]
+    fn grpc_windows_subtract_the_base_and_count_the_failure_codes() {
+        let base = GrpcCounts {
+            started: 2,
+            received: 2,
+            sent: 1,
+            handled: std::array::from_fn(|c| u64::from(c == 0) * 2),
+            buckets: vec![2, 0, 0],
+        };
+        let mut newest = base.clone();
+        newest.started = 12;
+        newest.received = 32;
+        newest.sent = 6;
+        newest.handled[0] = 8; // 6 more OK
+        newest.handled[5] = 2; // NotFound: the caller's
+        newest.handled[13] = 1; // Internal
+        newest.handled[4] = 1; // DeadlineExceeded
+        newest.buckets = vec![6, 4, 2];
+        let w = GrpcWindow::between(Some(&base), &newest, 20.0, &[0.1, 1.0]);
+        assert_eq!(w.calls(), 10);
+        assert_eq!(w.rate(), Some(0.5));
+        assert_eq!(w.error_ratio(&[2, 4, 12, 13, 14, 15]), Some(0.2));
+        assert_eq!(w.messages_per_call(), (Some(3.0), Some(0.5)));
+        assert_eq!(w.quantiles[0], quantile(0.5, &[0.1, 1.0], &[4, 4, 2]));
+        let empty = GrpcWindow::between(Some(&newest), &newest, 5.0, &[0.1, 1.0]);
+        assert_eq!(
+            (
+                empty.error_ratio(&[2]),
+                empty.messages_per_call(),
+                empty.quantiles[1]
+            ),
+            (None, (None, None), None)
+        );
+        let from_zero = GrpcWindow::between(None, &base, 0.0, &[0.1, 1.0]);
+        assert_eq!((from_zero.calls(), from_zero.rate()), (2, None));
     }
 
     #[test]

@@ -142,9 +142,16 @@ impl Declared {
         &self.functions
     }
 
-    /// The calls of its functions since the process started, read from the call sites now.
+    /// The calls of its functions since the process started, read from the call sites now;
+    /// for an objective on a gRPC method, the calls the server layer counted of it (every
+    /// code a call, the server-failure codes failed).
     #[must_use]
     pub fn counts(&self) -> Counts {
+        #[cfg(feature = "tonic")]
+        if let Some((service, method)) = self.objective.grpc_target() {
+            let threshold = self.objective.latency_target().map(|(t, _)| t);
+            return super::grpc::counts(service, method, threshold);
+        }
         let threshold = self
             .objective
             .latency_target()

@@ -2,7 +2,9 @@
 //!
 //! 1. Put `#[instrument_metrics(objective = "checkout")]` on the functions an objective covers
 //!    (or on an impl block: every method). The call sites are listed in a side table: no
-//!    label is added, so no series is added or changed.
+//!    label is added, so no series is added or changed. Or let the objective cover the calls
+//!    a gRPC server answers on one method, with
+//!    [`Objective::grpc_method`](Objective::grpc_method) (feature `tonic`).
 //! 2. Declare the objective once, at start: [`declare`] with an [`Objective`].
 //! 3. Write the rules with [`rules_yaml`] (at deploy time, from a binary that links the same
 //!    functions: e.g. a `--print-rules` flag of the service itself) and load them into
@@ -38,11 +40,14 @@
 //!
 //! - `objective`: [`Objective`], its targets and its budget arithmetic;
 //! - `declared`: the objectives of this process, their functions and counts;
+//! - `grpc`: objectives on a gRPC method (feature `tonic`): their rules and counts;
 //! - `windows`: the SRE workbook's windows and burn rates;
 //! - `promql`: matchers and exact decimals;
 //! - `rules`: the rule file.
 
 mod declared;
+#[cfg(feature = "tonic")]
+mod grpc;
 mod objective;
 mod promql;
 mod rules;

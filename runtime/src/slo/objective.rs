@@ -35,11 +35,20 @@ use crate::error::Error;
 /// carries the objective (the default buckets have 5, 10, 25, 50, 75, 100, 250, 500 and 750 ms,
 /// 1, 2.5, 5, 7.5 and 10 s), so that the share is exact; [`rules_yaml`](super::rules_yaml)
 /// returns an error otherwise.
+///
+/// **A gRPC method** (feature `tonic`): with [`grpc_method`](Self::grpc_method), the objective
+/// covers the calls a server answers on one method instead of functions, read from
+/// `grpc_server_handled_total` and `grpc_server_handling_seconds`. A call fails when its code
+/// says the server failed (`Unknown`, `DeadlineExceeded`, `Unimplemented`, `Internal`,
+/// `Unavailable`, `DataLoss`), out of the calls of every code: a caller's mistake
+/// (`NotFound`, `InvalidArgument`…) or a caller's cancellation spends no budget. Its latency
+/// threshold must be one of the gRPC histogram's bounds (the default ones above).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Objective {
     name: &'static str,
     success: Option<f64>,
     latency: Option<(Duration, f64)>,
+    grpc: Option<(&'static str, &'static str)>,
 }
 
 impl Objective {
@@ -52,6 +61,7 @@ impl Objective {
             name,
             success: None,
             latency: None,
+            grpc: None,
         }
     }
 
@@ -68,6 +78,44 @@ impl Objective {
     pub const fn latency(mut self, threshold: Duration, target: f64) -> Self {
         self.latency = Some((threshold, target));
         self
+    }
+
+    /// Makes this an objective on the calls a gRPC server answers on one method (feature
+    /// `tonic`): `service` is the full service name (`package.Service`, as `grpc_service`
+    /// says it), `method` the method's name. No function carries such an objective: its
+    /// rules select `grpc_server_handled_total` and `grpc_server_handling_seconds` by
+    /// `grpc_service` and `grpc_method`, and [`Declared::counts`](super::Declared::counts)
+    /// reads the server layer's counts of the method.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use instrument_metrics::slo::{self, Objective};
+    ///
+    /// const FEATURES: Objective = Objective::new("features")
+    ///     .grpc_method("routeguide.RouteGuide", "GetFeature")
+    ///     .success_ratio(0.999)                          // 99.9% answered without a server failure
+    ///     .latency(Duration::from_millis(250), 0.99);    // 99% within 250 ms
+    /// assert_eq!(FEATURES.grpc_target(), Some(("routeguide.RouteGuide", "GetFeature")));
+    ///
+    /// slo::declare([FEATURES])?;
+    /// let rules = slo::rules_yaml()?;
+    /// assert!(rules.contains(r#"sum(rate(grpc_server_handled_total{grpc_service="routeguide.RouteGuide",grpc_method="GetFeature",grpc_code=~"Unknown|DeadlineExceeded|Unimplemented|Internal|Unavailable|DataLoss"}[5m]))"#));
+    /// assert!(rules.contains(r#"grpc_server_handling_seconds_bucket{grpc_service="routeguide.RouteGuide",grpc_method="GetFeature",le="0.25"}"#));
+    /// assert!(rules.contains("- alert: ObjectiveErrorBudgetBurn"));
+    /// # Ok::<(), instrument_metrics::Error>(())
+    /// ```
+    #[cfg(feature = "tonic")]
+    #[must_use]
+    pub const fn grpc_method(mut self, service: &'static str, method: &'static str) -> Self {
+        self.grpc = Some((service, method));
+        self
+    }
+
+    /// The gRPC service and method the objective covers (server side), if it is one
+    /// ([`grpc_method`](Self::grpc_method)); `None` for an objective carried by functions.
+    #[must_use]
+    pub const fn grpc_target(&self) -> Option<(&'static str, &'static str)> {
+        self.grpc
     }
 
     /// The name.
@@ -137,6 +185,15 @@ impl Objective {
         if let Some(t) = self.success {
             check_target(name, "success_ratio", t)?;
         }
+        if let Some((service, method)) = self.grpc {
+            let valid =
+                |s: &str| !s.is_empty() && !s.contains('/') && !s.chars().any(char::is_control);
+            if !valid(service) || !valid(method) {
+                return Err(Error::InvalidConfig(format!(
+                    "objective `{name}`: the gRPC method {service:?}, {method:?} is not valid: give the full service name and the method's, without `/`, e.g. .grpc_method(\"routeguide.RouteGuide\", \"GetFeature\")"
+                )));
+            }
+        }
         if let Some((threshold, t)) = self.latency {
             check_target(name, "latency", t)?;
             if threshold.is_zero() || u64::try_from(threshold.as_nanos()).is_err() {
@@ -205,5 +262,21 @@ mod tests {
             "invalid configuration: objective `x`: the latency threshold 0ns must be above 0 and at most 584 years"
         );
         assert!(Objective::new("a-b_1").success_ratio(0.5).check().is_ok());
+        #[cfg(feature = "tonic")]
+        {
+            assert_eq!(
+                message(Objective::new("x").success_ratio(0.9).grpc_method("/routeguide.RouteGuide", "GetFeature")),
+                "invalid configuration: objective `x`: the gRPC method \"/routeguide.RouteGuide\", \"GetFeature\" is not valid: give the full service name and the method's, without `/`, e.g. .grpc_method(\"routeguide.RouteGuide\", \"GetFeature\")"
+            );
+            assert!(
+                message(Objective::new("x").success_ratio(0.9).grpc_method("s", ""))
+                    .contains("is not valid")
+            );
+            assert!(Objective::new("x")
+                .success_ratio(0.9)
+                .grpc_method("s.S", "M")
+                .check()
+                .is_ok());
+        }
     }
 }

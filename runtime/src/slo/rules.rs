@@ -13,7 +13,7 @@ use crate::error::Error;
 /// The Prometheus rules (a rule file, YAML) for every [declared](super::declare) objective,
 /// selecting the series of the functions in this binary that carry it.
 ///
-/// For an objective `checkout`, one group `objective-checkout`:
+/// For an objective `checkout` carried by functions, one group `objective-checkout`:
 /// - `objective:function_calls_errors:ratio_rateW{objective="checkout"}` for W in 5m, 30m, 1h,
 ///   2h, 6h, 1d, 3d: the share of its functions' calls that ended `error` or `panic` (calls
 ///   that ended `cancelled` left out), with a success target;
@@ -25,6 +25,12 @@ use crate::error::Error;
 ///   above 14.4 and 6h and 30m above 6 page; 1d and 2h above 3 and 3d and 6h above 1 open a
 ///   ticket (the Google SRE workbook's rates for a 30-day objective). Their annotations name
 ///   the objective, the budget and how long it lasts at that rate.
+///
+/// For an objective on a gRPC method ([`Objective::grpc_method`], feature `tonic`), the
+/// same group with `objective:grpc_server_handled_errors:ratio_rateW` (the share of the
+/// server's calls of the method whose `grpc_code` says the server failed, over the calls of
+/// every code) and `objective:grpc_server_handling_slow:ratio_rateW` (from
+/// `grpc_server_handling_seconds`), and the same alerts on them.
 ///
 /// Recording rules and alerts share a group, so each evaluation's alerts see that
 /// evaluation's ratios. Functions are selected by their `function` and `module` labels (any
@@ -48,8 +54,9 @@ use crate::error::Error;
 ///
 /// # Errors
 /// [`Error::InvalidConfig`], saying what to change, when a declared objective is carried by
-/// no function of this binary, a function carries an objective that is not declared, or a
-/// latency threshold is not one of the bucket bounds of every function carrying it.
+/// no function of this binary (and is not on a gRPC method), a function carries an objective
+/// that is not declared or one on a gRPC method, or a latency threshold is not one of the
+/// bucket bounds of every function carrying it (of the gRPC histogram, for a gRPC method).
 pub fn rules_yaml() -> Result<String, Error> {
     let declared = objectives();
     if let Some(missing) = carried()
@@ -121,6 +128,16 @@ pub(crate) fn render(inputs: &[(Objective, Vec<Target>)]) -> Result<String, Erro
 
 fn group(out: &mut String, objective: &Objective, targets: &[Target]) -> Result<(), Error> {
     let name = objective.name();
+    #[cfg(feature = "tonic")]
+    if let Some((service, method)) = objective.grpc_target() {
+        if let Some(t) = targets.first() {
+            return Err(Error::InvalidConfig(format!(
+                "objective `{name}` is on the gRPC method {service}/{method}, and functions carry it too (`{}` in module `{}`): remove objective = \"{name}\" from their attribute, or declare another objective for them",
+                t.function, t.module
+            )));
+        }
+        return super::grpc::group(out, objective, service, method);
+    }
     if targets.is_empty() {
         return Err(Error::InvalidConfig(format!(
             "objective `{name}` is declared, but no function in this binary carries it: put #[instrument_metrics(objective = \"{name}\")] on the functions it covers"
@@ -145,7 +162,13 @@ fn group(out: &mut String, objective: &Objective, targets: &[Target]) -> Result<
                 |_| ",result!=\"cancelled\"".to_owned(),
                 w,
             );
-            record(out, "errors", w, name, &format!("{failed}\n/\n{judged}"));
+            record(
+                out,
+                FUNCTION_ERRORS,
+                w,
+                name,
+                &format!("{failed}\n/\n{judged}"),
+            );
         }
         let (ratio, budget_percent) = budget(target);
         let target_percent = percent(target);
@@ -159,8 +182,8 @@ fn group(out: &mut String, objective: &Objective, targets: &[Target]) -> Result<
                 a.burn_rate
             );
             let indicator = Indicator {
-                alert: "ObjectiveErrorBudgetBurn",
-                what: "errors",
+                alert: ERROR_BUDGET_BURN,
+                record: FUNCTION_ERRORS,
                 objective: name,
                 budget: &ratio,
             };
@@ -187,7 +210,7 @@ fn group(out: &mut String, objective: &Objective, targets: &[Target]) -> Result<
                 w,
             );
             let expr = format!("(\n  {all}\n  -\n  {fast}\n)\n/\n{all}");
-            record(out, "slow", w, name, &expr);
+            record(out, FUNCTION_SLOW, w, name, &expr);
         }
         let (ratio, budget_percent) = budget(target);
         let target_percent = percent(target);
@@ -205,8 +228,8 @@ fn group(out: &mut String, objective: &Objective, targets: &[Target]) -> Result<
                 a.burn_rate
             );
             let indicator = Indicator {
-                alert: "ObjectiveLatencyBudgetBurn",
-                what: "slow",
+                alert: LATENCY_BUDGET_BURN,
+                record: FUNCTION_SLOW,
                 objective: name,
                 budget: &ratio,
             };
@@ -264,36 +287,50 @@ fn sum(metric: &str, targets: &[Target], extra: impl Fn(&Target) -> String, w: &
     format!("sum({})", terms.join(" or "))
 }
 
-fn record(out: &mut String, what: &str, w: &str, objective: &str, expr: &str) {
+/// The recorded ratios of an objective carried by functions: `objective:function_calls_errors:ratio_rateW`…
+const FUNCTION_ERRORS: &str = "objective:function_calls_errors";
+const FUNCTION_SLOW: &str = "objective:function_calls_slow";
+/// The alerts, whatever the objective covers.
+pub(super) const ERROR_BUDGET_BURN: &str = "ObjectiveErrorBudgetBurn";
+pub(super) const LATENCY_BUDGET_BURN: &str = "ObjectiveLatencyBudgetBurn";
+
+/// The recording rule `{record}:ratio_rate{w}` of `objective`.
+pub(super) fn record(out: &mut String, record: &str, w: &str, objective: &str, expr: &str) {
     let _ = writeln!(
         out,
-        "      - record: objective:function_calls_{what}:ratio_rate{w}\n        expr: |\n{}        labels:\n          objective: \"{objective}\"",
+        "      - record: {record}:ratio_rate{w}\n        expr: |\n{}        labels:\n          objective: \"{objective}\"",
         indent(expr, 10)
     );
 }
 
 /// What the alerts of one indicator of one objective share.
-struct Indicator<'a> {
+pub(super) struct Indicator<'a> {
     /// The alert's name.
-    alert: &'a str,
-    /// `errors` or `slow`: which recorded ratios it reads.
-    what: &'a str,
-    objective: &'a str,
+    pub alert: &'a str,
+    /// The recorded ratios it reads (their name without `:ratio_rateW`).
+    pub record: &'a str,
+    pub objective: &'a str,
     /// The budget, `1 - target`, as an exact decimal.
-    budget: &'a str,
+    pub budget: &'a str,
 }
 
 /// One burn-rate alert on the recorded ratios of an indicator.
-fn alert(out: &mut String, i: &Indicator<'_>, a: &BurnAlert, summary: &str, description: &str) {
+pub(super) fn alert(
+    out: &mut String,
+    i: &Indicator<'_>,
+    a: &BurnAlert,
+    summary: &str,
+    description: &str,
+) {
     let Indicator {
         alert,
-        what,
+        record,
         objective,
         budget: ratio,
     } = *i;
     let above = |w: &str| {
         format!(
-            "objective:function_calls_{what}:ratio_rate{w}{{objective=\"{objective}\"}} > ({} * {ratio})",
+            "{record}:ratio_rate{w}{{objective=\"{objective}\"}} > ({} * {ratio})",
             a.burn_rate
         )
     };
@@ -311,7 +348,7 @@ fn alert(out: &mut String, i: &Indicator<'_>, a: &BurnAlert, summary: &str, desc
 }
 
 /// Every line of `text` indented by `n` spaces, each ending in a newline (a YAML block).
-fn indent(text: &str, n: usize) -> String {
+pub(super) fn indent(text: &str, n: usize) -> String {
     text.lines().fold(String::new(), |mut out, line| {
         let _ = writeln!(out, "{:n$}{line}", "");
         out
@@ -319,7 +356,7 @@ fn indent(text: &str, n: usize) -> String {
 }
 
 /// A YAML double-quoted scalar's content.
-fn yaml_escape(s: &str) -> String {
+pub(super) fn yaml_escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
 }
 

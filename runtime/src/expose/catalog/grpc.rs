@@ -1,6 +1,9 @@
 //! The gRPC families, read from every declared or seen method, named as go-grpc-middleware's
 //! Prometheus provider names them. Each (method, side) is read once: its handled counters
 //! before its buckets, so the histogram never counts fewer calls than `handled` says ended.
+//!
+//! [`readings`] reads the same counters, in the same order, of the same (method, side) pairs,
+//! as plain numbers: what the live page's snapshots and the objectives' counts are made of.
 
 use std::borrow::Cow;
 use std::sync::atomic::Ordering;
@@ -37,17 +40,15 @@ pub(crate) fn families(out: &mut Vec<Family>) {
     let mut transport = Vec::new();
     for method in methods() {
         for side in [Side::Server, Side::Client] {
-            let counts = method.counts(side);
-            let exposed = counts.seen.load(Ordering::Relaxed)
-                || (side == Side::Server && method.declared && serving);
-            if !exposed {
+            if !exposed(method, side, serving) {
                 continue;
             }
-            let labels = Cow::Owned(Labels::new([
+            let counts = method.counts(side);
+            let labels = Labels::new([
                 ("grpc_type", method.kind.label()),
                 ("grpc_service", method.service),
                 ("grpc_method", method.name),
-            ]));
+            ]);
             read_side(
                 &mut sides[side as usize],
                 counts,
@@ -84,16 +85,91 @@ pub(crate) fn families(out: &mut Vec<Family>) {
     );
 }
 
+/// Whether a side of a method is in the exposition: once called there, and on the server from
+/// the start when declared (and a server layer exists).
+fn exposed(method: &Method, side: Side, serving: bool) -> bool {
+    method.counts(side).seen.load(Ordering::Relaxed)
+        || (side == Side::Server && method.declared && serving)
+}
+
+/// The codes that say the server failed, by number (`Unknown`, `DeadlineExceeded`,
+/// `Unimplemented`, `Internal`, `Unavailable`, `DataLoss`): those `tonic::Code` classifies as
+/// `error`, and the error ratios of the live page and the objectives count.
+pub(crate) const SERVER_FAILURE_CODES: [usize; 6] = [2, 4, 12, 13, 14, 15];
+
+/// The `grpc_code` values, by code number.
+pub(crate) const CODE_NAMES: &[&str] = &CODES;
+
+/// The `grpc_*_handling_seconds` bucket bounds, in seconds.
+pub(crate) const BOUNDS_SECONDS: &[f64] = &DURATION_BOUNDS_SECONDS;
+
+/// One side of one method, as its families would show it now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct MethodReading {
+    /// `server` or `client`.
+    pub side: &'static str,
+    pub service: &'static str,
+    pub method: &'static str,
+    /// The `grpc_type` value.
+    pub kind: &'static str,
+    pub started: u64,
+    pub received: u64,
+    pub sent: u64,
+    /// Calls ended, by code number (the index into [`CODES`]).
+    pub handled: [u64; CODES.len()],
+    /// Durations per bucket, not cumulative, `+Inf` last.
+    pub buckets: Vec<u64>,
+}
+
+/// Every (method, side) the gRPC families expose, in their order, read as the families read
+/// them (handled, then started and messages, then buckets).
+pub(crate) fn readings() -> Vec<MethodReading> {
+    let serving = is_serving();
+    let mut out = Vec::new();
+    for method in methods() {
+        for side in [Side::Server, Side::Client] {
+            if !exposed(method, side, serving) {
+                continue;
+            }
+            let counts = method.counts(side);
+            let handled = std::array::from_fn(|code| counts.handled[code].load(Ordering::Acquire));
+            let started = counts.started.load(Ordering::Relaxed);
+            let received = counts.received.load(Ordering::Relaxed);
+            let sent = counts.sent.load(Ordering::Relaxed);
+            let (buckets, _sum) = counts.read_durations();
+            out.push(MethodReading {
+                side: side_name(side),
+                service: method.service,
+                method: method.name,
+                kind: method.kind.label(),
+                started,
+                received,
+                sent,
+                handled,
+                buckets,
+            });
+        }
+    }
+    out
+}
+
+fn side_name(side: Side) -> &'static str {
+    match side {
+        Side::Server => "server",
+        Side::Client => "client",
+    }
+}
+
 fn read_side(
     into: &mut SideFamilies,
     counts: &Counts,
-    labels: &Cow<'static, Labels>,
+    labels: &Labels,
     bounds: &Arc<Bounds>,
     classic: bool,
     native: bool,
 ) {
     for (code, name) in CODES.iter().enumerate() {
-        let mut with_code = labels.clone().into_owned();
+        let mut with_code = labels.clone();
         with_code.push("grpc_code", name);
         into.handled.push(counter(
             Cow::Owned(with_code),
@@ -102,15 +178,17 @@ fn read_side(
     }
     // Started after handled: a call is started before it is handled, so started >= handled.
     into.started.push(counter(
-        labels.clone(),
+        Cow::Owned(labels.clone()),
         counts.started.load(Ordering::Relaxed),
     ));
     into.received.push(counter(
-        labels.clone(),
+        Cow::Owned(labels.clone()),
         counts.received.load(Ordering::Relaxed),
     ));
-    into.sent
-        .push(counter(labels.clone(), counts.sent.load(Ordering::Relaxed)));
+    into.sent.push(counter(
+        Cow::Owned(labels.clone()),
+        counts.sent.load(Ordering::Relaxed),
+    ));
     let (buckets, sum) = counts.read_durations();
     let native = counts.native.get().filter(|_| native).map(|n| {
         let mut r = NativeReading::default();
@@ -118,7 +196,7 @@ fn read_side(
         r
     });
     into.handling.push(Sample {
-        labels: labels.clone(),
+        labels: Cow::Owned(labels.clone()),
         extra: Extra::NONE,
         value: Value::Histogram(Histogram::new(
             Arc::clone(bounds),
@@ -133,13 +211,7 @@ fn read_side(
 
 fn side_labels(side: Side, method: &Method) -> Labels {
     Labels::new([
-        (
-            "grpc_side",
-            match side {
-                Side::Server => "server",
-                Side::Client => "client",
-            },
-        ),
+        ("grpc_side", side_name(side)),
         ("grpc_type", method.kind.label()),
         ("grpc_service", method.service),
         ("grpc_method", method.name),
@@ -161,5 +233,35 @@ fn counter(labels: Cow<'static, Labels>, n: u64) -> Sample {
 fn push(out: &mut Vec<Family>, describe: Describe, samples: Vec<Sample>) {
     if !samples.is_empty() {
         out.push(Family::ours(describe, samples));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CODES, SERVER_FAILURE_CODES};
+    use crate::record::outcome::{ClassifyOutcome, Outcome};
+
+    #[test]
+    fn the_server_failure_codes_are_those_tonic_codes_classify_as_errors() {
+        let names: Vec<&str> = SERVER_FAILURE_CODES.iter().map(|c| CODES[*c]).collect();
+        assert_eq!(
+            names,
+            [
+                "Unknown",
+                "DeadlineExceeded",
+                "Unimplemented",
+                "Internal",
+                "Unavailable",
+                "DataLoss"
+            ]
+        );
+        for (number, name) in CODES.iter().enumerate() {
+            let code = tonic::Code::from_i32(i32::try_from(number).unwrap());
+            assert_eq!(
+                code.outcome() == Outcome::Error,
+                SERVER_FAILURE_CODES.contains(&number),
+                "{name}"
+            );
+        }
     }
 }

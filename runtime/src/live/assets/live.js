@@ -1,10 +1,11 @@
-// The live page: polls api/functions (relative to this page) and renders two tables.
+// The live page: polls api/functions (relative to this page) and renders its tables
+// (functions, HTTP routes, gRPC methods, objectives).
 // Plain DOM and inline SVG; no framework, no network but the JSON.
 "use strict";
 (function () {
   var API = "api/functions";
   var state = { data: null, window: "1m", module: "", updates: 0,
-    sort: { functions: null, routes: null } };
+    sort: { functions: null, routes: null, grpc: null } };
 
   function $(sel) { return document.querySelector(sel); }
 
@@ -50,6 +51,26 @@
       in_flight: entry.in_flight, calls: w.calls, seconds: w.seconds
     };
   }
+
+  // One gRPC row's values for the chosen window: `failed` is its error ratio.
+  function grpcValues(entry) {
+    var w = entry.windows[state.window];
+    return {
+      total: entry.total, rate: w.calls_per_second, failed: w.error_ratio,
+      p50: w.p50_seconds, p90: w.p90_seconds, p99: w.p99_seconds,
+      received: w.messages_received_per_call, sent: w.messages_sent_per_call,
+      calls: w.calls, seconds: w.seconds
+    };
+  }
+
+  // "OK 3 · NotFound 1": the codes seen in the window, most frequent first.
+  function fmtCodes(codes) {
+    var names = Object.keys(codes);
+    if (!names.length) return "–";
+    names.sort(function (a, b) { return codes[b] - codes[a] || (a < b ? -1 : 1); });
+    return names.map(function (n) { return n + "\u00a0" + codes[n]; }).join(" · ");
+  }
+  function fmtPerCall(v) { return v === null ? "–" : fmtRate(v); }
 
   // Failing first, then slowest, then by name.
   function defaultOrder(a, b) {
@@ -186,6 +207,58 @@
     });
   }
 
+  function renderGrpc(entries) {
+    $("#grpc-section").hidden = !entries.length;
+    var table = document.getElementById("grpc");
+    var rows = entries.map(function (e) {
+      return { e: e, v: grpcValues(e), name: e.service + "/" + e.method + " " + e.side,
+        text: { side: e.side, service: e.service, method: e.method, type: e.type } };
+    });
+    rows.sort(sorter(state.sort.grpc));
+    var tbody = document.createElement("tbody");
+    rows.forEach(function (r) {
+      var tr = document.createElement("tr");
+      var v = r.v, e = r.e;
+      tr.dataset.side = e.side;
+      tr.dataset.service = e.service;
+      tr.dataset.method = e.method;
+      tr.dataset.type = e.type;
+      cell(tr, "side", undefined, e.side, "text");
+      cell(tr, "service", undefined, e.service, "text");
+      var th = document.createElement("th");
+      th.scope = "row";
+      th.className = "text";
+      th.dataset.key = "method";
+      th.textContent = e.method;
+      tr.appendChild(th);
+      cell(tr, "type", undefined, e.type, "text");
+      cell(tr, "total", v.total, fmtCount(v.total));
+      cell(tr, "rate", v.rate, fmtRate(v.rate));
+      cell(tr, "failed", v.failed, fmtRatio(v.failed), "failed");
+      var codes = e.windows[state.window].codes;
+      var td = cell(tr, "codes", undefined, fmtCodes(codes), "text");
+      td.dataset.value = JSON.stringify(codes);
+      cell(tr, "p50", v.p50, fmtSeconds(v.p50));
+      cell(tr, "p90", v.p90, fmtSeconds(v.p90));
+      cell(tr, "p99", v.p99, fmtSeconds(v.p99));
+      cell(tr, "received", v.received, fmtPerCall(v.received));
+      cell(tr, "sent", v.sent, fmtPerCall(v.sent));
+      if (v.failed) tr.classList.add("failing");
+      var trend = document.createElement("td");
+      trend.className = "trend";
+      trend.appendChild(sparkline({ at_seconds: e.history.at_seconds, calls_per_second: e.history.calls_per_second,
+        failure_ratio: e.history.error_ratio }, state.data.now_seconds, LENGTH[state.window]));
+      tr.appendChild(trend);
+      tbody.appendChild(tr);
+    });
+    table.replaceChild(tbody, table.tBodies[0]);
+    var sort = state.sort.grpc;
+    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (h) {
+      if (sort && h.dataset.key === sort.key) h.setAttribute("aria-sort", sort.dir);
+      else h.removeAttribute("aria-sort");
+    });
+  }
+
   function renderModules(functions) {
     var select = $("#module");
     var seen = {};
@@ -244,6 +317,7 @@
     var functions = data.functions.filter(function (f) { return !state.module || f.module === state.module; });
     renderTable("functions", functions, "functions");
     renderTable("routes", data.routes, "routes");
+    renderGrpc(data.grpc || []);
     renderProcess(data.process, data);
     renderObjectives(data.objectives || []);
   }
@@ -273,7 +347,7 @@
     input.addEventListener("change", function () { state.window = input.value; render(); });
   });
   $("#module").addEventListener("change", function (e) { state.module = e.target.value; render(); });
-  ["functions", "routes"].forEach(function (kind) {
+  ["functions", "routes", "grpc"].forEach(function (kind) {
     document.querySelectorAll("#" + kind + " thead th[data-key] button").forEach(function (button) {
       button.addEventListener("click", function () {
         var key = button.parentNode.dataset.key;
