@@ -46,12 +46,9 @@ async fn main() {
         exporter.local_addr()
     );
     println!("live page: http://{}/", exporter.local_addr());
-    // RouteGuide's methods declared before the client's first call: `serve` declares them too,
-    // but in its own task, which the load below may outrun; a call made before its method is
-    // declared is counted under `grpc_type="unknown"`.
-    if let Err(e) =
-        instrument_metrics::grpc::register_descriptors(routeguide::pb::FILE_DESCRIPTOR_SET)
-    {
+    // RouteGuide's methods declared before the first call, client or server (`serve` runs
+    // in its own task, which the load below may outrun).
+    if let Err(e) = routeguide::declare() {
         fail(&format!("descriptors: {e}"));
     }
     let server = tokio::spawn(routeguide::serve(listener, async {

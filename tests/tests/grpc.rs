@@ -455,7 +455,7 @@ async fn concurrent_streams_on_one_connection_count_every_message() {
                 .unwrap()
                 .into_inner();
             let mut n = 0;
-            while let Some(_) = echoes.message().await.unwrap() {
+            while echoes.message().await.unwrap().is_some() {
                 n += 1;
             }
             n
