@@ -6,10 +6,10 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use super::declared::Counts;
+use super::burn::{alert, record, Indicator, ERROR_BUDGET_BURN, LATENCY_BUDGET_BURN};
+use super::counts::Counts;
 use super::objective::Objective;
 use super::promql::{budget, escape, le_matcher, percent};
-use super::rules::{alert, record, Indicator, ERROR_BUDGET_BURN, LATENCY_BUDGET_BURN};
 use super::windows::{ALERTS, WINDOWS};
 use crate::error::Error;
 use crate::expose::catalog::grpc::{readings, BOUNDS_SECONDS, CODE_NAMES, SERVER_FAILURE_CODES};

@@ -41,10 +41,14 @@
 //! - `objective`: [`Objective`], its targets and its budget arithmetic;
 //! - `declared`: the objectives of this process, their functions and counts;
 //! - `grpc`: objectives on a gRPC method (feature `tonic`): their rules and counts;
+//! - `counts`: [`Counts`], what an objective's calls came to;
+//! - `burn`: one recording rule and one burn-rate alert, as YAML;
 //! - `windows`: the SRE workbook's windows and burn rates;
 //! - `promql`: matchers and exact decimals;
 //! - `rules`: the rule file.
 
+mod burn;
+mod counts;
 mod declared;
 #[cfg(feature = "tonic")]
 mod grpc;
@@ -53,6 +57,7 @@ mod promql;
 mod rules;
 mod windows;
 
-pub use declared::{declare, objectives, Counts, Declared, Function};
+pub use counts::Counts;
+pub use declared::{declare, objectives, Declared, Function};
 pub use objective::Objective;
 pub use rules::rules_yaml;
