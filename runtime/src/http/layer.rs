@@ -160,7 +160,6 @@ where
 
     fn call(&mut self, mut req: Request<ReqB>) -> Self::Future {
         let method = method_index(req.method());
-        let head = method == 1;
         let request_bytes = req.body().size_hint().exact();
         // The request stays where it is on the common path (no tuple round trip: that moved
         // its 240 bytes twice), and the raw path is read only when there is no template.
@@ -182,7 +181,6 @@ where
         ResponseFuture {
             inner: self.inner.call(req),
             exchange,
-            head,
         }
     }
 }
@@ -221,7 +219,6 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: F,
         exchange: Option<Exchange>,
-        head: bool,
     }
 }
 
@@ -244,7 +241,7 @@ where
                     x.responded(status);
                     // Nothing will be sent (HEAD, 1xx, 204, 304) or nothing is left to send:
                     // the server may never poll the body, so the exchange ends here.
-                    let bodyless = *this.head || status < 200 || status == 204 || status == 304;
+                    let bodyless = x.is_head() || status < 200 || status == 204 || status == 304;
                     if bodyless || response.body().is_end_stream() {
                         x.finish(Ending::Complete);
                         None
