@@ -7,9 +7,10 @@ use std::sync::atomic::Ordering;
 use crate::record::clock;
 use crate::record::exemplar::{self, Exemplar, ExemplarSource, TraceContext};
 use crate::record::http::route::Route;
-use crate::record::http::series::Series;
+use crate::record::http::series::{Observation, Series};
 use crate::record::http::table::Table;
 use crate::record::http::vocabulary::{Ending, HEAD_METHOD, OTHER_METHOD};
+use crate::record::slots;
 
 impl Table {
     /// Starts measuring one request of `method` (an index from [`method_index`]) on `route`.
@@ -21,10 +22,8 @@ impl Table {
         route: &'static Route,
         request_bytes: Option<u64>,
     ) -> Exchange {
-        let m = usize::from(method.min(OTHER_METHOD));
-        if let Some(a) = self.active.get(m) {
-            a.fetch_add(1, Ordering::Relaxed);
-        }
+        let m = method.min(OTHER_METHOD);
+        self.add_active(slots::current(), m, 1);
         let bit = 1u16 << m;
         if self.methods_seen.load(Ordering::Relaxed) & bit == 0 {
             self.methods_seen.fetch_or(bit, Ordering::Relaxed);
@@ -37,7 +36,7 @@ impl Table {
             response_bytes: 0,
             trace: exemplar::source().map_or(Trace::NONE, trace_context),
             status: 0,
-            method: method.min(OTHER_METHOD),
+            method: m,
             request_bytes_known: request_bytes.is_some(),
         }
     }
@@ -135,9 +134,7 @@ impl Exchange {
     #[cfg_attr(not(feature = "actix-web"), allow(dead_code))]
     pub(crate) fn abandon(self) {
         let this = std::mem::ManuallyDrop::new(self);
-        if let Some(a) = this.table.active.get(usize::from(this.method)) {
-            a.fetch_sub(1, Ordering::Relaxed);
-        }
+        this.table.add_active(slots::current(), this.method, -1);
     }
 
     #[inline]
@@ -147,26 +144,21 @@ impl Exchange {
         let series = self
             .route
             .series(Series::key(self.method, self.status, ending), || t.shape());
-        if let Some(native) = &series.native {
-            native.observe(nanos);
-        }
-        let bucket = series
-            .duration_nanos
-            .observe(&t.duration_bounds_nanos, nanos);
+        let slot = slots::current();
+        let bucket = series.observe(
+            slot,
+            &Observation {
+                duration_bounds: &t.duration_bounds_nanos,
+                size_bounds: &t.size_bounds,
+                nanos,
+                request_bytes: self.request_bytes_known.then_some(self.request_bytes),
+                response_bytes: self.response_bytes,
+            },
+        );
         if let Some(context) = self.trace.context() {
             keep_exemplar(series, t, context, bucket, nanos);
         }
-        if self.request_bytes_known {
-            series
-                .request_bytes
-                .observe(&t.size_bounds, self.request_bytes);
-        }
-        series
-            .response_bytes
-            .observe(&t.size_bounds, self.response_bytes);
-        if let Some(a) = t.active.get(usize::from(self.method)) {
-            a.fetch_sub(1, Ordering::Relaxed);
-        }
+        t.add_active(slot, self.method, -1);
     }
 }
 

@@ -1,52 +1,152 @@
 //! One labelled series (a route's exchanges with one method, status and ending) and the
 //! integer histograms it records durations and body sizes in.
+//!
+//! A series' counters are sharded by thread slot ([`slots`](crate::record::slots)), as a call
+//! site's are: a thread that owns its slot counts with plain loads and stores, others with
+//! atomic adds on shared shards, so two threads recording into one series never write the same
+//! cache line and the common path has no locked instruction. A shard holds the three
+//! histograms of the series side by side (duration, request size, response size: buckets, then
+//! the sum) and is allocated by the first exchange its slot records into the series.
 #![cfg_attr(not(any(feature = "tower", feature = "actix-web")), allow(dead_code))]
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::sync::Arc;
 
 use crate::record::exemplar::{Exemplar, ExemplarCell, ExemplarCells};
 use crate::record::http::vocabulary::{Ending, OTHER_METHOD};
 use crate::record::native::{self, NativeBuckets};
+use crate::record::slots::{self, Slot};
 
-/// A histogram of `u64` observations against fixed inclusive upper bounds (`+Inf` last).
-pub(crate) struct Histogram {
-    buckets: Box<[AtomicU64]>,
-    sum: AtomicU64,
+/// Counters per 128 bytes: the two cache lines an adjacent-line prefetcher fetches together.
+const PER_LINE: usize = 16;
+
+/// Counters on whole cache lines, so that no two threads' shards share one.
+#[repr(C, align(128))]
+struct Line([AtomicU64; PER_LINE]);
+
+impl Line {
+    fn zero() -> Self {
+        Line([const { AtomicU64::new(0) }; PER_LINE])
+    }
 }
 
-impl Histogram {
-    pub(super) fn new(bounds: usize) -> Self {
-        Histogram {
-            buckets: (0..=bounds).map(|_| AtomicU64::new(0)).collect(),
-            sum: AtomicU64::new(0),
+/// A series' counters: one shard of `cells` counters (in whole lines) per thread slot.
+struct Shards {
+    slots: Box<[AtomicPtr<Line>]>,
+    lines: usize,
+}
+
+impl Shards {
+    fn new(cells: usize) -> Self {
+        Shards {
+            slots: (0..slots::layout().total())
+                .map(|_| AtomicPtr::new(std::ptr::null_mut()))
+                .collect(),
+            lines: cells.div_ceil(PER_LINE),
         }
     }
 
-    /// Counts `value`; returns its bucket.
+    /// The shard `slot` writes, allocated on its first use.
     #[inline]
-    pub(super) fn observe(&self, bounds: &[u64], value: u64) -> usize {
-        let i = bucket_of(bounds, value);
-        if let Some(b) = self.buckets.get(i) {
-            // Release: see `site::add` (native buckets are counted first).
-            b.fetch_add(1, Ordering::Release);
+    fn get(&self, slot: Slot) -> Option<Shard<'_>> {
+        let cell = self.slots.get(slot.index)?;
+        let mut ptr = cell.load(Ordering::Acquire);
+        if ptr.is_null() {
+            ptr = self.allocate(cell);
         }
-        // Adding 0 changes nothing but still costs a locked read-modify-write: every bodiless
-        // request (a GET's request size, a 204's response size) would pay one for nothing.
+        Some(Shard {
+            cells: self.cells(ptr),
+            owned: slot.owned,
+        })
+    }
+
+    /// The counters of a published shard.
+    #[inline]
+    fn cells(&self, ptr: *mut Line) -> &[AtomicU64] {
+        // SAFETY: a published shard is an allocation of `self.lines` lines (`PER_LINE`
+        // counters each, nothing else), freed only with `self`.
+        unsafe { std::slice::from_raw_parts(ptr.cast::<AtomicU64>(), self.lines * PER_LINE) }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn allocate(&self, cell: &AtomicPtr<Line>) -> *mut Line {
+        let lines: Box<[Line]> = (0..self.lines).map(|_| Line::zero()).collect();
+        let ptr = Box::into_raw(lines).cast::<Line>();
+        match cell.compare_exchange(
+            std::ptr::null_mut(),
+            ptr,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => ptr,
+            Err(theirs) => {
+                // SAFETY: `ptr` came from `Box::into_raw` just above and was never shared.
+                drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, self.lines)) });
+                theirs
+            }
+        }
+    }
+
+    /// Counter `i` summed over every shard, each read with `Acquire`.
+    fn sum(&self, i: usize) -> u64 {
+        self.slots
+            .iter()
+            .map(|s| s.load(Ordering::Acquire))
+            .filter(|p| !p.is_null())
+            .map(|p| {
+                self.cells(p)
+                    .get(i)
+                    .map_or(0, |c| c.load(Ordering::Acquire))
+            })
+            .fold(0, u64::wrapping_add)
+    }
+}
+
+impl Drop for Shards {
+    fn drop(&mut self) {
+        for s in &mut self.slots {
+            let p = *s.get_mut();
+            if !p.is_null() {
+                // SAFETY: allocated in `allocate` with `self.lines` lines, published once.
+                drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(p, self.lines)) });
+            }
+        }
+    }
+}
+
+/// One thread slot's shard of a series.
+struct Shard<'a> {
+    cells: &'a [AtomicU64],
+    owned: bool,
+}
+
+impl Shard<'_> {
+    /// Adds `n` to counter `i`: a plain read and write when this thread owns the shard, else
+    /// atomic. Release (free on x86): a scrape that sees this count also sees the native
+    /// bucket counted before it.
+    #[inline(always)]
+    fn add(&self, i: usize, n: u64) {
+        if let Some(c) = self.cells.get(i) {
+            if self.owned {
+                c.store(c.load(Ordering::Relaxed).wrapping_add(n), Ordering::Release);
+            } else {
+                c.fetch_add(n, Ordering::Release);
+            }
+        }
+    }
+
+    /// Counts `value` in the histogram at `h`; returns its bucket.
+    #[inline(always)]
+    fn observe(&self, h: &Histogram, bounds: &[u64], value: u64) -> usize {
+        let i = bucket_of(bounds, value);
+        self.add(h.at + i, 1);
+        // Adding 0 changes nothing: every bodiless request (a GET's request size, a 204's
+        // response size) would write for nothing.
         if value != 0 {
-            self.sum.fetch_add(value, Ordering::Relaxed);
+            self.add(h.at + h.buckets, value);
         }
         i
-    }
-
-    /// Per-bucket counts (not cumulative; `+Inf` last) and the sum.
-    pub(crate) fn read(&self) -> (Vec<u64>, u64) {
-        (
-            self.buckets
-                .iter()
-                .map(|b| b.load(Ordering::Acquire))
-                .collect(),
-            self.sum.load(Ordering::Relaxed),
-        )
     }
 }
 
@@ -63,6 +163,28 @@ fn bucket_of(bounds: &[u64], value: u64) -> usize {
     }
 }
 
+/// A histogram of `u64` observations against fixed inclusive upper bounds (`+Inf` last): its
+/// place in its series' shards.
+pub(crate) struct Histogram {
+    shards: Arc<Shards>,
+    /// The first bucket's counter; the sum follows the last (`+Inf`) bucket.
+    at: usize,
+    /// Buckets, `+Inf` included.
+    buckets: usize,
+}
+
+impl Histogram {
+    /// Per-bucket counts (not cumulative; `+Inf` last) and the sum.
+    pub(crate) fn read(&self) -> (Vec<u64>, u64) {
+        (
+            (self.at..self.at + self.buckets)
+                .map(|i| self.shards.sum(i))
+                .collect(),
+            self.shards.sum(self.at + self.buckets),
+        )
+    }
+}
+
 /// What a new series is made of: its table's bound counts, and whether its durations get
 /// native buckets (the table's choice when the series is first seen).
 pub(crate) struct Shape {
@@ -71,9 +193,19 @@ pub(crate) struct Shape {
     pub native: bool,
 }
 
+/// What one exchange adds to its series.
+pub(super) struct Observation<'a> {
+    pub duration_bounds: &'a [u64],
+    pub size_bounds: &'a [u64],
+    pub nanos: u64,
+    pub request_bytes: Option<u64>,
+    pub response_bytes: u64,
+}
+
 /// One labelled series: every exchange of one route with one method, status and ending.
 pub(crate) struct Series {
     pub(super) key: u32,
+    shards: Arc<Shards>,
     pub duration_nanos: Histogram,
     pub request_bytes: Histogram,
     pub response_bytes: Histogram,
@@ -85,14 +217,41 @@ pub(crate) struct Series {
 
 impl Series {
     pub(super) fn new(key: u32, shape: &Shape) -> Self {
+        let (duration, size) = (shape.duration_bounds + 1, shape.size_bounds + 1);
+        // Each histogram: its buckets, then its sum.
+        let shards = Arc::new(Shards::new(duration + 1 + 2 * (size + 1)));
+        let histogram = |at, buckets| Histogram {
+            shards: Arc::clone(&shards),
+            at,
+            buckets,
+        };
         Series {
             key,
-            duration_nanos: Histogram::new(shape.duration_bounds),
-            request_bytes: Histogram::new(shape.size_bounds),
-            response_bytes: Histogram::new(shape.size_bounds),
+            duration_nanos: histogram(0, duration),
+            request_bytes: histogram(duration + 1, size),
+            response_bytes: histogram(duration + 1 + size + 1, size),
+            shards,
             native: shape.native.then(native::boxed),
             exemplars: ExemplarCells::new(),
         }
+    }
+
+    /// Counts one exchange in this thread's shard; returns its duration bucket.
+    #[inline]
+    pub(super) fn observe(&self, slot: Slot, o: &Observation<'_>) -> usize {
+        // Native first: see `Shard::add`.
+        if let Some(native) = &self.native {
+            native.observe(o.nanos);
+        }
+        let Some(shard) = self.shards.get(slot) else {
+            return 0;
+        };
+        let bucket = shard.observe(&self.duration_nanos, o.duration_bounds, o.nanos);
+        if let Some(n) = o.request_bytes {
+            shard.observe(&self.request_bytes, o.size_bounds, n);
+        }
+        shard.observe(&self.response_bytes, o.size_bounds, o.response_bytes);
+        bucket
     }
 
     /// The last exemplar of each duration bucket (`+Inf` last), if any was kept.

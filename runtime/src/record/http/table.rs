@@ -11,6 +11,7 @@ use crate::record::http::route::Route;
 use crate::record::http::series::Shape;
 use crate::record::http::vocabulary::{METHODS, OVERFLOW_ROUTE, UNMATCHED_ROUTE};
 use crate::record::native::{self, Histograms};
+use crate::record::slots::{self, Slot};
 
 /// A remembered (address, length) of a route string whose storage outlives requests (axum's
 /// matched path), so the next request with it skips the interning map.
@@ -40,10 +41,15 @@ pub(crate) struct Table {
     unmatched: &'static Route,
     /// Requests whose route value came past the limit (counted per request).
     pub route_overflows: AtomicU64,
-    pub(super) active: [AtomicI64; METHODS.len()],
+    /// Requests in flight by method, one line per thread slot (summed when read).
+    active: Box<[Active]>,
     /// Bit `i` set once method `i` was seen, so idle methods are not exposed.
     pub(super) methods_seen: AtomicU16,
 }
+
+/// One thread slot's requests in flight by method, on a line of its own.
+#[repr(align(128))]
+struct Active([AtomicI64; METHODS.len()]);
 
 /// Every table, in the order created; what the exposition reads.
 static TABLES: Mutex<Vec<&'static Table>> = Mutex::new(Vec::new());
@@ -107,7 +113,9 @@ pub(crate) fn table(
         overflow,
         unmatched,
         route_overflows: AtomicU64::new(0),
-        active: std::array::from_fn(|_| AtomicI64::new(0)),
+        active: (0..slots::layout().total())
+            .map(|_| Active(std::array::from_fn(|_| AtomicI64::new(0))))
+            .collect(),
         methods_seen: AtomicU16::new(0),
     }));
     all.push(table);
@@ -226,12 +234,31 @@ impl Table {
         (0..METHODS.len())
             .filter(|i| seen & (1 << i) != 0)
             .filter_map(|i| {
-                Some((
-                    u8::try_from(i).ok()?,
-                    self.active[i].load(Ordering::Relaxed),
-                ))
+                let n = self
+                    .active
+                    .iter()
+                    .fold(0i64, |n, a| n.wrapping_add(a.0[i].load(Ordering::Relaxed)));
+                Some((u8::try_from(i).ok()?, n))
             })
             .collect()
+    }
+
+    /// Adds `n` to the requests in flight with method `m` (an index in [`METHODS`]), in the
+    /// line of `slot` (this thread's): a plain read and write when the thread owns it, else
+    /// atomic.
+    #[inline]
+    pub(super) fn add_active(&self, slot: Slot, m: u8, n: i64) {
+        if let Some(a) = self
+            .active
+            .get(slot.index)
+            .and_then(|a| a.0.get(usize::from(m)))
+        {
+            if slot.owned {
+                a.store(a.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+            } else {
+                a.fetch_add(n, Ordering::Relaxed);
+            }
+        }
     }
 
     /// What a series of this table is made of now.
