@@ -18,6 +18,8 @@
 //! - After criterion, an interleaved pass runs every row in turn, a short batch each, round after
 //!   round, and takes the median of each row's difference from `bare` in the same round: load
 //!   bursts from elsewhere then hit every row alike. Allocations per request are counted last.
+//! - `HTTP_OVERHEAD_PAIRED=<k>` skips criterion and runs the interleaved pass k times, one
+//!   line of paired overheads each: a quick comparison of two builds on a loaded machine.
 //! - `HTTP_OVERHEAD_PROFILE=<row> [HTTP_OVERHEAD_REQUESTS=n]` runs only that row, n requests,
 //!   for `perf record` or `valgrind --tool=cachegrind` (instructions per request, independent
 //!   of the machine's load: run n and 9n and divide the difference).
@@ -552,6 +554,24 @@ fn main() {
         #[allow(clippy::cast_precision_loss)]
         let per = t.as_secs_f64() * 1e9 / n as f64;
         println!("{only}: {n} requests, {per:.0} ns/request (thread CPU time)");
+        return;
+    }
+    if let Some(k) = std::env::var("HTTP_OVERHEAD_PAIRED")
+        .ok()
+        .and_then(|k| k.parse::<usize>().ok())
+    {
+        let at = |name: &str| ROWS.iter().position(|r| *r == name).unwrap_or(0);
+        for _ in 0..k {
+            let paired = interleaved(&rt, &stacks);
+            let over = |name: &str| paired[at(name)].1;
+            let rows: Vec<String> = ROWS.iter().map(|r| format!("{r} {:.0}", over(r))).collect();
+            println!(
+                "paired overhead above bare (ns): {}; ours above noop_body_layer {:.0} (load {})",
+                rows.join(", "),
+                over("instrument_metrics") - over("noop_body_layer"),
+                load()
+            );
+        }
         return;
     }
     let mut c = Criterion::default()
