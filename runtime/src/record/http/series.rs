@@ -122,45 +122,58 @@ struct Shard<'a> {
 }
 
 impl Shard<'_> {
-    /// Adds `n` to counter `i`: a plain read and write when this thread owns the shard, else
-    /// atomic. Release (free on x86): a scrape that sees this count also sees the native
-    /// bucket counted before it.
+    /// Adds each `(counter, n)`; a counter past the shard's end is no counter (nothing to
+    /// add). A plain read and write when this thread owns the shard, else atomic adds.
+    /// Release (free on x86): a scrape that sees a count also sees the native bucket counted
+    /// before it.
     #[inline(always)]
-    fn add(&self, i: usize, n: u64) {
-        if let Some(c) = self.cells.get(i) {
-            if self.owned {
+    fn add<const N: usize>(&self, adds: [(usize, u64); N]) {
+        if !self.owned {
+            return add_shared(self.cells, &adds);
+        }
+        for (i, n) in adds {
+            if let Some(c) = self.cells.get(i) {
                 c.store(c.load(Ordering::Relaxed).wrapping_add(n), Ordering::Release);
-            } else {
-                c.fetch_add(n, Ordering::Release);
             }
         }
     }
+}
 
-    /// Counts `value` in the histogram at `h`; returns its bucket.
-    #[inline(always)]
-    fn observe(&self, h: &Histogram, bounds: &[u64], value: u64) -> usize {
-        let i = bucket_of(bounds, value);
-        self.add(h.at + i, 1);
-        // Adding 0 changes nothing: every bodiless request (a GET's request size, a 204's
-        // response size) would write for nothing.
-        if value != 0 {
-            self.add(h.at + h.buckets, value);
+/// [`Shard::add`] on a shard other threads write too.
+#[cold]
+#[inline(never)]
+fn add_shared(cells: &[AtomicU64], adds: &[(usize, u64)]) {
+    for &(i, n) in adds {
+        // Adding 0 changes nothing but would still cost a locked read-modify-write.
+        if let Some(c) = cells.get(i).filter(|_| n != 0) {
+            c.fetch_add(n, Ordering::Release);
         }
-        i
     }
 }
+
+/// Not a counter: what [`Shard::add`] skips.
+const NOWHERE: usize = usize::MAX;
 
 /// The bucket of `value`: the first bound at or above it, `bounds.len()` (`+Inf`) if none.
 /// Most values land in the first buckets (quick requests, small bodies), so the first few
 /// bounds are looked at in turn, the rest searched by halves.
 #[inline]
 fn bucket_of(bounds: &[u64], value: u64) -> usize {
-    const IN_TURN: usize = 4;
-    let (first, rest) = bounds.split_at(bounds.len().min(IN_TURN));
-    match first.iter().position(|b| value <= *b) {
-        Some(i) => i,
-        None => first.len() + rest.partition_point(|b| *b < value),
+    for (i, b) in bounds.iter().take(IN_TURN).enumerate() {
+        if value <= *b {
+            return i;
+        }
     }
+    bucket_past_the_first(bounds, value)
+}
+
+const IN_TURN: usize = 4;
+
+/// [`bucket_of`] for a value above the first [`IN_TURN`] bounds.
+#[inline(never)]
+fn bucket_past_the_first(bounds: &[u64], value: u64) -> usize {
+    let first = bounds.len().min(IN_TURN);
+    first + bounds[first..].partition_point(|b| *b < value)
 }
 
 /// A histogram of `u64` observations against fixed inclusive upper bounds (`+Inf` last): its
@@ -243,14 +256,28 @@ impl Series {
         if let Some(native) = &self.native {
             native.observe(o.nanos);
         }
-        let Some(shard) = self.shards.get(slot) else {
-            return 0;
+        let (duration, request, response) = (
+            &self.duration_nanos,
+            &self.request_bytes,
+            &self.response_bytes,
+        );
+        let bucket = bucket_of(o.duration_bounds, o.nanos);
+        let (request_bucket, request_sum) = match o.request_bytes {
+            Some(n) => (request.at + bucket_of(o.size_bounds, n), n),
+            None => (NOWHERE, 0),
         };
-        let bucket = shard.observe(&self.duration_nanos, o.duration_bounds, o.nanos);
-        if let Some(n) = o.request_bytes {
-            shard.observe(&self.request_bytes, o.size_bounds, n);
+        let response_bucket = response.at + bucket_of(o.size_bounds, o.response_bytes);
+        if let Some(shard) = self.shards.get(slot) {
+            // Each histogram's sum follows its `+Inf` bucket.
+            shard.add([
+                (duration.at + bucket, 1),
+                (duration.at + duration.buckets, o.nanos),
+                (request_bucket, 1),
+                (request.at + request.buckets, request_sum),
+                (response_bucket, 1),
+                (response.at + response.buckets, o.response_bytes),
+            ]);
         }
-        shard.observe(&self.response_bytes, o.size_bounds, o.response_bytes);
         bucket
     }
 
