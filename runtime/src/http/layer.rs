@@ -236,25 +236,20 @@ where
         let result = ready!(polled);
         Poll::Ready(match result {
             Ok(response) => {
-                let exchange = this.exchange.take().and_then(|mut x| {
+                if let Some(x) = this.exchange.as_mut() {
                     let status = response.status().as_u16();
                     x.responded(status);
                     // Nothing will be sent (HEAD, 1xx, 204, 304) or nothing is left to send:
                     // the server may never poll the body, so the exchange ends here.
                     let bodyless = x.is_head() || status < 200 || status == 204 || status == 304;
                     if bodyless || response.body().is_end_stream() {
-                        x.finish(Ending::Complete);
-                        None
-                    } else {
-                        Some(x)
+                        Exchange::finish_in(this.exchange, Ending::Complete);
                     }
-                });
-                Ok(response.map(|body| MeteredBody::new(body, exchange)))
+                }
+                Ok(response.map(|body| MeteredBody::new(body, this.exchange.take())))
             }
             Err(e) => {
-                if let Some(x) = this.exchange.take() {
-                    x.finish(Ending::ServiceError);
-                }
+                Exchange::finish_in(this.exchange, Ending::ServiceError);
                 Err(e)
             }
         })

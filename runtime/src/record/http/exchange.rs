@@ -121,6 +121,18 @@ impl Exchange {
         std::mem::ManuallyDrop::new(self).record(ending);
     }
 
+    /// Records the exchange in `slot`, if any, as ended by `ending`, and leaves `None` there:
+    /// [`finish`](Self::finish) without moving the exchange out first.
+    #[cfg_attr(not(feature = "tower"), allow(dead_code))]
+    #[inline]
+    pub(crate) fn finish_in(slot: &mut Option<Exchange>, ending: Ending) {
+        if let Some(x) = slot.as_ref() {
+            x.record(ending);
+            // Recorded: not again when dropped.
+            std::mem::forget(slot.take());
+        }
+    }
+
     /// The route, once known: a framework that routes after the middleware ran (actix-web)
     /// tells it with the response.
     #[cfg_attr(not(feature = "actix-web"), allow(dead_code))]
