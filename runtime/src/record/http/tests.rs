@@ -213,3 +213,26 @@ fn threads_past_the_owned_shards_and_exchanges_that_change_threads_count_exactly
     assert_eq!(all[0].response_bytes.read(), (vec![n * 101, 0, 0], 3 * n));
     assert_eq!(t.active(), vec![(2, 0)]);
 }
+
+#[test]
+fn a_kept_route_string_is_known_again_by_its_address_and_kept_once() {
+    use std::sync::Arc;
+    let t = fresh(&[("unit", "kept")], 10);
+    let template: Arc<str> = Arc::from("/kept/{id}");
+    let kept = {
+        let template = Arc::clone(&template);
+        move || -> table::Keep { Box::new(template) }
+    };
+    let first = t.route_kept(&template, kept);
+    assert_eq!(&*first.name, "/kept/{id}");
+    // The remembered entry owns a clone: that text stays at that address.
+    assert_eq!(Arc::strong_count(&template), 2);
+    let again = t.route_kept(&template, || unreachable!("known by its address"));
+    assert!(std::ptr::eq(first, again));
+    // The same text elsewhere is the same route, found by content.
+    let other: Arc<str> = Arc::from("/kept/{id}");
+    assert!(std::ptr::eq(
+        t.route_kept(&other, || Box::new(Arc::clone(&other))),
+        first
+    ));
+}
