@@ -63,9 +63,7 @@ impl<B: Body> Body for MeteredBody<B> {
                     }
                 }
                 Some(Err(_)) => {
-                    if let Some(x) = this.exchange.take() {
-                        x.finish(Ending::BodyError);
-                    }
+                    Exchange::finish_in(this.exchange, Ending::BodyError);
                     return Poll::Ready(frame);
                 }
                 None => {}
@@ -74,9 +72,7 @@ impl<B: Body> Body for MeteredBody<B> {
         // The end: no more frames, or the body says the one just given was its last (the
         // server then stops polling).
         if this.exchange.is_some() && (frame.is_none() || this.inner.is_end_stream()) {
-            if let Some(x) = this.exchange.take() {
-                x.finish(Ending::Complete);
-            }
+            Exchange::finish_in(this.exchange, Ending::Complete);
         }
         Poll::Ready(frame)
     }

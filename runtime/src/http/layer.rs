@@ -160,59 +160,77 @@ where
 
     fn call(&mut self, mut req: Request<ReqB>) -> Self::Future {
         let method = method_index(req.method());
-        let head = method == 1;
         let request_bytes = req.body().size_hint().exact();
-        // The request stays where it is on the common path (no tuple round trip: that moved
-        // its 240 bytes twice), and the raw path is read only when there is no template.
         let exchange = match &self.route {
+            // The request stays where it is on the common path: the tuple round trip moves
+            // its 240 bytes twice.
             Some(route_with) => {
                 let (parts, body) = req.into_parts();
-                let template = route_with(&parts);
-                let skip_key = template.unwrap_or_else(|| parts.uri.path());
-                let exchange = self.begin(method, template, false, skip_key, request_bytes);
+                let exchange = self.begin_with(&**route_with, &parts, method, request_bytes);
                 req = Request::from_parts(parts, body);
                 exchange
             }
-            None => {
-                let (template, stable) = default_route(&req);
-                let skip_key = template.unwrap_or_else(|| req.uri().path());
-                self.begin(method, template, stable, skip_key, request_bytes)
-            }
+            None => self.begin_default(&req, method, request_bytes),
         };
         ResponseFuture {
             inner: self.inner.call(req),
             exchange,
-            head,
         }
     }
 }
 
 impl<S> Metrics<S> {
+    /// With axum's matched path, the route is remembered by the template's address (its
+    /// storage is an `Arc<str>` living as long as the router; a clone kept with the entry
+    /// makes the address its own). Without one, the raw path is read only for the skip list.
+    #[inline]
+    fn begin_default<B>(
+        &self,
+        req: &Request<B>,
+        method: u8,
+        request_bytes: Option<u64>,
+    ) -> Option<Exchange> {
+        #[cfg(feature = "axum")]
+        if let Some(matched) = req.extensions().get::<axum::extract::MatchedPath>() {
+            let template = matched.as_str();
+            if self.metrics.skips(template) {
+                return None;
+            }
+            let table = self.metrics.table();
+            let route = table.route_kept(template, || Box::new(matched.clone()));
+            return Some(table.begin(method, route, request_bytes));
+        }
+        self.begin(method, None, req.uri().path(), request_bytes)
+    }
+
+    /// The route from [`MetricsLayer::route_with`]'s function.
+    #[inline(never)]
+    fn begin_with(
+        &self,
+        route_with: &RouteFn,
+        parts: &http::request::Parts,
+        method: u8,
+        request_bytes: Option<u64>,
+    ) -> Option<Exchange> {
+        let template = route_with(parts);
+        let skip_key = template.unwrap_or_else(|| parts.uri.path());
+        self.begin(method, template, skip_key, request_bytes)
+    }
+
     /// `skip_key` is the template, or the raw path when there is none.
     fn begin(
         &self,
         method: u8,
         template: Option<&str>,
-        stable: bool,
         skip_key: &str,
         request_bytes: Option<u64>,
     ) -> Option<Exchange> {
         if self.metrics.skips(skip_key) {
             return None;
         }
-        let route = self.metrics.route(template, stable);
+        let route = self.metrics.route(template, false);
         Some(self.metrics.table().begin(method, route, request_bytes))
     }
-}
-
-/// axum's matched path (its storage lives as long as the router), if any.
-fn default_route<B>(req: &Request<B>) -> (Option<&str>, bool) {
-    #[cfg(feature = "axum")]
-    if let Some(matched) = req.extensions().get::<axum::extract::MatchedPath>() {
-        return (Some(matched.as_str()), true);
-    }
-    let _ = req;
-    (None, false)
 }
 
 pin_project_lite::pin_project! {
@@ -221,7 +239,6 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: F,
         exchange: Option<Exchange>,
-        head: bool,
     }
 }
 
@@ -239,25 +256,20 @@ where
         let result = ready!(polled);
         Poll::Ready(match result {
             Ok(response) => {
-                let exchange = this.exchange.take().and_then(|mut x| {
+                if let Some(x) = this.exchange.as_mut() {
                     let status = response.status().as_u16();
                     x.responded(status);
                     // Nothing will be sent (HEAD, 1xx, 204, 304) or nothing is left to send:
                     // the server may never poll the body, so the exchange ends here.
-                    let bodyless = *this.head || status < 200 || status == 204 || status == 304;
+                    let bodyless = x.is_head() || status < 200 || status == 204 || status == 304;
                     if bodyless || response.body().is_end_stream() {
-                        x.finish(Ending::Complete);
-                        None
-                    } else {
-                        Some(x)
+                        Exchange::finish_in(this.exchange, Ending::Complete);
                     }
-                });
-                Ok(response.map(|body| MeteredBody::new(body, exchange)))
+                }
+                Ok(response.map(|body| MeteredBody::new(body, this.exchange.take())))
             }
             Err(e) => {
-                if let Some(x) = this.exchange.take() {
-                    x.finish(Ending::ServiceError);
-                }
+                Exchange::finish_in(this.exchange, Ending::ServiceError);
                 Err(e)
             }
         })

@@ -7,9 +7,10 @@ use std::sync::atomic::Ordering;
 use crate::record::clock;
 use crate::record::exemplar::{self, Exemplar, ExemplarSource, TraceContext};
 use crate::record::http::route::Route;
-use crate::record::http::series::Series;
+use crate::record::http::series::{Observation, Series};
 use crate::record::http::table::Table;
-use crate::record::http::vocabulary::{Ending, OTHER_METHOD};
+use crate::record::http::vocabulary::{Ending, HEAD_METHOD, OTHER_METHOD};
+use crate::record::slots;
 
 impl Table {
     /// Starts measuring one request of `method` (an index from [`method_index`]) on `route`.
@@ -21,10 +22,8 @@ impl Table {
         route: &'static Route,
         request_bytes: Option<u64>,
     ) -> Exchange {
-        let m = usize::from(method.min(OTHER_METHOD));
-        if let Some(a) = self.active.get(m) {
-            a.fetch_add(1, Ordering::Relaxed);
-        }
+        let m = method.min(OTHER_METHOD);
+        self.add_active(slots::current(), m, 1);
         let bit = 1u16 << m;
         if self.methods_seen.load(Ordering::Relaxed) & bit == 0 {
             self.methods_seen.fetch_or(bit, Ordering::Relaxed);
@@ -32,13 +31,13 @@ impl Table {
         Exchange {
             table: self,
             route,
-            method: method.min(OTHER_METHOD),
             start: clock::raw_now(),
-            request_bytes,
-            status: 0,
+            request_bytes: request_bytes.unwrap_or(0),
             response_bytes: 0,
-            done: false,
-            trace: exemplar::source().and_then(trace_context),
+            trace: exemplar::source().map_or(Trace::NONE, trace_context),
+            status: 0,
+            method: m,
+            request_bytes_known: request_bytes.is_some(),
         }
     }
 }
@@ -48,23 +47,51 @@ impl Table {
 /// server, outside any span).
 #[cold]
 #[inline(never)]
-fn trace_context(source: ExemplarSource) -> Option<TraceContext> {
-    exemplar::current(source)
+fn trace_context(source: ExemplarSource) -> Trace {
+    exemplar::current(source).map_or(Trace::NONE, |c| Trace {
+        #[allow(clippy::cast_possible_truncation)] // halves of the u128, by design
+        id: [(c.trace_id >> 64) as u64, c.trace_id as u64],
+        span: c.span_id,
+    })
+}
+
+/// A [`TraceContext`] kept in 8-byte words (the `u128` would align the whole exchange, and
+/// every future and body carrying it, to 16 bytes); a zero trace id is none, as
+/// [`exemplar::current`] never gives one.
+#[derive(Clone, Copy)]
+struct Trace {
+    id: [u64; 2],
+    span: u64,
+}
+
+impl Trace {
+    const NONE: Trace = Trace {
+        id: [0, 0],
+        span: 0,
+    };
+
+    fn context(self) -> Option<TraceContext> {
+        let [hi, lo] = self.id;
+        (hi | lo != 0).then(|| TraceContext::new(u128::from(hi) << 64 | u128::from(lo), self.span))
+    }
 }
 
 /// One request being measured. Recorded once, when [`Exchange::finish`] is called or, if it
 /// never is, when it is dropped (as [`Ending::Cancelled`]).
+///
+/// Small (72 bytes, 8-aligned): it is moved with every future and body that carries it.
 pub(crate) struct Exchange {
-    pub(super) table: &'static Table,
-    pub(super) route: &'static Route,
-    pub(super) method: u8,
-    pub(super) start: u64,
-    pub(super) request_bytes: Option<u64>,
-    pub(super) status: u16,
-    pub(super) response_bytes: u64,
-    pub(super) done: bool,
+    table: &'static Table,
+    route: &'static Route,
+    start: u64,
+    request_bytes: u64,
+    response_bytes: u64,
     /// The trace the request started in, if an exemplar source knew one.
-    pub(super) trace: Option<TraceContext>,
+    trace: Trace,
+    status: u16,
+    method: u8,
+    /// Whether the request body's length was known before the handler ran.
+    request_bytes_known: bool,
 }
 
 impl Exchange {
@@ -80,10 +107,30 @@ impl Exchange {
         self.response_bytes = self.response_bytes.saturating_add(bytes);
     }
 
+    /// Whether the request is a HEAD (its response has no body to wait for).
+    #[cfg_attr(not(feature = "tower"), allow(dead_code))]
+    #[inline]
+    pub(crate) fn is_head(&self) -> bool {
+        self.method == HEAD_METHOD
+    }
+
     /// Records the exchange as ended by `ending`.
     #[inline]
-    pub(crate) fn finish(mut self, ending: Ending) {
-        self.record(ending);
+    pub(crate) fn finish(self, ending: Ending) {
+        // Recorded here, never again by `Drop` (not even if recording unwinds).
+        std::mem::ManuallyDrop::new(self).record(ending);
+    }
+
+    /// Records the exchange in `slot`, if any, as ended by `ending`, and leaves `None` there:
+    /// [`finish`](Self::finish) without moving the exchange out first.
+    #[cfg_attr(not(feature = "tower"), allow(dead_code))]
+    #[inline]
+    pub(crate) fn finish_in(slot: &mut Option<Exchange>, ending: Ending) {
+        if let Some(x) = slot.as_ref() {
+            x.record(ending);
+            // Recorded: not again when dropped.
+            std::mem::forget(slot.take());
+        }
     }
 
     /// The route, once known: a framework that routes after the middleware ran (actix-web)
@@ -97,40 +144,33 @@ impl Exchange {
     /// Ends the exchange unrecorded, giving back its place in the in-flight gauge: a request
     /// whose route, known only at the response, is one to skip.
     #[cfg_attr(not(feature = "actix-web"), allow(dead_code))]
-    pub(crate) fn abandon(mut self) {
-        self.done = true;
-        if let Some(a) = self.table.active.get(usize::from(self.method)) {
-            a.fetch_sub(1, Ordering::Relaxed);
-        }
+    pub(crate) fn abandon(self) {
+        let this = std::mem::ManuallyDrop::new(self);
+        this.table.add_active(slots::current(), this.method, -1);
     }
 
-    fn record(&mut self, ending: Ending) {
-        if std::mem::replace(&mut self.done, true) {
-            return;
-        }
+    #[inline]
+    fn record(&self, ending: Ending) {
         let nanos = clock::nanos_since(self.start);
         let t = self.table;
         let series = self
             .route
-            .series(Series::key(self.method, self.status, ending), &t.shape());
-        if let Some(native) = &series.native {
-            native.observe(nanos);
-        }
-        let bucket = series
-            .duration_nanos
-            .observe(&t.duration_bounds_nanos, nanos);
-        if let Some(context) = self.trace {
+            .series(Series::key(self.method, self.status, ending), || t.shape());
+        let slot = slots::current();
+        let bucket = series.observe(
+            slot,
+            &Observation {
+                duration_bounds: &t.duration_bounds_nanos,
+                size_bounds: &t.size_bounds,
+                nanos,
+                request_bytes: self.request_bytes_known.then_some(self.request_bytes),
+                response_bytes: self.response_bytes,
+            },
+        );
+        if let Some(context) = self.trace.context() {
             keep_exemplar(series, t, context, bucket, nanos);
         }
-        if let Some(n) = self.request_bytes {
-            series.request_bytes.observe(&t.size_bounds, n);
-        }
-        series
-            .response_bytes
-            .observe(&t.size_bounds, self.response_bytes);
-        if let Some(a) = t.active.get(usize::from(self.method)) {
-            a.fetch_sub(1, Ordering::Relaxed);
-        }
+        t.add_active(slot, self.method, -1);
     }
 }
 

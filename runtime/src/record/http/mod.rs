@@ -1,14 +1,16 @@
 //! HTTP exchanges on the caller's side: one series per (route, method, status), found without
-//! hashing once seen and recorded with relaxed atomic adds.
+//! hashing once seen and recorded, as call sites are, in a shard of this thread's own.
 //!
 //! A [`Table`] holds everything one set of constant labels measures. Routes are interned once
 //! (bounded: past the limit every new value shares [`OVERFLOW_ROUTE`]); a route holds its series
 //! in a fixed array scanned by a `u32` key, so the common path is a pointer compare, a short
-//! scan and a handful of atomic adds. Memory: a route is about 600 bytes, a series
-//! `8 × (4 + duration buckets + 2 × size buckets)` bytes (about 400 with the defaults), plus
-//! 4,120 bytes of native buckets when native histograms are on, plus 48 bytes per duration
-//! bucket once an exemplar is kept.
-
+//! scan and a handful of plain adds to this thread's shard (atomic adds for a thread past the
+//! owned slots; see [`slots`](crate::record::slots)). Memory: a route is about 600 bytes; a
+//! series about 150 bytes plus 8 per thread slot (6 slots on a 2-core machine, 320 at most),
+//! plus, for each slot that recorded into it, a shard of `8 × (6 + duration buckets + 2 × size
+//! buckets)` bytes in whole 128-byte lines (384 with the defaults); plus 4,120 bytes of native
+//! buckets when native histograms are on, plus 48 bytes per duration bucket once an exemplar
+//! is kept. A table keeps its requests in flight in 128 bytes per thread slot.
 //!
 //! - `vocabulary`: methods, the shared route values, how an exchange ended;
 //! - `series`: one labelled series and its histograms;

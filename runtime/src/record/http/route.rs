@@ -27,9 +27,29 @@ impl Route {
         }
     }
 
-    /// The series for `key`, created on first sight.
+    /// The series for `key`, created (of `shape()`) on first sight.
     #[inline]
-    pub(super) fn series(&self, key: u32, shape: &Shape) -> &'static Series {
+    pub(super) fn series(&self, key: u32, shape: impl FnOnce() -> Shape) -> &'static Series {
+        // Slots are filled in order: the first empty one ends the series seen so far.
+        for slot in &self.slots {
+            let p = slot.load(Ordering::Acquire);
+            if p.is_null() {
+                break;
+            }
+            // SAFETY: published pointers come from leaked boxes and are never freed.
+            let s = unsafe { &*p };
+            if s.key == key {
+                return s;
+            }
+        }
+        self.add_series(key, &shape())
+    }
+
+    /// The series for `key` when the scan did not find it: made, or found again if another
+    /// thread made it meanwhile.
+    #[cold]
+    #[inline(never)]
+    fn add_series(&self, key: u32, shape: &Shape) -> &'static Series {
         let mut spare: Option<Box<Series>> = None;
         for slot in &self.slots {
             let p = slot.load(Ordering::Acquire);

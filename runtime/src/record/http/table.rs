@@ -11,13 +11,21 @@ use crate::record::http::route::Route;
 use crate::record::http::series::Shape;
 use crate::record::http::vocabulary::{METHODS, OVERFLOW_ROUTE, UNMATCHED_ROUTE};
 use crate::record::native::{self, Histograms};
+use crate::record::slots::{self, Slot};
 
 /// A remembered (address, length) of a route string whose storage outlives requests (axum's
 /// matched path), so the next request with it skips the interning map.
 struct Remembered {
     addr: usize,
+    len: usize,
     route: &'static Route,
+    /// What keeps the text at `addr` alive and unchanged (a clone of axum's `Arc<str>`): while
+    /// it does, the address and length alone identify the text. `None`: compared by content.
+    keep: Option<Keep>,
 }
+
+/// An owner of a route string's storage; see [`Table::route_kept`].
+pub(crate) type Keep = Box<dyn std::any::Any + Send + Sync>;
 
 const REMEMBERED: usize = 256;
 
@@ -40,10 +48,15 @@ pub(crate) struct Table {
     unmatched: &'static Route,
     /// Requests whose route value came past the limit (counted per request).
     pub route_overflows: AtomicU64,
-    pub(super) active: [AtomicI64; METHODS.len()],
+    /// Requests in flight by method, one line per thread slot (summed when read).
+    active: Box<[Active]>,
     /// Bit `i` set once method `i` was seen, so idle methods are not exposed.
     pub(super) methods_seen: AtomicU16,
 }
+
+/// One thread slot's requests in flight by method, on a line of its own.
+#[repr(align(128))]
+struct Active([AtomicI64; METHODS.len()]);
 
 /// Every table, in the order created; what the exposition reads.
 static TABLES: Mutex<Vec<&'static Table>> = Mutex::new(Vec::new());
@@ -107,7 +120,9 @@ pub(crate) fn table(
         overflow,
         unmatched,
         route_overflows: AtomicU64::new(0),
-        active: std::array::from_fn(|_| AtomicI64::new(0)),
+        active: (0..slots::layout().total())
+            .map(|_| Active(std::array::from_fn(|_| AtomicI64::new(0))))
+            .collect(),
         methods_seen: AtomicU16::new(0),
     }));
     all.push(table);
@@ -128,46 +143,83 @@ impl Table {
     }
 
     /// The route for `name`. With `stable`, the caller promises that `name`'s storage lives
-    /// across requests (axum's matched path), which lets the lookup skip the map: the
-    /// remembered entry is still checked by content, so reused memory can never mislabel.
+    /// across requests, which lets the lookup skip the map: the remembered entry is still
+    /// checked by content, so reused memory can never mislabel.
     #[inline]
     pub(crate) fn route(&self, name: &str, stable: bool) -> &'static Route {
         if stable {
-            let addr = name.as_ptr() as usize;
-            // Fibonacci hashing of an address: a multiply and a shift, not a hash of the text.
-            let i = (addr >> 3).wrapping_mul(0x9E37_79B9_7F4A_7C15_u64 as usize)
-                >> (usize::BITS - REMEMBERED.trailing_zeros());
-            if let Some(slot) = self.remembered.get(i) {
-                let p = slot.load(Ordering::Acquire);
-                if !p.is_null() {
-                    // SAFETY: remembered entries are leaked boxes, never freed.
-                    let r = unsafe { &*p };
-                    if r.addr == addr && *r.route.name == *name {
-                        return r.route;
-                    }
-                }
-                let route = self.intern(name);
-                // The overflow route's name never equals the text: remembering it would only
-                // waste the slot.
-                if p.is_null() && !std::ptr::eq(route, self.overflow) {
-                    let entry = Box::into_raw(Box::new(Remembered { addr, route }));
-                    if slot
-                        .compare_exchange(
-                            std::ptr::null_mut(),
-                            entry,
-                            Ordering::AcqRel,
-                            Ordering::Relaxed,
-                        )
-                        .is_err()
-                    {
-                        // SAFETY: not published; still ours.
-                        drop(unsafe { Box::from_raw(entry) });
-                    }
-                }
-                return route;
+            self.remembered(name, None::<fn() -> Keep>)
+        } else {
+            self.intern(name)
+        }
+    }
+
+    /// The route for `name`, whose storage what `keep()` returns owns and never changes
+    /// (axum's matched path, an `Arc<str>`: `keep` clones it). Kept with the remembered entry,
+    /// it guarantees that no other text ever sits at that address, so a request with the same
+    /// address and length is recognised without comparing the text.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    #[inline]
+    pub(crate) fn route_kept(&self, name: &str, keep: impl FnOnce() -> Keep) -> &'static Route {
+        self.remembered(name, Some(keep))
+    }
+
+    #[inline]
+    fn remembered(&self, name: &str, keep: Option<impl FnOnce() -> Keep>) -> &'static Route {
+        let addr = name.as_ptr() as usize;
+        // Fibonacci hashing of an address: a multiply and a shift, not a hash of the text.
+        let i = (addr >> 3).wrapping_mul(0x9E37_79B9_7F4A_7C15_u64 as usize)
+            >> (usize::BITS - REMEMBERED.trailing_zeros());
+        let Some(slot) = self.remembered.get(i) else {
+            return self.intern(name);
+        };
+        let p = slot.load(Ordering::Acquire);
+        if !p.is_null() {
+            // SAFETY: remembered entries are leaked boxes, never freed.
+            let r = unsafe { &*p };
+            if r.addr == addr && r.len == name.len() && (r.keep.is_some() || *r.route.name == *name)
+            {
+                return r.route;
             }
         }
-        self.intern(name)
+        self.remember(slot, p.is_null(), name, keep)
+    }
+
+    /// The route for `name` when its remembered slot did not know it; remembered if the slot
+    /// is `free`.
+    #[cold]
+    #[inline(never)]
+    fn remember(
+        &self,
+        slot: &AtomicPtr<Remembered>,
+        free: bool,
+        name: &str,
+        keep: Option<impl FnOnce() -> Keep>,
+    ) -> &'static Route {
+        let route = self.intern(name);
+        // The overflow route's name never equals the text: remembering it would only waste
+        // the slot.
+        if free && !std::ptr::eq(route, self.overflow) {
+            let entry = Box::into_raw(Box::new(Remembered {
+                addr: name.as_ptr() as usize,
+                len: name.len(),
+                route,
+                keep: keep.map(|k| k()),
+            }));
+            if slot
+                .compare_exchange(
+                    std::ptr::null_mut(),
+                    entry,
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                )
+                .is_err()
+            {
+                // SAFETY: not published; still ours.
+                drop(unsafe { Box::from_raw(entry) });
+            }
+        }
+        route
     }
 
     /// The route of requests without a template.
@@ -226,12 +278,31 @@ impl Table {
         (0..METHODS.len())
             .filter(|i| seen & (1 << i) != 0)
             .filter_map(|i| {
-                Some((
-                    u8::try_from(i).ok()?,
-                    self.active[i].load(Ordering::Relaxed),
-                ))
+                let n = self
+                    .active
+                    .iter()
+                    .fold(0i64, |n, a| n.wrapping_add(a.0[i].load(Ordering::Relaxed)));
+                Some((u8::try_from(i).ok()?, n))
             })
             .collect()
+    }
+
+    /// Adds `n` to the requests in flight with method `m` (an index in [`METHODS`]), in the
+    /// line of `slot` (this thread's): a plain read and write when the thread owns it, else
+    /// atomic.
+    #[inline]
+    pub(super) fn add_active(&self, slot: Slot, m: u8, n: i64) {
+        if let Some(a) = self
+            .active
+            .get(slot.index)
+            .and_then(|a| a.0.get(usize::from(m)))
+        {
+            if slot.owned {
+                a.store(a.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+            } else {
+                a.fetch_add(n, Ordering::Relaxed);
+            }
+        }
     }
 
     /// What a series of this table is made of now.

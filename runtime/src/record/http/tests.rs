@@ -178,3 +178,61 @@ fn many_threads_count_exactly() {
         .sum();
     assert_eq!(total, 4000);
 }
+
+#[test]
+fn threads_past_the_owned_shards_and_exchanges_that_change_threads_count_exactly() {
+    let t = fresh(&[("unit", "shared_shards")], 10);
+    let r = t.route("/s", false);
+    // More threads live at once than there are owned shards: some write the shared ones.
+    let threads = 2 * crate::record::slots::layout().total();
+    let barrier = std::sync::Barrier::new(threads);
+    // Begun on this thread, finished on another: in flight goes up in one shard, down in another.
+    let begun: Vec<Exchange> = (0..threads).map(|_| t.begin(2, r, Some(7))).collect();
+    assert_eq!(t.active(), vec![(2, i64::try_from(threads).unwrap())]);
+    std::thread::scope(|s| {
+        for mut x in begun {
+            let barrier = &barrier;
+            s.spawn(move || {
+                barrier.wait();
+                x.responded(201);
+                x.sent(3);
+                x.finish(Ending::Complete);
+                for _ in 0..100 {
+                    let mut y = t.begin(2, r, None);
+                    y.responded(201);
+                    y.finish(Ending::Complete);
+                }
+            });
+        }
+    });
+    let n = threads as u64;
+    let all = r.all_series();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].duration_nanos.read().0.iter().sum::<u64>(), n * 101);
+    assert_eq!(all[0].request_bytes.read(), (vec![n, 0, 0], 7 * n));
+    assert_eq!(all[0].response_bytes.read(), (vec![n * 101, 0, 0], 3 * n));
+    assert_eq!(t.active(), vec![(2, 0)]);
+}
+
+#[test]
+fn a_kept_route_string_is_known_again_by_its_address_and_kept_once() {
+    use std::sync::Arc;
+    let t = fresh(&[("unit", "kept")], 10);
+    let template: Arc<str> = Arc::from("/kept/{id}");
+    let kept = {
+        let template = Arc::clone(&template);
+        move || -> table::Keep { Box::new(template) }
+    };
+    let first = t.route_kept(&template, kept);
+    assert_eq!(&*first.name, "/kept/{id}");
+    // The remembered entry owns a clone: that text stays at that address.
+    assert_eq!(Arc::strong_count(&template), 2);
+    let again = t.route_kept(&template, || unreachable!("known by its address"));
+    assert!(std::ptr::eq(first, again));
+    // The same text elsewhere is the same route, found by content.
+    let other: Arc<str> = Arc::from("/kept/{id}");
+    assert!(std::ptr::eq(
+        t.route_kept(&other, || Box::new(Arc::clone(&other))),
+        first
+    ));
+}

@@ -11,6 +11,9 @@ pub(crate) const METHODS: [&str; 10] = [
 /// Index in [`METHODS`] of `_OTHER`.
 pub(crate) const OTHER_METHOD: u8 = 9;
 
+/// Index in [`METHODS`] of `HEAD`.
+pub(crate) const HEAD_METHOD: u8 = 1;
+
 /// The route of requests no route template matched (the fallback's 404, a scanner's probes).
 pub(crate) const UNMATCHED_ROUTE: &str = "_unmatched";
 
