@@ -2,16 +2,14 @@
 //! (or any tower service taking `http::Request<tonic::body::Body>`) it wraps, from the call to
 //! the status received.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 
 use http::{Request, Response};
 use http_body::Body;
 
-use crate::grpc::body::{watch_panics, End, MessageCountingBody, ResponseBody};
-use crate::grpc::server::respond;
-use crate::record::grpc::{find, parse_timeout, Call, Side, UNAVAILABLE};
+use crate::grpc::body::{End, MessageCountingBody, ResponseBody};
+use crate::grpc::future::ResponseFuture;
+use crate::record::grpc::{find, parse_timeout, Call, Side};
 
 /// The client layer: `grpc_client_*` families for every call made through the channel it wraps.
 ///
@@ -81,7 +79,7 @@ where
 {
     type Response = Response<ResponseBody<ResB>>;
     type Error = S::Error;
-    type Future = ClientResponseFuture<S::Future>;
+    type Future = ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -97,52 +95,6 @@ where
         let counts = call.counts();
         let req =
             req.map(|body| tonic::body::Body::new(MessageCountingBody::new(body, &counts.sent)));
-        ClientResponseFuture {
-            inner: self.inner.call(req),
-            call: Some(call),
-        }
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// The future of a [`ClientMetrics`] service's response.
-    pub struct ClientResponseFuture<F> {
-        #[pin]
-        inner: F,
-        call: Option<Call>,
-    }
-}
-
-impl<F: std::fmt::Debug> std::fmt::Debug for ClientResponseFuture<F> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientResponseFuture")
-            .field("inner", &self.inner)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<F, B, E> Future for ClientResponseFuture<F>
-where
-    F: Future<Output = Result<Response<B>, E>>,
-    B: Body,
-{
-    type Output = Result<Response<ResponseBody<B>>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let inner = this.inner;
-        let result = ready!(watch_panics(this.call, || inner.poll(cx)));
-        let Some(call) = this.call.take() else {
-            return Poll::Ready(result.map(|r| r.map(|b| ResponseBody::unmeasured(b))));
-        };
-        Poll::Ready(match result {
-            Ok(response) => Ok(respond(call, response, End::Client)),
-            Err(e) => {
-                // The channel failed (connection refused, reset, its own timeout): tonic hands
-                // the caller `Unavailable`, and the transport-error counter tells it apart.
-                call.fail(UNAVAILABLE);
-                Err(e)
-            }
-        })
+        ResponseFuture::new(self.inner.call(req), call, End::Client)
     }
 }

@@ -52,6 +52,7 @@
 
 mod body;
 mod client;
+mod future;
 mod outcome;
 mod server;
 
@@ -59,8 +60,9 @@ use crate::error::Error;
 use crate::record::grpc::{declare, declared_methods};
 
 pub use body::{MessageCountingBody, ResponseBody};
-pub use client::{client_layer, ClientMetrics, ClientMetricsLayer, ClientResponseFuture};
-pub use server::{layer, Metrics, MetricsLayer, ResponseFuture};
+pub use client::{client_layer, ClientMetrics, ClientMetricsLayer};
+pub use future::ResponseFuture;
+pub use server::{layer, Metrics, MetricsLayer};
 
 /// Declares the services of an encoded `FileDescriptorSet`: what `tonic-build` writes with
 /// `file_descriptor_set_path` (and `tonic-reflection` serves). Each method then has its exact

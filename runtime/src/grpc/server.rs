@@ -1,15 +1,14 @@
 //! The server layer: [`layer()`] measures every call of the tonic server (or any tower service
 //! speaking gRPC over `http`) it wraps, from the request's arrival to its status.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 
 use http::{Request, Response};
 use http_body::Body;
 
-use crate::grpc::body::{watch_panics, End, MessageCountingBody, ResponseBody};
-use crate::record::grpc::{find, parse_code, parse_timeout, serving, Call, Side, UNKNOWN};
+use crate::grpc::body::{End, MessageCountingBody, ResponseBody};
+use crate::grpc::future::ResponseFuture;
+use crate::record::grpc::{find, parse_timeout, serving, Call, Side};
 
 /// The server layer: `grpc_server_*` families for every call of the service it wraps.
 ///
@@ -94,79 +93,6 @@ where
         let call = Call::begin(method, Side::Server, deadline);
         let counts = call.counts();
         let req = req.map(|body| MessageCountingBody::new(body, &counts.received));
-        ResponseFuture {
-            inner: self.inner.call(req),
-            call: Some(call),
-        }
+        ResponseFuture::new(self.inner.call(req), call, End::Server)
     }
-}
-
-pin_project_lite::pin_project! {
-    /// The future of a [`Metrics`] service's response.
-    pub struct ResponseFuture<F> {
-        #[pin]
-        inner: F,
-        call: Option<Call>,
-    }
-}
-
-impl<F: std::fmt::Debug> std::fmt::Debug for ResponseFuture<F> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ResponseFuture")
-            .field("inner", &self.inner)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<F, B, E> Future for ResponseFuture<F>
-where
-    F: Future<Output = Result<Response<B>, E>>,
-    B: Body,
-{
-    type Output = Result<Response<ResponseBody<B>>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let inner = this.inner;
-        let result = ready!(watch_panics(this.call, || inner.poll(cx)));
-        let Some(call) = this.call.take() else {
-            // Polled again after the end: nothing left to measure.
-            return Poll::Ready(result.map(|r| r.map(|b| ResponseBody::unmeasured(b))));
-        };
-        Poll::Ready(match result {
-            Ok(response) => Ok(respond(call, response, End::Server)),
-            Err(e) => {
-                // No response at all: the server's recovery (tonic's) answers `Unknown`.
-                call.end(UNKNOWN);
-                Err(e)
-            }
-        })
-    }
-}
-
-/// Wraps a response: a trailers-only one (its status in the headers) ends the call now, any
-/// other at its trailers.
-pub(crate) fn respond<B>(call: Call, response: Response<B>, end: End) -> Response<ResponseBody<B>> {
-    let messages = match end {
-        End::Server => &call.counts().sent,
-        End::Client => &call.counts().received,
-    };
-    let status = response
-        .headers()
-        .get("grpc-status")
-        .map(|v| parse_code(v.as_bytes()));
-    let call = match status {
-        Some(code) => {
-            call.end(code);
-            None
-        }
-        None if response.status() != http::StatusCode::OK => {
-            // Not gRPC's answer (a proxy's, a plain HTTP server's): the code gRPC's spec
-            // reads from the HTTP status.
-            call.end(crate::grpc::code_of_http_status(response.status().as_u16()));
-            None
-        }
-        None => Some(call),
-    };
-    response.map(|body| ResponseBody::new(body, messages, call, end))
 }
