@@ -89,7 +89,7 @@ where
         let method = find(req.uri().path());
         let deadline = req
             .headers()
-            .get("grpc-timeout")
+            .get(&crate::grpc::GRPC_TIMEOUT)
             .and_then(|v| parse_timeout(v.as_bytes()));
         let call = Call::begin(method, Side::Server, deadline);
         let counts = call.counts();
@@ -153,7 +153,7 @@ pub(crate) fn respond<B>(call: Call, response: Response<B>, end: End) -> Respons
     };
     let status = response
         .headers()
-        .get("grpc-status")
+        .get(&crate::grpc::GRPC_STATUS)
         .map(|v| parse_code(v.as_bytes()));
     let call = match status {
         Some(code) => {
