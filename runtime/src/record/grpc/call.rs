@@ -151,6 +151,24 @@ impl Framing {
     pub(crate) fn messages(&mut self, mut bytes: &[u8]) -> u64 {
         let mut n = 0;
         while !bytes.is_empty() {
+            if self.prefix == 0 {
+                // Between messages with a whole prefix at hand (the usual case: a frame holds
+                // whole messages): read the length at once and skip the message.
+                if let Some((prefix, rest)) = bytes.split_first_chunk::<5>() {
+                    let length = u32::from_be_bytes([prefix[1], prefix[2], prefix[3], prefix[4]]);
+                    if let Some(after) = rest.get(length as usize..) {
+                        n += 1;
+                        bytes = after;
+                        continue;
+                    }
+                    // The message goes on in later bytes: `rest` is shorter than `length`.
+                    #[allow(clippy::cast_possible_truncation)]
+                    let here = rest.len() as u32;
+                    self.prefix = 5;
+                    self.remaining = length - here;
+                    return n;
+                }
+            }
             if self.prefix < 5 {
                 if self.prefix > 0 {
                     self.length = (self.length << 8) | u32::from(bytes[0]);
@@ -210,6 +228,23 @@ mod tests {
             .map(|b| f.messages(std::slice::from_ref(b)))
             .sum();
         assert_eq!(n, 7);
+    }
+
+    #[test]
+    fn messages_are_counted_whatever_three_pieces_the_stream_comes_in() {
+        // Whole prefixes and cut ones, whole messages and cut ones, in every mix.
+        let mut stream = Vec::new();
+        for len in [0, 1, 5, 0, 2] {
+            stream.extend(message(len));
+        }
+        for a in 0..=stream.len() {
+            for b in a..=stream.len() {
+                let mut f = Framing::default();
+                let n =
+                    f.messages(&stream[..a]) + f.messages(&stream[a..b]) + f.messages(&stream[b..]);
+                assert_eq!(n, 5, "cut at {a} and {b}");
+            }
+        }
     }
 
     #[test]
