@@ -163,7 +163,7 @@ impl<B: Body> Body for ResponseBody<B> {
                 } else if let Some(trailers) = f.trailers_ref() {
                     if let Some(call) = this.call.take() {
                         let code = trailers
-                            .get("grpc-status")
+                            .get(&crate::grpc::GRPC_STATUS)
                             .map_or(UNKNOWN, |v| parse_code(v.as_bytes()));
                         call.end(code);
                     }

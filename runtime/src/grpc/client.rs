@@ -89,7 +89,7 @@ where
         let method = find(req.uri().path());
         let deadline = req
             .headers()
-            .get("grpc-timeout")
+            .get(&crate::grpc::GRPC_TIMEOUT)
             .and_then(|v| parse_timeout(v.as_bytes()));
         let call = Call::begin(method, Side::Client, deadline);
         let counts = call.counts();

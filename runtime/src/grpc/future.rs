@@ -87,7 +87,7 @@ pub(crate) fn respond<B>(call: Call, response: Response<B>, end: End) -> Respons
     };
     let status = response
         .headers()
-        .get("grpc-status")
+        .get(&crate::grpc::GRPC_STATUS)
         .map(|v| parse_code(v.as_bytes()));
     let call = match status {
         Some(code) => {

@@ -86,6 +86,12 @@ pub fn register_descriptors(encoded: &[u8]) -> Result<(), Error> {
         .map_err(Error::Prometheus)
 }
 
+/// `grpc-status`, made once: looking a header up by `&str` parses the name on every call.
+pub(crate) static GRPC_STATUS: http::HeaderName = http::HeaderName::from_static("grpc-status");
+
+/// `grpc-timeout`, made once.
+pub(crate) static GRPC_TIMEOUT: http::HeaderName = http::HeaderName::from_static("grpc-timeout");
+
 /// The code gRPC's spec reads from a response's HTTP status when it carries no `grpc-status`.
 pub(crate) fn code_of_http_status(status: u16) -> u8 {
     match status {

@@ -10,15 +10,18 @@ use crate::record::grpc::method::{Counts, Method, Side, BUCKETS, DURATION_BOUNDS
 use crate::record::grpc::vocabulary::{CANCELED, CODES, DEADLINE_EXCEEDED};
 use crate::record::native;
 
-/// One call being measured. Recorded once: by [`Call::end`], or, if it never is, when dropped
-/// (as `Canceled`, or `DeadlineExceeded` once its deadline has passed).
+/// One call being measured. Recorded once: by [`Call::end`] or [`Call::fail`], or, if neither
+/// is called, when dropped (as `Canceled`, or `DeadlineExceeded` once its deadline has passed).
+///
+/// Small (48 bytes, 8-aligned): the futures and bodies holding it are moved on every call.
 pub(crate) struct Call {
     counts: &'static Counts,
     start: u64,
     /// The deadline the request carried (`grpc-timeout`), in nanoseconds from the start; 0 for none.
     deadline: u64,
-    trace: Option<TraceContext>,
-    done: bool,
+    /// The exemplar's trace context when a source gave one: trace id (high, low), span id, in
+    /// 8-byte words (a `u128` would align the call to 16 bytes); a zero trace id is none.
+    trace: [u64; 3],
 }
 
 impl Call {
@@ -34,8 +37,7 @@ impl Call {
             counts,
             start: clock::raw_now(),
             deadline: deadline.unwrap_or(0),
-            trace: exemplar::source().and_then(trace_context),
-            done: false,
+            trace: exemplar::source().map_or([0; 3], trace_context),
         }
     }
 
@@ -47,20 +49,20 @@ impl Call {
 
     /// Records the call as ended with `code` (a status the peer received).
     #[inline]
-    pub(crate) fn end(mut self, code: u8) {
+    pub(crate) fn end(self, code: u8) {
         self.record(code, false);
+        // Recorded: not again when dropped.
+        std::mem::forget(self);
     }
 
     /// Records the call as ended by a transport failure: the peer received `code` (what a
     /// client library reports for one, `Unavailable`), and the transport-error counter says why.
-    pub(crate) fn fail(mut self, code: u8) {
+    pub(crate) fn fail(self, code: u8) {
         self.record(code, true);
+        std::mem::forget(self);
     }
 
-    fn record(&mut self, code: u8, transport: bool) {
-        if std::mem::replace(&mut self.done, true) {
-            return;
-        }
+    fn record(&self, code: u8, transport: bool) {
         let nanos = clock::nanos_since(self.start);
         // tonic answers an expired deadline with `Cancelled` (its timeout drops the call), and
         // a client's own timer fails the channel's call: gRPC says the call ended with
@@ -91,13 +93,16 @@ impl Call {
             b.fetch_add(1, Ordering::Release);
         }
         c.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
-        if let Some(context) = self.trace {
-            keep_exemplar(c, context, bucket, nanos);
+        if self.trace[..2] != [0, 0] {
+            keep_exemplar(c, self.trace, bucket, nanos);
         }
         let code = usize::from(code).min(CODES.len() - 1);
         c.handled[code].fetch_add(1, Ordering::Release);
     }
 }
+
+const _: () = assert!(std::mem::size_of::<Call>() == 48);
+const _: () = assert!(std::mem::size_of::<Option<Call>>() == 48);
 
 impl Drop for Call {
     fn drop(&mut self) {
@@ -107,8 +112,13 @@ impl Drop for Call {
 
 #[cold]
 #[inline(never)]
-fn trace_context(source: ExemplarSource) -> Option<TraceContext> {
-    exemplar::current(source)
+fn trace_context(source: ExemplarSource) -> [u64; 3] {
+    exemplar::current(source).map_or([0; 3], |c| {
+        // The two halves of the 128-bit id.
+        #[allow(clippy::cast_possible_truncation)]
+        let (high, low) = ((c.trace_id >> 64) as u64, c.trace_id as u64);
+        [high, low, c.span_id]
+    })
 }
 
 #[cold]
@@ -122,7 +132,11 @@ fn allocate_native(c: &Counts, nanos: u64) {
 
 #[cold]
 #[inline(never)]
-fn keep_exemplar(c: &Counts, context: TraceContext, bucket: usize, nanos: u64) {
+fn keep_exemplar(c: &Counts, trace: [u64; 3], bucket: usize, nanos: u64) {
+    let context = TraceContext::new(
+        (u128::from(trace[0]) << 64) | u128::from(trace[1]),
+        trace[2],
+    );
     if let Some(cell) = c.exemplars.get_or_allocate(BUCKETS, bucket) {
         #[allow(clippy::cast_precision_loss)] // an exemplar's value is for show
         cell.store(&Exemplar {
@@ -151,6 +165,24 @@ impl Framing {
     pub(crate) fn messages(&mut self, mut bytes: &[u8]) -> u64 {
         let mut n = 0;
         while !bytes.is_empty() {
+            if self.prefix == 0 {
+                // Between messages with a whole prefix at hand (the usual case: a frame holds
+                // whole messages): read the length at once and skip the message.
+                if let Some((prefix, rest)) = bytes.split_first_chunk::<5>() {
+                    let length = u32::from_be_bytes([prefix[1], prefix[2], prefix[3], prefix[4]]);
+                    if let Some(after) = rest.get(length as usize..) {
+                        n += 1;
+                        bytes = after;
+                        continue;
+                    }
+                    // The message goes on in later bytes: `rest` is shorter than `length`.
+                    #[allow(clippy::cast_possible_truncation)]
+                    let here = rest.len() as u32;
+                    self.prefix = 5;
+                    self.remaining = length - here;
+                    return n;
+                }
+            }
             if self.prefix < 5 {
                 if self.prefix > 0 {
                     self.length = (self.length << 8) | u32::from(bytes[0]);
@@ -210,6 +242,23 @@ mod tests {
             .map(|b| f.messages(std::slice::from_ref(b)))
             .sum();
         assert_eq!(n, 7);
+    }
+
+    #[test]
+    fn messages_are_counted_whatever_three_pieces_the_stream_comes_in() {
+        // Whole prefixes and cut ones, whole messages and cut ones, in every mix.
+        let mut stream = Vec::new();
+        for len in [0, 1, 5, 0, 2] {
+            stream.extend(message(len));
+        }
+        for a in 0..=stream.len() {
+            for b in a..=stream.len() {
+                let mut f = Framing::default();
+                let n =
+                    f.messages(&stream[..a]) + f.messages(&stream[a..b]) + f.messages(&stream[b..]);
+                assert_eq!(n, 5, "cut at {a} and {b}");
+            }
+        }
     }
 
     #[test]

@@ -12,8 +12,18 @@ use crate::record::grpc::vocabulary::{split_path, MethodType, OVERFLOW, UNMATCHE
 /// Distinct undeclared methods kept (when no descriptor is registered); more share `_OTHER`.
 pub(crate) const UNDECLARED_LIMIT: usize = 200;
 
-/// Paths and their methods, sorted by path.
+/// Paths and their methods, sorted by [`by_path`].
 type Paths = Vec<(&'static str, &'static Method)>;
+
+/// The order of the path lists: by length, then by bytes. A lookup compares lengths first and
+/// the bytes only of paths as long as the one sought (of a service's methods, a few at most).
+#[inline]
+fn by_path(listed: &str, sought: &str) -> std::cmp::Ordering {
+    listed
+        .len()
+        .cmp(&sought.len())
+        .then_with(|| listed.as_bytes().cmp(sought.as_bytes()))
+}
 
 static DECLARED: AtomicPtr<Paths> = AtomicPtr::new(std::ptr::null_mut());
 static UNDECLARED: RwLock<Paths> = RwLock::new(Vec::new());
@@ -34,7 +44,7 @@ pub(crate) fn declare(methods: &[Declared]) -> Result<(), String> {
     let mut paths: Paths = old.to_vec();
     for d in methods {
         let path = format!("/{}/{}", d.service, d.method);
-        match paths.binary_search_by(|(p, _)| (*p).cmp(path.as_str())) {
+        match paths.binary_search_by(|(p, _)| by_path(p, &path)) {
             Ok(i) => {
                 if paths[i].1.kind != d.kind {
                     return Err(format!(
@@ -76,7 +86,7 @@ fn declared() -> &'static [(&'static str, &'static Method)] {
 pub(crate) fn find(path: &str) -> &'static Method {
     let declared = declared();
     if !declared.is_empty() {
-        return match declared.binary_search_by(|(p, _)| (*p).cmp(path)) {
+        return match declared.binary_search_by(|(p, _)| by_path(p, path)) {
             Ok(i) => declared[i].1,
             Err(_) => unmatched(),
         };
@@ -94,7 +104,7 @@ fn unmatched() -> &'static Method {
 fn undeclared(path: &str) -> &'static Method {
     {
         let known = UNDECLARED.read().unwrap_or_else(PoisonError::into_inner);
-        if let Ok(i) = known.binary_search_by(|(p, _)| (*p).cmp(path)) {
+        if let Ok(i) = known.binary_search_by(|(p, _)| by_path(p, path)) {
             return known[i].1;
         }
     }
@@ -102,7 +112,7 @@ fn undeclared(path: &str) -> &'static Method {
         return unmatched();
     };
     let mut known = UNDECLARED.write().unwrap_or_else(PoisonError::into_inner);
-    match known.binary_search_by(|(p, _)| (*p).cmp(path)) {
+    match known.binary_search_by(|(p, _)| by_path(p, path)) {
         Ok(i) => known[i].1,
         Err(_) if known.len() >= UNDECLARED_LIMIT => {
             OVERFLOWS.fetch_add(1, Ordering::Relaxed);
