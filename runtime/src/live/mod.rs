@@ -190,7 +190,7 @@ pub fn functions_json() -> String {
 }
 
 /// The page: one self-contained HTML document (styles and script inline, no external
-/// resource), about 20 KiB. Serve it with [`HTML_CONTENT_TYPE`], with the JSON at
+/// resource), about 28 KiB. Serve it with [`HTML_CONTENT_TYPE`], with the JSON at
 /// `api/functions` beside it.
 ///
 /// ```
