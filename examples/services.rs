@@ -1,9 +1,11 @@
 //! A small REST service (accounts), each handler instrumented, every request measured by the
 //! HTTP layer (per route: rate, status codes, latency, body sizes), `/metrics` served for
-//! Prometheus. `examples/prometheus/` has the Prometheus config, rules and Grafana dashboard
-//! that go with it.
+//! Prometheus, and the live page at `/` (its JSON at `/api/functions`; neither measured by the
+//! layer). `examples/prometheus/` has the Prometheus config, rules and Grafana dashboard that go
+//! with it. `--live-interval SECONDS` sets how often the live page's snapshots are taken
+//! (default 5).
 //!
-//! `cargo run --example services -- --addr 127.0.0.1:8080 [--peer 127.0.0.1:8081]`
+//! `cargo run --example services -- --addr 127.0.0.1:8080 [--peer 127.0.0.1:8081] [--live-interval S]`
 //!
 //! The service itself is the `services` library (`examples/services/lib.rs`), which the `rules`
 //! example links too: `cargo run --example rules > rules.yml` writes the Prometheus rules of
@@ -22,6 +24,9 @@
 //! (an enum: every tier at 0 from the start), and every store error by its `error_kind`
 //! (`Outage`, `Rejected`).
 
+use std::time::Duration;
+
+use axum::routing::get;
 use services::{app_with_peer, OBJECTIVES};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -43,11 +48,22 @@ async fn main() {
     }
     // Another instance to ask on `GET /peer/accounts/{id}`, if given.
     let peer = instrument_metrics_examples::flag(&args, "peer").map(|a| format!("http://{a}"));
+    // Snapshots from the start, so the live page's windows cover every call.
+    let interval = instrument_metrics_examples::flag(&args, "live-interval")
+        .and_then(|s| s.parse::<f64>().ok())
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .unwrap_or(Duration::from_secs(5));
+    instrument_metrics::live::start_every(interval);
     let app = match app_with_peer(peer) {
-        // Outside the metrics: each request's span (and trace id) is current when it starts.
-        Ok(app) => app.layer(axum::middleware::from_fn(
-            instrument_metrics_examples::traced::requests,
-        )),
+        // The live page beside the service, outside its HTTP metrics layer (as /metrics is
+        // skipped by it); outside the metrics too, each request's span (and trace id) is
+        // current when it starts.
+        Ok(app) => app
+            .route("/", get(instrument_metrics::axum::live_page))
+            .route("/api/functions", get(instrument_metrics::axum::live_api))
+            .layer(axum::middleware::from_fn(
+                instrument_metrics_examples::traced::requests,
+            )),
         Err(e) => {
             eprintln!("HTTP metrics: {e}");
             std::process::exit(1);
@@ -60,10 +76,9 @@ async fn main() {
             std::process::exit(1);
         }
     };
-    println!(
-        "services listening on http://{}",
-        listener.local_addr().map_or(addr, |a| a.to_string())
-    );
+    let local = listener.local_addr().map_or(addr, |a| a.to_string());
+    println!("services listening on http://{local}");
+    println!("live page: http://{local}/");
     if let Err(e) = axum::serve(listener, app).await {
         eprintln!("server error: {e}");
         std::process::exit(1);

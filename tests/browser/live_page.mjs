@@ -4,10 +4,14 @@
 // totals by result, failure ratios, and p50/p90/p99 as histogram_quantile computes them.
 // Then the same for the gRPC methods table, with the `grpc` example's `--load` rounds: every
 // (side, method) row against both /metrics and the per-round table of routeguide's `load`.
+// Then the outbound calls table, with two `services` instances: A asks its peer B a known
+// number of times (200, 404, 500), B asks a port nobody listens on (refused: error type
+// connect); each row against the test's own count and against /metrics.
 // Screenshots go to $ARTIFACTS (target/live-page by default).
 //
-// Usage: node live_page.mjs HELLO_BINARY GRPC_BINARY   (./run builds them and installs what is missing)
+// Usage: node live_page.mjs HELLO_BINARY GRPC_BINARY SERVICES_BINARY   (./run builds them and installs what is missing)
 import { spawn } from "node:child_process";
+import { createServer } from "node:net";
 import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +19,7 @@ import { chromium } from "playwright-core";
 
 const HELLO = process.argv[2];
 const GRPC = process.argv[3];
+const SERVICES = process.argv[4];
 const REQUESTS = 120;
 const ROUNDS = 3;
 // One round of routeguide's `load` (examples/routeguide/lib.rs), as both sides count it: the
@@ -27,6 +32,10 @@ const ROUND = {
 };
 // The codes that say the server failed (DESIGN.md): the table's error ratio counts these.
 const SERVER_FAILURES = ["Unknown", "DeadlineExceeded", "Unimplemented", "Internal", "Unavailable", "DataLoss"];
+// The calls A makes to its peer B, by account id: B has account 1 (alice), not 2, and id 13 is
+// its storage outage. Then B's calls to its peer, a closed port.
+const PEER_CALLS = [[1, 4, 200], [2, 2, 404], [13, 1, 500]]; // [id, times, status relayed]
+const REFUSED_CALLS = 3;
 const ARTIFACTS = process.env.ARTIFACTS || "target/live-page";
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const DEADLINE = Date.now() + 90_000;
@@ -116,6 +125,7 @@ let out = "";
 hello.stdout.on("data", (d) => { out += d; process.stdout.write(`hello: ${d}`); });
 let context = null;
 let grpc = null;
+const peers = [];
 try {
   const origin = (await until("hello's address", () => /hello listening on (http:\/\/\S+)/.exec(out)))[1];
   check(out.includes(`live page: ${origin}/`), `hello prints the page's address ${origin}/`);
@@ -214,6 +224,7 @@ try {
   const foreign = requested.filter((u) => !u.startsWith(origin));
   check(foreign.length === 0, `no request beyond the page's origin (${requested.length} requests)${foreign.length ? ": " + foreign : ""}`);
   check(await page.locator("#grpc-section").isHidden(), "hello serves no gRPC: the gRPC table is hidden");
+  check(await page.locator("#outbound-section").isHidden(), "hello calls no other server: the outbound table is hidden");
   check(consoleErrors.length === 0, `no console errors${consoleErrors.length ? ": " + consoleErrors : ""}`);
 
   // ---- the gRPC methods table, from the grpc example's known rounds ----
@@ -275,11 +286,123 @@ try {
   check(await gpage.locator("#grpc tbody tr.failing").count() === 6, "grpc: the 6 rows with server failures are marked failing");
   await gpage.screenshot({ path: join(ARTIFACTS, "grpc.png"), fullPage: true });
   check(consoleErrors.length === 0, `grpc: no console errors${consoleErrors.length ? ": " + consoleErrors : ""}`);
+
+  // ---- the outbound calls table: services A -> B -> a closed port ----
+  // A port nobody listens on: taken from the system, then closed again.
+  const closed = await new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => { const p = srv.address().port; srv.close(() => resolve(p)); });
+  });
+  async function startServices(name, peer) {
+    const child = spawn(SERVICES, ["--addr", "127.0.0.1:0", "--peer", peer, "--live-interval", "1"],
+      { stdio: ["ignore", "pipe", "inherit"] });
+    peers.push(child);
+    let text = "";
+    child.stdout.on("data", (d) => { text += d; process.stdout.write(`${name}: ${d}`); });
+    const at = (await until(`${name}'s address`, () => /services listening on (http:\/\/\S+)/.exec(text)))[1];
+    check(await until(`${name}'s live page line`, () => text.includes(`live page: ${at}/`)), `${name} prints its live page's address ${at}/`);
+    return at;
+  }
+  const b = await startServices("services-b", `127.0.0.1:${closed}`);
+  const bport = new URL(b).port;
+  const a = await startServices("services-a", `127.0.0.1:${bport}`);
+  const apage = await context.newPage();
+  apage.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
+  apage.on("pageerror", (e) => consoleErrors.push(String(e)));
+  await apage.goto(`${a}/`);
+  await apage.waitForFunction(() => Number(document.body.dataset.updates) >= 1, null, { timeout: 20_000 });
+  check(await apage.locator("#outbound-section").isHidden(), "services A before its first peer call: the outbound table is hidden");
+  const created = await fetch(`${b}/accounts`, { method: "POST", body: "alice" });
+  check(created.status === 201 && await created.text() === "1", "B has account 1, alice");
+  let relayedBytes = 0;
+  for (const [id, times, status] of PEER_CALLS) {
+    for (let i = 0; i < times; i++) {
+      const r = await fetch(`${a}/peer/accounts/${id}`);
+      const body = await r.arrayBuffer();
+      relayedBytes += body.byteLength;
+      if (r.status !== status) check(false, `A /peer/accounts/${id} relayed ${r.status}, expected ${status}`);
+    }
+  }
+  for (let i = 0; i < REFUSED_CALLS; i++) {
+    const r = await fetch(`${b}/peer/accounts/1`);
+    await r.arrayBuffer();
+    if (r.status !== 502) check(false, `B /peer/accounts/1 answered ${r.status}, expected 502 (its peer refuses)`);
+  }
+  const calls = PEER_CALLS.reduce((n, [, times]) => n + times, 0);
+  const wantStatuses = {};
+  for (const [, times, status] of PEER_CALLS) wantStatuses[status] = (wantStatuses[status] || 0) + times;
+  const wantFailed = PEER_CALLS.reduce((n, [, times, status]) => n + (status >= 500 ? times : 0), 0);
+
+  const rows = [
+    { name: "A -> B", origin: a, page: apage, port: bport, calls, statuses: wantStatuses, errorTypes: {},
+      failed: wantFailed, bytes: relayedBytes },
+    { name: "B -> closed port", origin: b, page: null, port: String(closed), calls: REFUSED_CALLS, statuses: {},
+      errorTypes: { connect: REFUSED_CALLS }, failed: REFUSED_CALLS, bytes: null },
+  ];
+  for (const want of rows) {
+    const what = `outbound ${want.name}`;
+    let p = want.page;
+    if (!p) {
+      p = await context.newPage();
+      p.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
+      p.on("pageerror", (e) => consoleErrors.push(String(e)));
+      await p.goto(`${want.origin}/`);
+    }
+    const m = parseMetrics(await get(`${want.origin}/metrics`));
+    const after = JSON.parse(await get(`${want.origin}/api/functions`)).now_seconds;
+    await p.waitForFunction((t) => Number(document.body.dataset.now) > t, after, { timeout: 20_000 });
+    await p.check("input[name=window][value='15m']");
+    check(await p.locator("#outbound-section").isVisible(), `${what}: the outbound table is shown`);
+    check(await p.locator("#outbound thead th[scope=col]").count() === 12, `${what}: 12 column headers`);
+    check(await p.locator("#outbound tbody tr").count() === 1, `${what}: one row (one address, port and method)`);
+    const labels = { server_address: "127.0.0.1", server_port: want.port, http_request_method: "GET" };
+    const series = select(m, "http_client_request_duration_seconds_count", labels);
+    const statuses = {}, errorTypes = {};
+    let failed = 0;
+    for (const s of series) {
+      const st = s.labels.http_response_status_code, et = s.labels.error_type;
+      if (st) statuses[st] = (statuses[st] || 0) + s.value;
+      if (et) errorTypes[et] = (errorTypes[et] || 0) + s.value;
+      if (Number(st) >= 500 || et) failed += s.value;
+    }
+    const total = sum(series);
+    const sorted = (o) => JSON.stringify(Object.entries(o).map(([k, v]) => [String(k), v]).sort());
+    check(total === want.calls && sorted(statuses) === sorted(want.statuses) && sorted(errorTypes) === sorted(want.errorTypes)
+      && failed === want.failed,
+      `${what}: /metrics has the ${want.calls} calls made, statuses ${JSON.stringify(statuses)}, error types ${JSON.stringify(errorTypes)}`);
+    const row = p.locator(`#outbound tbody tr[data-address='127.0.0.1'][data-port='${want.port}'][data-method='GET']`);
+    check(await row.count() === 1, `${what}: the row of 127.0.0.1:${want.port} GET`);
+    check(await cellText(row, "total") === String(want.calls), `${what}: DOM total ${await cellText(row, "total")} = ${want.calls}`);
+    check(await cellValue(row, "failed") === want.failed / want.calls,
+      `${what}: error ratio ${await cellValue(row, "failed")} = ${want.failed}/${want.calls} (5xx and error types)`);
+    // Calls/s over the 15-minute window: every call since the first snapshot, taken as the
+    // sampler started (a few microseconds after 0 s), until the snapshot the page shows.
+    const [rate, now] = await row.evaluate((r) => [Number(r.querySelector("[data-key='rate']").dataset.value), Number(document.body.dataset.now)]);
+    check(Math.abs(rate * now - want.calls) < 1e-3 * want.calls, `${what}: calls/s ${rate} = ${want.calls} calls over the ${now} s since the first snapshot`);
+    const shown = JSON.parse(await row.locator("[data-key='endings']").getAttribute("data-value"));
+    check(sorted(shown.statuses) === sorted(want.statuses) && sorted(shown.error_types) === sorted(want.errorTypes),
+      `${what}: statuses and errors seen: ${await cellText(row, "endings")}`);
+    const ob = buckets(m, "http_client_request_duration_seconds_bucket", labels);
+    for (const [q, key] of [[0.5, "p50"], [0.9, "p90"], [0.99, "p99"]]) {
+      const expected = histogramQuantile(q, ob);
+      check(await cellValue(row, key) === expected, `${what}: ${key} ${await cellValue(row, key)} = histogram_quantile(${q}) ${expected}`);
+    }
+    const bytes = sum(select(m, "http_client_response_body_size_bytes_sum", labels));
+    const responses = sum(select(m, "http_client_response_body_size_bytes_count", labels));
+    const perCall = want.bytes === null ? null : want.bytes / want.calls;
+    check(await cellValue(row, "received") === perCall && (perCall === null ? responses === 0 : bytes / responses === perCall),
+      `${what}: received per call ${await cellValue(row, "received")} = ${want.bytes === null ? "none (no response)" : `${want.bytes} bytes / ${want.calls}`}, /metrics ${bytes}/${responses}`);
+    check(await row.evaluate((r) => r.classList.contains("failing")), `${what}: the row is marked failing`);
+    await p.screenshot({ path: join(ARTIFACTS, `outbound-${want.port === bport ? "a" : "b"}.png`), fullPage: true });
+  }
+  check(consoleErrors.length === 0, `outbound: no console errors${consoleErrors.length ? ": " + consoleErrors : ""}`);
 } catch (e) {
   check(false, String(e && e.stack || e));
 } finally {
   if (context) await context.close();
   if (grpc) grpc.kill("SIGTERM"); // the processes this script started, by their handles
+  for (const child of peers) child.kill("SIGTERM");
   hello.kill("SIGTERM"); // only the process this script started, by its handle
   rmSync(profile, { recursive: true, force: true });
 }

@@ -1,16 +1,22 @@
 #!/usr/bin/env python3
 """End-to-end: the examples against a real Prometheus and a real Pushgateway, on loopback.
 
-1. Three instances of the `services` example, each with the next as its peer; Prometheus (the
+1. Three instances of the `services` example: the first asks the second (as 127.0.0.1), the
+   second asks the third (as localhost), the third a port nobody listens on; Prometheus (the
    shipped examples/prometheus config, scrape interval lowered to 1 s) finds them through
    file_sd.
 2. Known traffic; Prometheus' HTTP API must report exactly the calls and errors sent, and,
    from the HTTP layer, exactly the requests per (route, method, status), the response bytes
    the client received and the request bytes it sent; unmatched paths share `_unmatched`,
-   `/metrics` is not counted; from the client middleware, exactly the one call an instance
-   made to its peer.
+   `/metrics` is not counted; from the client middleware, exactly the calls each instance made
+   to its peer, by server address, port, status and error type (refused: `connect`), and the
+   bytes they received.
 3. histogram_quantile answers a number; the rules load (promtool) and every rule evaluates;
    every query of the Grafana dashboard runs; each exposition passes `promtool check metrics`.
+   Every query of the dashboard's Dependencies row and every outbound rule answers one series
+   per server address (and status) the calls imply, and, without its rate(), the exact counts,
+   error ratios, quantiles and bytes per call of those calls; the alert's condition holds for
+   both addresses on those exact numbers.
 4. VictoriaMetrics scrapes the same three instances through the same file_sd targets from the
    start: the counters (calls, results, error kinds, tiers, requests per exchange, bytes)
    answer the same numbers there as in Prometheus, and every dashboard query evaluates.
@@ -56,6 +62,8 @@ TARGET = json.loads(subprocess.run(["cargo", "metadata", "--format-version", "1"
 EXAMPLES = os.path.join(TARGET, "debug", "examples")
 PROM_DIR = os.path.join(ROOT, "examples", "prometheus")
 PROCESSES = []
+# Sockets held open for the whole run (a port that refuses connections).
+CLOSED = []
 CHECKS = {"passed": 0, "failed": 0}
 
 
@@ -470,7 +478,7 @@ def grpc_is_measured(prom, g, dashboard, rules, work):
 
     def dashboard_query(e):
         e = e.replace("$__rate_interval", "1m")
-        for var in ("$job", "$module", "$function", "$route", "$grpc_service", "$grpc_method"):
+        for var in ("$job", "$module", "$function", "$route", "$grpc_service", "$grpc_method", "$server_address"):
             e = e.replace(var, ".*")
         return query(prom, e)
 
@@ -548,13 +556,157 @@ def grpc_is_measured(prom, g, dashboard, rules, work):
     log(f"grpc: the whole gRPC part took {time.monotonic() - t0:.1f} s after the load")
 
 
+def quantile(q, buckets):
+    """histogram_quantile(q) over cumulative [(le, count)] sorted by le, +Inf last, as
+    Prometheus computes it."""
+    total = buckets[-1][1]
+    if total == 0:
+        return None
+    rank = q * total
+    for i, (le, count) in enumerate(buckets[:-1]):
+        if count >= rank:
+            lower, below = (buckets[i - 1][0], buckets[i - 1][1]) if i else (0.0, 0.0)
+            return lower + (le - lower) * ((rank - below) / (count - below))
+    return buckets[-2][0]
+
+
+def outbound_is_measured(prom, dashboard, rules, outbound, ports):
+    """The Dependencies row of the dashboard and the outbound rules, through Prometheus, on the
+    calls made to peers (`outbound`: (instance, address, port, status, error_type) -> counts).
+    Each query must answer one series per server address (and status) those calls imply. A rate
+    over series created by the burst of calls is not exact (the first scrape of a series already
+    counts its calls, and a rate extrapolates), so each query is also run without its rate():
+    then it answers the exact counts, error ratios, quantiles and bytes of those calls."""
+    t0 = time.monotonic()
+    unrated = lambda e: re.sub(r"rate\(([^\[]+)\[[^\]]+\]\)", r"\1", e)
+    # What the calls imply, by server address.
+    calls, errors, responses, received, by_status = {}, {}, {}, {}, {}
+    for (_, address, _, status, error_type), n in outbound.items():
+        calls[address] = calls.get(address, 0) + n["calls"]
+        failed = (status != "" and int(status) >= 500) or error_type != ""
+        errors[address] = errors.get(address, 0) + n["calls"] * failed
+        responses[address] = responses.get(address, 0) + n["responses"]
+        received[address] = received.get(address, 0) + n["bytes"]
+        by_status[(address, status, error_type)] = by_status.get((address, status, error_type), 0) + n["calls"]
+    addresses = set(calls)
+    check(addresses == {"127.0.0.1", "localhost"} and all(errors.values()),
+          f"outbound: calls to two addresses, each with failures: {calls} (errors {errors})")
+    # Every duration bucket of every instance, straight from /metrics, summed by (address, le).
+    cumulative = {}
+    for port in ports:
+        text = http("GET", f"http://127.0.0.1:{port}/metrics")[1].decode()
+        for name, labels, v in samples(text):
+            if name == "http_client_request_duration_seconds_bucket":
+                key = (labels["server_address"], float(labels["le"]))
+                cumulative[key] = cumulative.get(key, 0.0) + v
+    quantiles = {}
+    for address in addresses:
+        b = sorted((le, n) for (a, le), n in cumulative.items() if a == address)
+        quantiles[address] = {q: quantile(q, b) for q in (0.5, 0.9, 0.99)}
+
+    def close(a, b):
+        return a is not None and b is not None and abs(a - b) <= 1e-12 * max(1.0, abs(b))
+
+    def dashboard_query(e):
+        e = e.replace("$__rate_interval", "1m")
+        for var in ("$job", "$module", "$function", "$route", "$grpc_service", "$grpc_method", "$server_address"):
+            e = e.replace(var, ".*")
+        return query(prom, e)
+
+    def keyed(result, keys):
+        return {tuple(r["metric"].get(k, "") for k in keys) if len(keys) > 1 else r["metric"].get(keys[0], ""):
+                float(r["value"][1]) for r in result}
+
+    row = next(p for p in dashboard["panels"] if p["type"] == "row" and p["title"].startswith("Dependencies"))
+    panels = {p["title"]: p for p in dashboard["panels"] if p["type"] != "row" and p["gridPos"]["y"] > row["gridPos"]["y"]}
+    exprs = [t["expr"] for p in panels.values() for t in p["targets"]]
+    check(len(panels) == 6 and len(exprs) == 8 and all(t.startswith("Outbound ") for t in panels),
+          f"the dashboard's Dependencies row: {len(panels)} panels, {len(exprs)} queries")
+
+    def panel(title, target=0):
+        e = panels[title]["targets"][target]["expr"]
+        return dashboard_query(e), dashboard_query(unrated(e))
+
+    rated, exact = panel("Outbound calls per second by server address and status")
+    keys = ("server_address", "http_response_status_code", "error_type")
+    want = {k: float(n) for k, n in by_status.items()}
+    check(set(keyed(rated, keys)) == set(want), f"calls per second: one series per (address, status, error type) called: {sorted(keyed(rated, keys))}")
+    check(keyed(exact, keys) == want, f"calls per second without rate(): the calls made {sorted(keyed(exact, keys).items())}")
+
+    rated, exact = panel("Outbound error ratio by server address (5xx and calls that did not complete / all calls)")
+    want = {a: errors[a] / calls[a] for a in addresses}
+    got = keyed(exact, ("server_address",))
+    check(set(keyed(rated, ("server_address",))) == addresses, f"error ratio: one series per address: {sorted(keyed(rated, ('server_address',)))}")
+    check(got.keys() == want.keys() and all(close(got[a], want[a]) for a in got),
+          f"error ratio without rate(): 5xx and error types over all calls {got} (made {want})")
+
+    title = "Outbound latency p50 / p90 / p99 by server address"
+    for target, q in enumerate((0.5, 0.9, 0.99)):
+        rated, exact = panel(title, target)
+        got = keyed(exact, ("server_address",))
+        check(set(keyed(rated, ("server_address",))) == addresses and got.keys() == addresses
+              and all(close(got[a], quantiles[a][q]) for a in addresses),
+              f"p{round(q * 100)} without rate(): {got} = histogram_quantile over the instances' buckets {({a: quantiles[a][q] for a in addresses})}")
+
+    rated, exact = panel("Outbound response body bytes per call by server address")
+    want = {a: received[a] / responses[a] for a in addresses}
+    got = keyed(exact, ("server_address",))
+    check(set(keyed(rated, ("server_address",))) == addresses and got.keys() == want.keys()
+          and all(close(got[a], want[a]) for a in got),
+          f"response bytes per call without rate(): {got} (bodies relayed {received} over responses {responses})")
+
+    rated, _ = panel("Outbound calls in flight by server address")
+    check(keyed(rated, ("server_address",)) == {a: 0.0 for a in addresses}, f"in flight: 0 for every address called: {keyed(rated, ('server_address',))}")
+    rated, exact = panel("Outbound calls past the address limit per second")
+    check(keyed(rated, ("job",)) == {"services": 0.0} and keyed(exact, ("job",)) == {"services": 0.0},
+          f"past the address limit: 0 for the services job: {keyed(rated, ('job',))}")
+
+    # The rules: loaded, healthy, each recorded series per address, and exact without rate().
+    mine = [r for r in rules if r["name"].startswith(("http_client_", "HttpClient"))]
+    check(len(mine) == 5 and all(r["health"] == "ok" for r in mine), f"the 5 outbound rules of rules.yml loaded and healthy ({len(mine)})")
+    rule_expr = {r["name"]: r["query"] for r in mine}
+    for name in ("http_client_address:calls:rate5m", "http_client_address:errors:rate5m",
+                 "http_client_address:error_ratio:rate5m", "http_client_address:duration_seconds:p99_5m"):
+        got = wait_for(f"{name} for both addresses", lambda: (lambda r: r if set(r) == addresses else None)(
+            keyed(query(prom, f'{name}{{job="services"}}'), ("server_address",))), timeout=30)
+        check(set(got) == addresses, f"recording rule {name}: one series per address called {sorted(got)}")
+    exact_calls = unrated(rule_expr["http_client_address:calls:rate5m"])
+    exact_errors = unrated(rule_expr["http_client_address:errors:rate5m"])
+    for what, e, want in (
+        ("calls", exact_calls, {a: float(n) for a, n in calls.items()}),
+        ("errors", exact_errors, {a: float(n) for a, n in errors.items()}),
+        ("error ratio", f"({exact_errors}) / ({exact_calls})", {a: errors[a] / calls[a] for a in addresses}),
+        ("p99", unrated(rule_expr["http_client_address:duration_seconds:p99_5m"]), {a: quantiles[a][0.99] for a in addresses}),
+    ):
+        got = keyed([r for r in query(prom, e) if r["metric"].get("job") == "services"], ("server_address",))
+        check(got.keys() == want.keys() and all(close(got[a], want[a]) for a in got),
+              f"the {what} rule's expression without rate(): {got} (the calls made: {want})")
+    alert = next(r for r in mine if r["type"] == "alerting")
+    check(alert["name"] == "HttpClientErrorRatioHigh" and isinstance(query(prom, alert["query"]), list),
+          f"alert {alert['name']} evaluates")
+    # The alert's condition on the exact numbers: both addresses fail more than 5% of calls.
+    condition = re.sub(r"http_client_address:(error_ratio|calls):rate5m", lambda m: {
+        "error_ratio": f"(({exact_errors}) / ({exact_calls}))", "calls": f"({exact_calls})"}[m.group(1)], alert["query"])
+    got = keyed([r for r in query(prom, condition) if r["metric"].get("job") == "services"], ("server_address",))
+    want = {a: errors[a] / calls[a] for a in addresses}
+    check(got.keys() == want.keys() and all(close(got[a], want[a]) for a in got),
+          f"{alert['name']}'s condition on the exact counts holds for both addresses: {got}")
+    log(f"outbound: the Dependencies row and the outbound rules checked through Prometheus in {time.monotonic() - t0:.1f} s")
+
+
 def run(work):
     # --- three services instances -------------------------------------------------------
     ports = [free_port() for _ in range(3)]
+    # A port bound and never listened on, for as long as the test runs: connecting is refused.
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    CLOSED.append(closed)
+    # Each asks its peer on GET /peer/accounts/{id} (through reqwest and the client middleware):
+    # the next instance, as 127.0.0.1 and as localhost, and the last one the closed port.
+    peers = [("127.0.0.1", ports[1]), ("localhost", ports[2]), ("127.0.0.1", closed.getsockname()[1])]
     for i, port in enumerate(ports):
-        # Each asks the next on GET /peer/accounts/{id} (through reqwest and the client middleware).
-        peer = f"127.0.0.1:{ports[(i + 1) % len(ports)]}"
-        start(f"services-{i}", [os.path.join(EXAMPLES, "services"), "--addr", f"127.0.0.1:{port}", "--peer", peer], work)
+        start(f"services-{i}", [os.path.join(EXAMPLES, "services"), "--addr", f"127.0.0.1:{port}",
+                                "--peer", f"{peers[i][0]}:{peers[i][1]}"], work)
     # --- and the background CLI (seed scenario 000), at work while the services are tested ---
     bg = start_background(work)
     # --- and the gRPC example, driving its own load ---
@@ -733,16 +885,38 @@ def run(work):
         # A scanner's paths: one route value for all of them, never the raw path.
         for path in ("/nope", "/wp-login.php", "/accounts/1/extra", f"/random/{i}"):
             send(i, "GET", path, "_unmatched", 404)
-    # Instance 0 asks its peer, instance 1, for account 1: one call through the client
-    # middleware, which instance 1 serves as one more GET /accounts/1 (alice, tier free).
-    _, relayed, _ = send(0, "GET", "/peer/accounts/1", "/peer/accounts/{id}", 200)
-    check(relayed == b"alice", f"instance 0 relays its peer's account 1: {relayed!r}")
-    at_peer = sent.setdefault(("/accounts/{id}", "GET", "200"), {"requests": 0, "response": 0, "request": 0})
-    at_peer["requests"] += 1
-    at_peer["response"] += len(relayed)
-    expected_calls["get_account"] += 1
-    expected_calls["Accounts::load"] += 1
-    expected_tiers["free"] += 1
+    # Outbound calls: an instance asks its peer for an account through the client middleware and
+    # relays the answer; a peer that is an instance serves it as one more GET /accounts/{id}.
+    # What the middleware must have recorded, by (instance, server_address, server_port, status,
+    # error_type): calls, calls that got a response, the response body bytes received.
+    outbound = {}
+
+    def ask_peer(i, account):
+        address, port = peers[i]
+        live = port in ports
+        want = (500 if account % 13 == 0 else 200 if account <= 2 else 404) if live else 502
+        _, relayed, _ = send(i, "GET", f"/peer/accounts/{account}", "/peer/accounts/{id}", want)
+        if live:
+            at_peer = sent.setdefault(("/accounts/{id}", "GET", str(want)), {"requests": 0, "response": 0, "request": 0})
+            at_peer["requests"] += 1
+            at_peer["response"] += len(relayed)
+            expected_calls["get_account"] += 1
+            expected_calls["Accounts::load"] += 1
+            expected_errors["get_account"] += want == 500
+            expected_errors["Accounts::load"] += want == 500
+            expected_kinds[("Accounts::load", "Outage")] += want == 500
+            expected_tiers["pro" if account % 2 == 0 else "free"] += 1
+        key = (f"127.0.0.1:{ports[i]}", address, str(port), str(want) if live else "", "" if live else "connect")
+        n = outbound.setdefault(key, {"calls": 0, "responses": 0, "bytes": 0})
+        n["calls"] += 1
+        n["responses"] += live
+        n["bytes"] += len(relayed) if live else 0
+        return relayed
+
+    for i, accounts in enumerate(([1, 1, 1, 3, 3, 13], [2, 2, 26, 26], [1, 2])):
+        for account in accounts:
+            ask_peer(i, account)
+    check(ask_peer(0, 1) == b"alice", "instance 0 relays its peer's account 1: alice")
     # A report of a known latency, 20 times: the native histogram's quantile must find it.
     report_ms, report_times = 40, []
     for _ in range(20):
@@ -859,18 +1033,31 @@ def run(work):
     overflow = query(prom, 'sum(instrument_metrics_http_route_overflow_total{job="services"})')
     check(len(overflow) == 1 and float(overflow[0]["value"][1]) == 0, "no route past the route limit")
 
-    # --- what Prometheus saw of the client middleware: instance 0's one call to instance 1 -----
-    client_calls = wait_for("the client call scraped", lambda: query(
-        prom, 'http_client_request_duration_seconds_count{job="services"}'), timeout=30)
-    want_call = {"instance": f"127.0.0.1:{ports[0]}", "http_request_method": "GET", "server_address": "127.0.0.1",
-                 "server_port": str(ports[1]), "http_response_status_code": "200", "error_type": None}
-    got_calls = [({k: r["metric"].get(k) for k in want_call}, float(r["value"][1])) for r in client_calls]
-    check(got_calls == [(want_call, 1.0)], f"one client series, one call, to the peer's address and port: {got_calls}")
-    received = query(prom, 'sum(http_client_response_body_size_bytes_sum{job="services"})')
-    check(len(received) == 1 and float(received[0]["value"][1]) == len(b"alice"),
-          f"the client received the 5 bytes of alice: {received}")
-    in_flight = by_label(query(prom, 'http_client_active_requests{job="services"}'), "instance")
-    check(in_flight == {f"127.0.0.1:{ports[0]}": 0.0}, f"no client call left in flight: {in_flight}")
+    # --- what Prometheus saw of the client middleware: every call to a peer ---------------------
+    outbound_keys = ("instance", "server_address", "server_port", "http_response_status_code", "error_type")
+
+    def by_call(expr):
+        return {tuple(r["metric"].get(k, "") for k in outbound_keys): float(r["value"][1]) for r in query(prom, expr)}
+
+    def per_call(metric):
+        return f'sum by ({", ".join(outbound_keys)}) ({metric}{{job="services"}})'
+
+    want_calls = {k: float(n["calls"]) for k, n in outbound.items()}
+    got = settle("the client calls scraped", lambda: by_call(per_call("http_client_request_duration_seconds_count")), want_calls)
+    check(got == want_calls, f"client calls per (instance, address, port, status, error_type) = the calls made: {sorted(got.items())}"
+                             f"{'' if got == want_calls else ': ' + str(differences(got, want_calls))}")
+    got = by_call(f'sum by ({", ".join(outbound_keys)}) (http_client_request_duration_seconds_bucket{{job="services",le="+Inf"}})')
+    check(got == want_calls, "client duration histogram: the +Inf bucket equals _count for every series")
+    got = by_call(per_call("http_client_response_body_size_bytes_sum"))
+    want_bytes = {k: float(n["bytes"]) for k, n in outbound.items() if n["responses"]}
+    check(got == want_bytes, f"response body bytes received per call series = the bodies relayed: {sorted(got.items())}")
+    got = by_call(per_call("http_client_response_body_size_bytes_count"))
+    check(got == {k: float(n["responses"]) for k, n in outbound.items() if n["responses"]},
+          f"one response size per call that got a response, none for the refused ones: {sorted(got.items())}")
+    in_flight = by_label(query(prom, 'sum by (instance) (http_client_active_requests{job="services"})'), "instance")
+    check(in_flight == {f"127.0.0.1:{p}": 0.0 for p in ports}, f"no client call left in flight: {in_flight}")
+    overflow = by_label(query(prom, 'instrument_metrics_http_client_address_overflow_total{job="services"}'), "instance")
+    check(overflow == {f"127.0.0.1:{p}": 0.0 for p in ports}, f"no server address past the address limit: {overflow}")
 
     # --- exemplars: the trace id the test sent, in Prometheus' exemplar storage ----------------
     def exemplars_of(server, selector):
@@ -1024,7 +1211,7 @@ def run(work):
 
     def dashboard_query(e, job=".*"):
         e = e.replace("$__rate_interval", "1m").replace("$job", job)
-        for var in ("$job", "$module", "$function", "$route", "$grpc_service", "$grpc_method"):
+        for var in ("$job", "$module", "$function", "$route", "$grpc_service", "$grpc_method", "$server_address"):
             e = e.replace(var, ".*")
         return query(prom, e)
 
@@ -1057,6 +1244,10 @@ def run(work):
             label = re.fullmatch(r"label_values\((.*), (\w+)\)", v["query"]["query"])
             values = {r["metric"].get(label.group(2)) for r in dashboard_query(label.group(1))} if label else set()
             check(values and None not in values, f"dashboard variable ${v['name']} has values: {sorted(values)[:8]}")
+    variable = next(v for v in dashboard["templating"]["list"] if v["name"] == "server_address")
+    addresses = {r["metric"]["server_address"] for r in dashboard_query(variable["query"]["query"][len("label_values("):-len(", server_address)")])}
+    check(addresses == {a for (_, a, _, _, _) in outbound}, f"$server_address lists the addresses called: {sorted(addresses)}")
+    outbound_is_measured(prom, dashboard, rules, outbound, ports)
 
     # --- beyond one Prometheus: VictoriaMetrics has scraped the same targets all along -------
     def vm_query(expr):
@@ -1078,6 +1269,8 @@ def run(work):
         'sum by (http_route) (http_server_response_body_size_bytes_sum{job="services"})',
         # Not by `le`: Prometheus scrapes OpenMetrics (le="1.0"), VictoriaMetrics text (le="1").
         'sum by (http_route) (http_server_request_duration_seconds_bucket{job="services",le="+Inf"})',
+        'sum by (server_address, http_response_status_code, error_type) (http_client_request_duration_seconds_count{job="services"})',
+        'sum by (server_address) (http_client_response_body_size_bytes_sum{job="services"})',
     ]
     for e in exact:
         want_map = as_map(query(prom, e))
@@ -1090,7 +1283,7 @@ def run(work):
     ran = 0
     for e in exprs:
         q = e.replace("$__rate_interval", "1m")
-        for var in ("$job", "$module", "$function", "$route", "$grpc_service", "$grpc_method"):
+        for var in ("$job", "$module", "$function", "$route", "$grpc_service", "$grpc_method", "$server_address"):
             q = q.replace(var, ".*")
         vm_query(q)  # raises unless VictoriaMetrics evaluates it
         ran += 1

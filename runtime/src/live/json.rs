@@ -7,11 +7,14 @@
 //! `serde_json` in the tests below (strings and numbers, hostile ones included) and in
 //! tests/tests/live_json_hostile.rs (the whole document, with hostile names and labels).
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use super::snapshot::{table_meta, Counts, GrpcCounts, GrpcKey, Snapshot, GRPC_VOCABULARY};
-use super::stats::{GrpcWindow, Window};
+use super::snapshot::{
+    table_meta, Counts, GrpcCounts, GrpcKey, OutboundCounts, OutboundKey, Snapshot, GRPC_VOCABULARY,
+};
+use super::stats::{GrpcWindow, OutboundWindow, Window};
 use crate::expose::catalog::catalog;
 use crate::record::outcome::Outcome;
 
@@ -30,7 +33,7 @@ pub(crate) fn document(snapshots: &[Arc<Snapshot>], interval_seconds: f64) -> St
     let Some(newest) = snapshots.last() else {
         out.push_str(",\"now_seconds\":null,\"interval_seconds\":");
         number(&mut out, Some(interval_seconds));
-        out.push_str(",\"history_seconds\":0,\"snapshots\":0,\"process\":null,\"functions\":[],\"routes\":[],\"grpc\":[],\"objectives\":");
+        out.push_str(",\"history_seconds\":0,\"snapshots\":0,\"process\":null,\"functions\":[],\"routes\":[],\"grpc\":[],\"outbound\":[],\"objectives\":");
         objectives(&mut out);
         out.push('}');
         return out;
@@ -115,6 +118,16 @@ pub(crate) fn document(snapshots: &[Arc<Snapshot>], interval_seconds: f64) -> St
             out.push(',');
         }
         grpc_entry(&mut out, snapshots, key);
+    }
+    out.push_str("],");
+
+    field(&mut out, "outbound");
+    out.push('[');
+    for (n, key) in newest.outbound.keys().enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        outbound_entry(&mut out, snapshots, key);
     }
     out.push_str("],");
 
@@ -424,6 +437,153 @@ fn codes(out: &mut String, names: &[&str], handled: &[u64]) {
     out.push('}');
 }
 
+/// The calls of one method to one server address and port: `{server_address, server_port,
+/// method, labels, total, failed, statuses, error_types, windows, history}`.
+fn outbound_entry(out: &mut String, snapshots: &[Arc<Snapshot>], key: &OutboundKey) {
+    let empty = OutboundCounts::default();
+    let Some(newest_snapshot) = snapshots.last() else {
+        return;
+    };
+    let counts_of = |s: &Arc<Snapshot>| s.outbound.get(key).cloned().unwrap_or_default();
+    let newest = newest_snapshot.outbound.get(key).unwrap_or(&empty);
+    let bounds = newest.bounds;
+    out.push('{');
+    field(out, "server_address");
+    string(out, key.server_address);
+    out.push(',');
+    field(out, "server_port");
+    match key.server_port {
+        Some(port) => string(out, port),
+        None => out.push_str("null"),
+    }
+    out.push(',');
+    field(out, "method");
+    string(out, key.method);
+    out.push(',');
+    field(out, "labels");
+    labels(
+        out,
+        newest.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+    );
+    out.push(',');
+    field(out, "total");
+    out.push_str(itoa::Buffer::new().format(newest.total()));
+    out.push(',');
+    field(out, "failed");
+    out.push_str(itoa::Buffer::new().format(newest.failed));
+    out.push(',');
+    endings(out, &newest.endings);
+    out.push(',');
+    field(out, "windows");
+    out.push('{');
+    for (w, (name, length)) in WINDOWS.iter().enumerate() {
+        if w > 0 {
+            out.push(',');
+        }
+        field(out, name);
+        let base = snapshots
+            .iter()
+            .find(|s| s.at >= newest_snapshot.at - length)
+            .unwrap_or(newest_snapshot);
+        let window = OutboundWindow::between(
+            Some(&counts_of(base)),
+            newest,
+            newest_snapshot.at - base.at,
+            bounds,
+        );
+        out.push('{');
+        field(out, "seconds");
+        number(out, Some(window.seconds));
+        out.push(',');
+        field(out, "calls");
+        out.push_str(itoa::Buffer::new().format(window.calls()));
+        out.push(',');
+        endings(out, &window.endings);
+        out.push(',');
+        field(out, "calls_per_second");
+        number(out, window.rate());
+        out.push(',');
+        field(out, "error_ratio");
+        number(out, window.error_ratio());
+        for (name, q) in ["p50_seconds", "p90_seconds", "p99_seconds"]
+            .iter()
+            .zip(window.quantiles)
+        {
+            out.push(',');
+            field(out, name);
+            number(out, q);
+        }
+        out.push(',');
+        field(out, "bytes_received_per_call");
+        number(out, window.bytes_received_per_call());
+        out.push('}');
+    }
+    out.push_str("},");
+    let windows: Vec<(f64, OutboundWindow)> = snapshots
+        .windows(2)
+        .map(|pair| {
+            let (a, b) = (&pair[0], &pair[1]);
+            let w =
+                OutboundWindow::between(Some(&counts_of(a)), &counts_of(b), b.at - a.at, bounds);
+            (b.at, w)
+        })
+        .collect();
+    field(out, "history");
+    out.push('{');
+    field(out, "at_seconds");
+    list(out, windows.iter().map(|(at, _)| Some(*at)));
+    out.push(',');
+    field(out, "calls_per_second");
+    list(out, windows.iter().map(|(_, w)| w.rate()));
+    out.push(',');
+    field(out, "error_ratio");
+    list(out, windows.iter().map(|(_, w)| w.error_ratio()));
+    out.push(',');
+    field(out, "p99_seconds");
+    list(out, windows.iter().map(|(_, w)| w.quantiles[2]));
+    out.push_str("}}");
+}
+
+/// `"statuses":{status: calls},"error_types":{error_type: calls}` for the calls counted in
+/// `by`: each call under the status it received (if any) and under its error type (if any).
+fn endings(out: &mut String, by: &BTreeMap<(u16, Option<&'static str>), u64>) {
+    let mut statuses: BTreeMap<u16, u64> = BTreeMap::new();
+    let mut errors: BTreeMap<&str, u64> = BTreeMap::new();
+    for ((status, error_type), n) in by {
+        if *n == 0 {
+            continue;
+        }
+        if *status != 0 {
+            let c = statuses.entry(*status).or_default();
+            *c = c.wrapping_add(*n);
+        }
+        if let Some(e) = error_type {
+            let c = errors.entry(e).or_default();
+            *c = c.wrapping_add(*n);
+        }
+    }
+    field(out, "statuses");
+    out.push('{');
+    for (i, (status, n)) in statuses.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        field(out, itoa::Buffer::new().format(*status));
+        out.push_str(itoa::Buffer::new().format(*n));
+    }
+    out.push_str("},");
+    field(out, "error_types");
+    out.push('{');
+    for (i, (error_type, n)) in errors.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        field(out, error_type);
+        out.push_str(itoa::Buffer::new().format(*n));
+    }
+    out.push('}');
+}
+
 fn process(out: &mut String, snapshots: &[Arc<Snapshot>]) {
     let Some((cpu, resident)) = snapshots.last().and_then(|s| s.process) else {
         out.push_str("null");
@@ -566,7 +726,95 @@ fn string(out: &mut String, s: &str) {
 
 #[cfg(test)]
 mod tests {
-    use super::{number, string};
+    use std::sync::Arc;
+
+    use super::{document, number, string};
+    use crate::live::snapshot::{OutboundCounts, OutboundKey, Snapshot};
+
+    #[test]
+    fn outbound_entries_have_their_windows_statuses_and_error_types() {
+        static LABELS: [(String, String); 0] = [];
+        let key = OutboundKey {
+            server_address: "peer.internal",
+            server_port: Some("8081"),
+            method: "GET",
+            table: 0,
+        };
+        let counts = |ok: u64, refused: u64, bytes: u64| OutboundCounts {
+            labels: &LABELS,
+            bounds: &[0.1, 1.0],
+            endings: [
+                ((200, None), ok),
+                ((500, None), 1),
+                ((0, Some("connect")), refused),
+            ]
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .collect(),
+            failed: 1 + refused,
+            buckets: vec![ok + refused, 1, 0],
+            responses: ok + 1,
+            response_bytes: bytes,
+        };
+        let snapshot = |at: f64, c: Option<OutboundCounts>| {
+            Arc::new(Snapshot {
+                at,
+                outbound: c.into_iter().map(|c| (key.clone(), c)).collect(),
+                ..Snapshot::default()
+            })
+        };
+        // Nothing called at 0 s; 3 OK and a 500 by 10 s; 3 more OK and 2 refused by 20 s.
+        let snapshots = [
+            snapshot(0.0, None),
+            snapshot(10.0, Some(counts(3, 0, 40))),
+            snapshot(20.0, Some(counts(6, 2, 70))),
+        ];
+        let doc: serde_json::Value =
+            serde_json::from_str(&document(&snapshots, 10.0)).expect("JSON");
+        let entries = doc["outbound"].as_array().expect("outbound");
+        assert_eq!(entries.len(), 1);
+        let e = &entries[0];
+        assert_eq!(
+            (&e["server_address"], &e["server_port"], &e["method"]),
+            (
+                &serde_json::json!("peer.internal"),
+                &serde_json::json!("8081"),
+                &serde_json::json!("GET")
+            )
+        );
+        assert_eq!(e["labels"], serde_json::json!({}));
+        assert_eq!(
+            (&e["total"], &e["failed"]),
+            (&serde_json::json!(9), &serde_json::json!(3))
+        );
+        assert_eq!(e["statuses"], serde_json::json!({"200": 6, "500": 1}));
+        assert_eq!(e["error_types"], serde_json::json!({"connect": 2}));
+        let w = &e["windows"]["1m"];
+        assert_eq!(w["seconds"], 20);
+        assert_eq!(w["calls"], 9);
+        assert_eq!(w["calls_per_second"], 0.45);
+        assert_eq!(w["error_ratio"], 3.0 / 9.0);
+        assert_eq!(w["bytes_received_per_call"], 10);
+        assert!(w["p50_seconds"]
+            .as_f64()
+            .is_some_and(|p| p > 0.0 && p <= 0.1));
+        assert_eq!(e["history"]["at_seconds"], serde_json::json!([10, 20]));
+        assert_eq!(
+            e["history"]["calls_per_second"],
+            serde_json::json!([0.4, 0.5])
+        );
+        assert_eq!(e["history"]["error_ratio"], serde_json::json!([0.25, 0.4]));
+        // The last interval alone: 3 OK and 2 refused, 30 bytes over 3 responses.
+        let last: serde_json::Value =
+            serde_json::from_str(&document(&snapshots[1..], 10.0)).expect("JSON");
+        let w = &last["outbound"][0]["windows"]["5m"];
+        assert_eq!(w["statuses"], serde_json::json!({"200": 3}));
+        assert_eq!(w["error_types"], serde_json::json!({"connect": 2}));
+        assert_eq!(w["bytes_received_per_call"], 10);
+        // No snapshot at all: an empty list.
+        let none: serde_json::Value = serde_json::from_str(&document(&[], 5.0)).expect("JSON");
+        assert_eq!(none["outbound"], serde_json::json!([]));
+    }
 
     #[test]
     fn numbers_and_strings_are_json() {

@@ -1,9 +1,10 @@
-//! The live page: what every instrumented function, HTTP route and gRPC method does right now, without
-//! Prometheus or Grafana, served by the exporter (and by the [axum](crate::axum) and
+//! The live page: what every instrumented function, HTTP route and gRPC method does right now,
+//! and how the HTTP calls the process makes fare, without Prometheus or Grafana, served by the exporter (and by the [axum](crate::axum) and
 //! [actix](crate::actix) handlers) beside `/metrics`.
 //!
-//! - `snapshot`: one reading of every series, route, gRPC method (through the catalog's
-//!   reading of the gRPC families) and the process's CPU and memory;
+//! - `snapshot`: one reading of every series, route, gRPC method and outbound call (the last
+//!   two through the catalog's reading of the gRPC and HTTP client families) and the process's
+//!   CPU and memory;
 //! - `ring`: the bounded ring of snapshots (15 minutes) and the background thread filling it;
 //! - `stats`: rates, failure ratios and quantiles between two snapshots;
 //! - `json`: the `/api/functions` document;
@@ -46,6 +47,7 @@
 //! | `functions` | one entry per function series (as in `function_calls_total`, dynamic labels summed), in exposition order |
 //! | `routes` | one entry per HTTP route and method (the tower layer's and actix middleware's) |
 //! | `grpc` | one entry per side of each gRPC method the exposition shows (feature `tonic`; see below), sorted by service, method, then side; `[]` without gRPC |
+//! | `outbound` | one entry per server address, port and method the process called through the HTTP client layer or the reqwest middleware (feature `tower`; see below), sorted by address, port, method; `[]` before the first call |
 //! | `objectives` | one object per objective declared with [`slo::declare`](crate::slo::declare), counted since the process started: `name`, `success_target`, `calls`, `failed`, `error_budget_remaining` (the fraction of its availability budget left: `1` untouched, `0` spent, negative overspent), `latency_threshold_seconds`, `latency_target`, `timed`, `slow`, `latency_budget_remaining`; `null` for a target not set; `[]` without objectives |
 //!
 //! Each entry of `functions` has `function`, `module` and `labels` (the constant ones, an
@@ -77,6 +79,27 @@
 //! `grpc_*_handling_seconds`; messages per call are the messages received (sent) in the window
 //! over the calls started in it, as `rate(grpc_server_msg_received_total)` over
 //! `rate(grpc_server_started_total)` gives them.
+//!
+//! Each entry of `outbound` is the calls of one method to one server address and port, as the
+//! `http_client_*` families show them (summed over statuses and error types); two
+//! [`HttpClientMetrics`](crate::http::HttpClientMetrics) with different constant labels calling
+//! the same server are two entries:
+//!
+//! | field | meaning |
+//! |---|---|
+//! | `server_address`, `server_port`, `method` | `server_address`, `server_port` (`null` when the family has no such label), `http_request_method` |
+//! | `labels` | the constant labels of the [`HttpClientMetrics`](crate::http::HttpClientMetrics) that measured the calls |
+//! | `total`, `failed` | calls ended since the process started, and those that failed |
+//! | `statuses`, `error_types` | `{status: calls}` by the status received (a call with no response head is in none), `{error_type: calls}` by how a call that did not complete ended (`connect`, `timeout`, …); since start, no zeros |
+//! | `windows` | `{"1m", "5m", "15m"}`, each `{seconds, calls, statuses, error_types, calls_per_second, error_ratio, p50_seconds, p90_seconds, p99_seconds, bytes_received_per_call}` |
+//! | `history` | `{at_seconds, calls_per_second, error_ratio, p99_seconds}`, as for functions |
+//!
+//! A call failed when it received a 5xx or did not complete (any `error_type`, `cancelled`
+//! included): `error_ratio` is those over all the calls ended in the window, as the outbound
+//! rules of `examples/prometheus/rules.yml` count them. The quantiles come from
+//! `http_client_request_duration_seconds`; `bytes_received_per_call` is the response body bytes
+//! over the calls that received a response head (`http_client_response_body_size_bytes`' sum
+//! over its count).
 //!
 //! A window goes from the oldest snapshot at most its length before the newest one, so
 //! `seconds` is less than its length while the history is shorter (and `0`, with `null`
@@ -167,7 +190,7 @@ pub fn functions_json() -> String {
 }
 
 /// The page: one self-contained HTML document (styles and script inline, no external
-/// resource), about 20 KiB. Serve it with [`HTML_CONTENT_TYPE`], with the JSON at
+/// resource), about 28 KiB. Serve it with [`HTML_CONTENT_TYPE`], with the JSON at
 /// `api/functions` beside it.
 ///
 /// ```

@@ -1,5 +1,6 @@
-//! One snapshot: every function series, HTTP route and gRPC method read from the counters at
-//! one instant, with the process's CPU time and resident memory.
+//! One snapshot: every function series, HTTP route, gRPC method and outbound HTTP call (by
+//! server address, port and method) read from the counters at one instant, with the process's
+//! CPU time and resident memory.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -59,6 +60,9 @@ pub(crate) struct Snapshot {
     pub routes: BTreeMap<RouteKey, Counts>,
     /// Each side of each gRPC method the exposition shows, read as its families are.
     pub grpc: BTreeMap<GrpcKey, GrpcCounts>,
+    /// Outbound HTTP calls by client table, server address, port and method, read as the HTTP
+    /// client families are.
+    pub outbound: BTreeMap<OutboundKey, OutboundCounts>,
     /// CPU seconds (user + system) and resident bytes, where known.
     pub process: Option<(f64, f64)>,
 }
@@ -70,6 +74,7 @@ pub(crate) fn take(at: f64, previous: Option<&Snapshot>) -> Snapshot {
         functions: functions(),
         routes: routes(previous),
         grpc: grpc(),
+        outbound: outbound(),
         process: crate::expose::catalog::process::cpu_and_resident(),
     }
 }
@@ -226,6 +231,82 @@ fn grpc() -> BTreeMap<GrpcKey, GrpcCounts> {
     BTreeMap::new()
 }
 
+/// The calls of one method to one server address and port, made through one client table
+/// (one set of constant labels), in the order the page lists them.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct OutboundKey {
+    pub server_address: &'static str,
+    /// `None`: the call's URI had neither port nor known scheme.
+    pub server_port: Option<&'static str>,
+    pub method: &'static str,
+    /// Index in the order client tables were created (they are never removed).
+    pub table: usize,
+}
+
+/// Counters of the calls of one [`OutboundKey`], as read at a snapshot.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct OutboundCounts {
+    /// The table's constant labels and duration bounds (seconds).
+    pub labels: &'static [(String, String)],
+    pub bounds: &'static [f64],
+    /// Calls by (status received, 0 for none; `error_type`, `None` for a complete call).
+    pub endings: BTreeMap<(u16, Option<&'static str>), u64>,
+    /// Of those, the calls that failed: a 5xx or any error type (the catalog's
+    /// `http_client::is_failure`).
+    pub failed: u64,
+    /// Per bucket, not cumulative; `+Inf` last.
+    pub buckets: Vec<u64>,
+    /// Calls that received a response head, and the response body bytes they received.
+    pub responses: u64,
+    pub response_bytes: u64,
+}
+
+impl OutboundCounts {
+    pub(crate) fn total(&self) -> u64 {
+        self.endings.values().fold(0, |a, n| a.wrapping_add(*n))
+    }
+}
+
+/// Every (table, endpoint, method) with a call, through the catalog's reading of the HTTP
+/// client families.
+#[cfg(feature = "tower")]
+fn outbound() -> BTreeMap<OutboundKey, OutboundCounts> {
+    catalog::http_client::readings()
+        .into_iter()
+        .map(|r| {
+            let failed = r
+                .endings
+                .iter()
+                .filter(|((status, error_type), _)| {
+                    catalog::http_client::is_failure(*status, *error_type)
+                })
+                .fold(0u64, |a, (_, n)| a.wrapping_add(*n));
+            (
+                OutboundKey {
+                    server_address: r.server_address,
+                    server_port: r.server_port,
+                    method: r.method,
+                    table: r.table,
+                },
+                OutboundCounts {
+                    labels: r.labels,
+                    bounds: r.bounds_seconds,
+                    endings: r.endings.into_iter().collect(),
+                    failed,
+                    buckets: r.buckets,
+                    responses: r.responses,
+                    response_bytes: r.response_bytes,
+                },
+            )
+        })
+        .collect()
+}
+
+#[cfg(not(feature = "tower"))]
+fn outbound() -> BTreeMap<OutboundKey, OutboundCounts> {
+    BTreeMap::new()
+}
+
 /// What the JSON shows of an HTTP table.
 pub(crate) struct TableMeta {
     /// Duration bounds, in seconds.
@@ -248,4 +329,101 @@ pub(crate) fn table_meta(index: usize) -> Option<TableMeta> {
 #[cfg(not(feature = "http"))]
 pub(crate) fn table_meta(_index: usize) -> Option<TableMeta> {
     None
+}
+
+#[cfg(all(test, feature = "tower"))]
+mod tests {
+    use super::{outbound, OutboundKey};
+    use crate::record::outbound::{client_table, CallEnd};
+
+    #[test]
+    fn outbound_calls_are_read_through_the_catalog_per_address_port_and_method() {
+        let labels = vec![("live".to_owned(), "outbound".to_owned())];
+        let t = client_table(labels, vec![0.1, 1.0], vec![10, 100], 10, None)
+            .unwrap_or_else(|(_, why)| panic!("{why}"));
+        let api = t.endpoint("API.example", 8443);
+        let down = t.endpoint("down.example", 80);
+        // GET: 200 x3 (20 bytes each), 404, 503, a 200 whose body broke after 5 bytes.
+        for (status, bytes, end) in [
+            (200, 20, CallEnd::Complete),
+            (200, 20, CallEnd::Complete),
+            (404, 9, CallEnd::Complete),
+            (503, 0, CallEnd::Complete),
+            (200, 20, CallEnd::Complete),
+            (200, 5, CallEnd::BodyError),
+        ] {
+            let mut c = t.begin(0, api, None);
+            c.responded(status);
+            c.received(bytes);
+            c.finish(end);
+        }
+        // POST to the same endpoint: one 201; GET to another: two refused connections.
+        let mut c = t.begin(2, api, Some(3));
+        c.responded(201);
+        c.finish(CallEnd::Complete);
+        t.begin(0, down, None).finish(CallEnd::Connect);
+        t.begin(0, down, None).finish(CallEnd::Connect);
+
+        let mine: Vec<_> = outbound()
+            .into_iter()
+            .filter(|(_, c)| c.labels == [("live".to_owned(), "outbound".to_owned())])
+            .collect();
+        let keys: Vec<(&str, Option<&str>, &str)> = mine
+            .iter()
+            .map(|(k, _)| (k.server_address, k.server_port, k.method))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("api.example", Some("8443"), "GET"),
+                ("api.example", Some("8443"), "POST"),
+                ("down.example", Some("80"), "GET"),
+            ]
+        );
+        let get = &mine[0].1;
+        assert_eq!(
+            get.endings
+                .iter()
+                .map(|(k, n)| (*k, *n))
+                .collect::<Vec<_>>(),
+            [
+                ((200, None), 3),
+                ((200, Some("body_error")), 1),
+                ((404, None), 1),
+                ((503, None), 1)
+            ]
+        );
+        assert_eq!((get.total(), get.failed), (6, 2));
+        assert_eq!((get.responses, get.response_bytes), (6, 74));
+        assert_eq!(get.buckets.iter().sum::<u64>(), 6);
+        assert_eq!(get.bounds, [0.1, 1.0]);
+        let post = &mine[1].1;
+        assert_eq!((post.total(), post.failed, post.responses), (1, 0, 1));
+        let refused = &mine[2].1;
+        assert_eq!(
+            refused
+                .endings
+                .iter()
+                .map(|(k, n)| (*k, *n))
+                .collect::<Vec<_>>(),
+            [((0, Some("connect")), 2)]
+        );
+        assert_eq!((refused.failed, refused.responses), (2, 0));
+        let table = mine[0].0.table;
+        assert!(mine.iter().all(|(k, _)| k.table == table));
+        assert!(
+            OutboundKey {
+                server_address: "a",
+                server_port: Some("80"),
+                method: "GET",
+                table: 9,
+            } < OutboundKey {
+                server_address: "a",
+                server_port: Some("80"),
+                method: "POST",
+                table: 0,
+            },
+            "rows sort by address, port and method before the table"
+        );
+    }
 }

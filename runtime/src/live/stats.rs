@@ -1,7 +1,9 @@
 //! What the page shows, computed from two snapshots of one series: calls, rate, failure
 //! ratios and latency quantiles over the time between them.
 
-use super::snapshot::{Counts, GrpcCounts};
+use std::collections::BTreeMap;
+
+use super::snapshot::{Counts, GrpcCounts, OutboundCounts};
 
 /// The quantiles reported, as fractions.
 pub(crate) const QUANTILES: [f64; 3] = [0.5, 0.9, 0.99];
@@ -143,6 +145,79 @@ impl GrpcWindow {
     }
 }
 
+/// The calls of one method to one server address and port over one window.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct OutboundWindow {
+    pub seconds: f64,
+    /// Calls that ended in the window by (status, 0 for none; `error_type`); no zeros.
+    pub endings: BTreeMap<(u16, Option<&'static str>), u64>,
+    /// Of those, the failed ones (a 5xx or any error type).
+    pub failed: u64,
+    /// Calls that received a response head in the window, and the body bytes they received.
+    pub responses: u64,
+    pub response_bytes: u64,
+    /// p50, p90, p99 in seconds; `None` without calls.
+    pub quantiles: [Option<f64>; 3],
+}
+
+impl OutboundWindow {
+    /// Between `base` (older; `None` means from zero) and `newest`, `seconds` apart.
+    pub(crate) fn between(
+        base: Option<&OutboundCounts>,
+        newest: &OutboundCounts,
+        seconds: f64,
+        bounds: &[f64],
+    ) -> Self {
+        let zero = OutboundCounts::default();
+        let base = base.unwrap_or(&zero);
+        let mut buckets = newest.buckets.clone();
+        for (n, b) in buckets.iter_mut().zip(&base.buckets) {
+            *n = n.wrapping_sub(*b);
+        }
+        let endings = newest
+            .endings
+            .iter()
+            .map(|(k, n)| {
+                (
+                    *k,
+                    n.wrapping_sub(base.endings.get(k).copied().unwrap_or(0)),
+                )
+            })
+            .filter(|(_, n)| *n != 0)
+            .collect();
+        OutboundWindow {
+            seconds,
+            endings,
+            failed: newest.failed.wrapping_sub(base.failed),
+            responses: newest.responses.wrapping_sub(base.responses),
+            response_bytes: newest.response_bytes.wrapping_sub(base.response_bytes),
+            quantiles: QUANTILES.map(|q| quantile(q, bounds, &buckets)),
+        }
+    }
+
+    /// Calls that ended in the window.
+    pub(crate) fn calls(&self) -> u64 {
+        self.endings.values().fold(0, |a, n| a.wrapping_add(*n))
+    }
+
+    /// Calls per second; `None` for a window of no time.
+    pub(crate) fn rate(&self) -> Option<f64> {
+        (self.seconds > 0.0).then(|| to_f64(self.calls()) / self.seconds)
+    }
+
+    /// The share of the calls that failed; `None` without calls.
+    pub(crate) fn error_ratio(&self) -> Option<f64> {
+        let calls = self.calls();
+        (calls > 0).then(|| to_f64(self.failed) / to_f64(calls))
+    }
+
+    /// Response body bytes per call that received a response head (the mean of
+    /// `http_client_response_body_size_bytes`); `None` without one.
+    pub(crate) fn bytes_received_per_call(&self) -> Option<f64> {
+        (self.responses > 0).then(|| to_f64(self.response_bytes) / to_f64(self.responses))
+    }
+}
+
 pub(crate) fn to_f64(n: u64) -> f64 {
     #[allow(clippy::cast_precision_loss)] // exact below 2^53 calls
     let f = n as f64;
@@ -180,8 +255,8 @@ pub(crate) fn quantile(q: f64, bounds: &[f64], counts: &[u64]) -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
-    use super::{quantile, GrpcWindow, Window};
-    use crate::live::snapshot::{Counts, GrpcCounts};
+    use super::{quantile, GrpcWindow, OutboundWindow, Window};
+    use crate::live::snapshot::{Counts, GrpcCounts, OutboundCounts};
 
     #[test]
     fn quantiles_interpolate_as_histogram_quantile_does() {
@@ -235,6 +310,68 @@ mod tests {
         );
         let from_zero = GrpcWindow::between(None, &base, 0.0, &[0.1, 1.0]);
         assert_eq!((from_zero.calls(), from_zero.rate()), (2, None));
+    }
+
+    #[test]
+    fn outbound_windows_subtract_the_base_and_count_what_failed() {
+        let base = OutboundCounts {
+            endings: [((200, None), 3), ((0, Some("connect")), 1)].into(),
+            failed: 1,
+            buckets: vec![3, 1, 0],
+            responses: 3,
+            response_bytes: 30,
+            ..OutboundCounts::default()
+        };
+        let mut newest = base.clone();
+        newest.endings.insert((200, None), 9); // 6 more
+        newest.endings.insert((404, None), 1); // a caller's mistake, not a failure
+        newest.endings.insert((503, None), 2);
+        newest.endings.insert((200, Some("body_error")), 1);
+        newest.failed = 4; // 3 more: the 503s and the broken body
+        newest.buckets = vec![8, 4, 2];
+        newest.responses = 13;
+        newest.response_bytes = 130;
+        let w = OutboundWindow::between(Some(&base), &newest, 20.0, &[0.1, 1.0]);
+        assert_eq!(w.calls(), 10);
+        assert_eq!(
+            w.endings.iter().map(|(k, n)| (*k, *n)).collect::<Vec<_>>(),
+            [
+                ((200, None), 6),
+                ((200, Some("body_error")), 1),
+                ((404, None), 1),
+                ((503, None), 2)
+            ]
+        );
+        assert_eq!(w.rate(), Some(0.5));
+        assert_eq!(w.error_ratio(), Some(0.3));
+        assert_eq!(w.bytes_received_per_call(), Some(10.0));
+        assert_eq!(w.quantiles[2], quantile(0.99, &[0.1, 1.0], &[5, 3, 2]));
+        let empty = OutboundWindow::between(Some(&newest), &newest, 5.0, &[0.1, 1.0]);
+        assert_eq!(
+            (
+                empty.calls(),
+                empty.error_ratio(),
+                empty.bytes_received_per_call(),
+                empty.quantiles[0]
+            ),
+            (0, None, None, None)
+        );
+        let connect_only = OutboundCounts {
+            endings: [((0, Some("connect")), 2)].into(),
+            failed: 2,
+            buckets: vec![2, 0, 0],
+            ..OutboundCounts::default()
+        };
+        let from_zero = OutboundWindow::between(None, &connect_only, 0.0, &[0.1, 1.0]);
+        assert_eq!(
+            (
+                from_zero.calls(),
+                from_zero.rate(),
+                from_zero.error_ratio(),
+                from_zero.bytes_received_per_call()
+            ),
+            (2, None, Some(1.0), None)
+        );
     }
 
     #[test]

@@ -1,6 +1,10 @@
 //! The HTTP client families, read from the client layer's and reqwest middleware's tables,
 //! named as OpenTelemetry's Prometheus exporter names its HTTP client metrics. Each series is
 //! read once: its duration buckets, native buckets and exemplars go out together.
+//!
+//! [`readings`] reads the same series as plain numbers, per table, endpoint and method: what
+//! the live page's outbound table is made of. [`is_failure`] says which calls it counts as
+//! failed.
 
 use std::borrow::Cow;
 use std::sync::atomic::Ordering;
@@ -153,4 +157,104 @@ fn series_labels(t: &ClientTable, e: &Endpoint, s: &Series) -> Labels {
     }
     add_constant_labels(t, &mut labels);
     labels
+}
+
+/// Whether a call failed: a 5xx status received, or any `error_type` (the call did not
+/// complete: `connect`, `timeout`, `service_error`, `body_error`, `cancelled`, `panic`). What
+/// the live page's error ratio and the outbound rules of `examples/prometheus/rules.yml` count.
+pub(crate) fn is_failure(status: u16, error_type: Option<&str>) -> bool {
+    status >= 500 || error_type.is_some()
+}
+
+/// The calls of one method to one endpoint of one table, as the HTTP client families show
+/// them, summed over their statuses and endings.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct CallsReading {
+    /// The table's index, in the order tables were created (they are never removed).
+    pub table: usize,
+    /// The table's constant labels.
+    pub labels: &'static [(String, String)],
+    /// The table's duration bounds, in seconds.
+    pub bounds_seconds: &'static [f64],
+    pub server_address: &'static str,
+    /// `None` when the call's URI had neither a port nor a known scheme (no label).
+    pub server_port: Option<&'static str>,
+    /// The `http_request_method` value.
+    pub method: &'static str,
+    /// Calls by (status received, 0 for none; `error_type`, `None` for a complete call),
+    /// sorted, no zeros.
+    pub endings: Vec<((u16, Option<&'static str>), u64)>,
+    /// Durations per bucket, not cumulative, `+Inf` last.
+    pub buckets: Vec<u64>,
+    /// Calls that received a response head (the observations of
+    /// `http_client_response_body_size_bytes`), and the body bytes they received (its sum).
+    pub responses: u64,
+    pub response_bytes: u64,
+}
+
+/// Every (table, endpoint, method) with a call, in the families' order (tables as created,
+/// endpoints as first seen, methods in the server's order). Each series' response sizes are
+/// read before its durations, so `responses` never counts a call `buckets` has not.
+pub(crate) fn readings() -> Vec<CallsReading> {
+    let mut out = Vec::new();
+    for (table, t) in client_tables().into_iter().enumerate() {
+        let buckets = t.duration_bounds_seconds.len() + 1;
+        for endpoint in t.all_endpoints() {
+            let first = out.len();
+            for s in endpoint.all_series() {
+                let (method, status, end) = s.labels();
+                let (sizes, response_bytes) = s.response_bytes.read();
+                let (durations, _sum) = s.duration_nanos.read();
+                let calls = durations.iter().fold(0u64, |a, n| a.wrapping_add(*n));
+                if calls == 0 {
+                    continue;
+                }
+                let method = METHODS[usize::from(method)];
+                let at = match out[first..]
+                    .iter()
+                    .position(|r: &CallsReading| r.method == method)
+                {
+                    Some(i) => first + i,
+                    None => {
+                        out.push(CallsReading {
+                            table,
+                            labels: &t.labels,
+                            bounds_seconds: &t.duration_bounds_seconds,
+                            server_address: &endpoint.address,
+                            server_port: endpoint.port_label.as_deref(),
+                            method,
+                            endings: Vec::new(),
+                            buckets: vec![0; buckets],
+                            responses: 0,
+                            response_bytes: 0,
+                        });
+                        out.len() - 1
+                    }
+                };
+                let r = &mut out[at];
+                let ending = (status, end.error_type());
+                match r.endings.iter_mut().find(|(k, _)| *k == ending) {
+                    Some((_, n)) => *n = n.wrapping_add(calls),
+                    None => r.endings.push((ending, calls)),
+                }
+                for (a, b) in r.buckets.iter_mut().zip(&durations) {
+                    *a = a.wrapping_add(*b);
+                }
+                r.responses = r
+                    .responses
+                    .wrapping_add(sizes.iter().fold(0u64, |a, n| a.wrapping_add(*n)));
+                r.response_bytes = r.response_bytes.wrapping_add(response_bytes);
+            }
+            out[first..].sort_by_key(|r| {
+                METHODS
+                    .iter()
+                    .position(|m| *m == r.method)
+                    .unwrap_or(METHODS.len())
+            });
+            for r in &mut out[first..] {
+                r.endings.sort_unstable_by_key(|(k, _)| *k);
+            }
+        }
+    }
+    out
 }

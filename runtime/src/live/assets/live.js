@@ -1,11 +1,11 @@
 // The live page: polls api/functions (relative to this page) and renders its tables
-// (functions, HTTP routes, gRPC methods, objectives).
+// (functions, HTTP routes, gRPC methods, outbound calls, objectives).
 // Plain DOM and inline SVG; no framework, no network but the JSON.
 "use strict";
 (function () {
   var API = "api/functions";
   var state = { data: null, window: "1m", module: "", updates: 0,
-    sort: { functions: null, routes: null, grpc: null } };
+    sort: { functions: null, routes: null, grpc: null, outbound: null } };
 
   function $(sel) { return document.querySelector(sel); }
 
@@ -71,6 +71,20 @@
     return names.map(function (n) { return n + "\u00a0" + codes[n]; }).join(" · ");
   }
   function fmtPerCall(v) { return v === null ? "–" : fmtRate(v); }
+
+  // One outbound row's values for the chosen window: `failed` is its error ratio.
+  function outboundValues(entry) {
+    var w = entry.windows[state.window];
+    return {
+      total: entry.total, rate: w.calls_per_second, failed: w.error_ratio,
+      p50: w.p50_seconds, p90: w.p90_seconds, p99: w.p99_seconds,
+      received: w.bytes_received_per_call, calls: w.calls, seconds: w.seconds
+    };
+  }
+  function fmtBytesPerCall(v) {
+    if (v === null) return "–";
+    return v < 1024 && v !== Math.round(v) ? v.toFixed(1) + " B" : fmtBytes(v);
+  }
 
   // Failing first, then slowest, then by name.
   function defaultOrder(a, b) {
@@ -259,6 +273,60 @@
     });
   }
 
+  function renderOutbound(entries) {
+    $("#outbound-section").hidden = !entries.length;
+    var table = document.getElementById("outbound");
+    var rows = entries.map(function (e) {
+      var port = e.server_port === null ? "" : e.server_port;
+      return { e: e, v: outboundValues(e), name: e.server_address + ":" + port + " " + e.method,
+        text: { address: e.server_address, port: port, method: e.method } };
+    });
+    rows.sort(sorter(state.sort.outbound));
+    var tbody = document.createElement("tbody");
+    rows.forEach(function (r) {
+      var tr = document.createElement("tr");
+      var v = r.v, e = r.e;
+      tr.dataset.address = e.server_address;
+      tr.dataset.port = r.text.port;
+      tr.dataset.method = e.method;
+      var labels = Object.keys(e.labels);
+      if (labels.length) tr.title = labels.map(function (k) { return k + "=" + e.labels[k]; }).join(", ");
+      var th = document.createElement("th");
+      th.scope = "row";
+      th.className = "text";
+      th.dataset.key = "address";
+      th.textContent = e.server_address;
+      tr.appendChild(th);
+      cell(tr, "port", undefined, r.text.port || "–", "text");
+      cell(tr, "method", undefined, e.method, "text");
+      cell(tr, "total", v.total, fmtCount(v.total));
+      cell(tr, "rate", v.rate, fmtRate(v.rate));
+      cell(tr, "failed", v.failed, fmtRatio(v.failed), "failed");
+      // "200 4 · 404 2 · connect 1": statuses received, then error types, each most frequent first.
+      var w = e.windows[state.window];
+      var shown = [fmtCodes(w.statuses), fmtCodes(w.error_types)].filter(function (t) { return t !== "–"; });
+      var td = cell(tr, "endings", undefined, shown.length ? shown.join(" · ") : "–", "text");
+      td.dataset.value = JSON.stringify({ statuses: w.statuses, error_types: w.error_types });
+      cell(tr, "p50", v.p50, fmtSeconds(v.p50));
+      cell(tr, "p90", v.p90, fmtSeconds(v.p90));
+      cell(tr, "p99", v.p99, fmtSeconds(v.p99));
+      cell(tr, "received", v.received, fmtBytesPerCall(v.received));
+      if (v.failed) tr.classList.add("failing");
+      var trend = document.createElement("td");
+      trend.className = "trend";
+      trend.appendChild(sparkline({ at_seconds: e.history.at_seconds, calls_per_second: e.history.calls_per_second,
+        failure_ratio: e.history.error_ratio }, state.data.now_seconds, LENGTH[state.window]));
+      tr.appendChild(trend);
+      tbody.appendChild(tr);
+    });
+    table.replaceChild(tbody, table.tBodies[0]);
+    var sort = state.sort.outbound;
+    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (h) {
+      if (sort && h.dataset.key === sort.key) h.setAttribute("aria-sort", sort.dir);
+      else h.removeAttribute("aria-sort");
+    });
+  }
+
   function renderModules(functions) {
     var select = $("#module");
     var seen = {};
@@ -318,6 +386,7 @@
     renderTable("functions", functions, "functions");
     renderTable("routes", data.routes, "routes");
     renderGrpc(data.grpc || []);
+    renderOutbound(data.outbound || []);
     renderProcess(data.process, data);
     renderObjectives(data.objectives || []);
   }
@@ -347,7 +416,7 @@
     input.addEventListener("change", function () { state.window = input.value; render(); });
   });
   $("#module").addEventListener("change", function (e) { state.module = e.target.value; render(); });
-  ["functions", "routes", "grpc"].forEach(function (kind) {
+  ["functions", "routes", "grpc", "outbound"].forEach(function (kind) {
     document.querySelectorAll("#" + kind + " thead th[data-key] button").forEach(function (button) {
       button.addEventListener("click", function () {
         var key = button.parentNode.dataset.key;
