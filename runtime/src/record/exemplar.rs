@@ -244,6 +244,37 @@ impl ExemplarCells {
         Some(unsafe { &*ptr.add(i) })
     }
 
+    /// Keeps `context` as the exemplar of duration bucket `bucket` of `len` (an HTTP series', an
+    /// outbound call's, a gRPC method's), valued at the call's duration in seconds.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn keep_duration(
+        &self,
+        len: usize,
+        bucket: usize,
+        context: TraceContext,
+        nanos: u64,
+    ) {
+        if let Some(cell) = self.get_or_allocate(len, bucket) {
+            #[allow(clippy::cast_precision_loss)] // an exemplar's value is for show
+            cell.store(&Exemplar {
+                context,
+                value: nanos as f64 / 1e9,
+                unix_nanos: unix_nanos_now(),
+            });
+        }
+    }
+
+    /// The last exemplar of each of `len` cells, or nothing if none was ever kept.
+    pub(crate) fn read_all(&self, len: usize) -> Vec<Option<Exemplar>> {
+        if self.get(len, 0).is_none() {
+            return Vec::new();
+        }
+        (0..len)
+            .map(|i| self.get(len, i).and_then(ExemplarCell::load))
+            .collect()
+    }
+
     #[cold]
     fn allocate(&self, len: usize) -> *mut ExemplarCell {
         let cells: Box<[ExemplarCell]> = (0..len).map(|_| ExemplarCell::default()).collect();

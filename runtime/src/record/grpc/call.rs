@@ -5,7 +5,7 @@
 use std::sync::atomic::Ordering;
 
 use crate::record::clock;
-use crate::record::exemplar::{self, Exemplar, ExemplarSource, TraceContext};
+use crate::record::exemplar::{self, ExemplarSource, TraceContext};
 use crate::record::grpc::method::{Counts, Method, Side, BUCKETS, DURATION_BOUNDS_NANOS};
 use crate::record::grpc::vocabulary::{CANCELED, CODES, DEADLINE_EXCEEDED};
 use crate::record::native;
@@ -94,7 +94,15 @@ impl Call {
         }
         c.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
         if self.trace[..2] != [0, 0] {
-            keep_exemplar(c, self.trace, bucket, nanos);
+            c.exemplars.keep_duration(
+                BUCKETS,
+                bucket,
+                TraceContext::new(
+                    (u128::from(self.trace[0]) << 64) | u128::from(self.trace[1]),
+                    self.trace[2],
+                ),
+                nanos,
+            );
         }
         let code = usize::from(code).min(CODES.len() - 1);
         c.handled[code].fetch_add(1, Ordering::Release);
@@ -127,23 +135,6 @@ fn allocate_native(c: &Counts, nanos: u64) {
     c.native.allocate();
     if let Some(n) = c.native.get() {
         n.observe(nanos);
-    }
-}
-
-#[cold]
-#[inline(never)]
-fn keep_exemplar(c: &Counts, trace: [u64; 3], bucket: usize, nanos: u64) {
-    let context = TraceContext::new(
-        (u128::from(trace[0]) << 64) | u128::from(trace[1]),
-        trace[2],
-    );
-    if let Some(cell) = c.exemplars.get_or_allocate(BUCKETS, bucket) {
-        #[allow(clippy::cast_precision_loss)] // an exemplar's value is for show
-        cell.store(&Exemplar {
-            context,
-            value: nanos as f64 / 1e9,
-            unix_nanos: exemplar::unix_nanos_now(),
-        });
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use crate::record::exemplar::{ExemplarCell, ExemplarCells};
+use crate::record::exemplar::ExemplarCells;
 use crate::record::grpc::vocabulary::{MethodType, CODES};
 use crate::record::native::NativeCells;
 
@@ -93,12 +93,7 @@ impl Counts {
 
     /// The last exemplar of each bucket, if any was kept.
     pub(crate) fn exemplars(&self) -> Vec<Option<crate::record::exemplar::Exemplar>> {
-        if self.exemplars.get(BUCKETS, 0).is_none() {
-            return Vec::new();
-        }
-        (0..BUCKETS)
-            .map(|i| self.exemplars.get(BUCKETS, i).and_then(ExemplarCell::load))
-            .collect()
+        self.exemplars.read_all(BUCKETS)
     }
 }
 

@@ -5,7 +5,7 @@
 use std::sync::atomic::Ordering;
 
 use crate::record::clock;
-use crate::record::exemplar::{self, Exemplar, ExemplarSource, TraceContext};
+use crate::record::exemplar::{self, ExemplarSource, TraceContext};
 use crate::record::http::route::Route;
 use crate::record::http::series::{Observation, Series};
 use crate::record::http::table::Table;
@@ -168,23 +168,14 @@ impl Exchange {
             },
         );
         if let Some(context) = self.trace.context() {
-            keep_exemplar(series, t, context, bucket, nanos);
+            series.exemplars.keep_duration(
+                t.duration_bounds_nanos.len() + 1,
+                bucket,
+                context,
+                nanos,
+            );
         }
         t.add_active(slot, self.method, -1);
-    }
-}
-
-#[cold]
-#[inline(never)]
-fn keep_exemplar(series: &Series, t: &Table, context: TraceContext, bucket: usize, nanos: u64) {
-    let buckets = t.duration_bounds_nanos.len() + 1;
-    if let Some(cell) = series.exemplars.get_or_allocate(buckets, bucket) {
-        #[allow(clippy::cast_precision_loss)] // an exemplar's value is for show
-        cell.store(&Exemplar {
-            context,
-            value: nanos as f64 / 1e9,
-            unix_nanos: exemplar::unix_nanos_now(),
-        });
     }
 }
 

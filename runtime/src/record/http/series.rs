@@ -12,7 +12,7 @@
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use crate::record::exemplar::{Exemplar, ExemplarCell, ExemplarCells};
+use crate::record::exemplar::{Exemplar, ExemplarCells};
 use crate::record::http::vocabulary::{Ending, OTHER_METHOD};
 use crate::record::native::{self, NativeBuckets};
 use crate::record::slots::{self, Slot};
@@ -283,12 +283,7 @@ impl Series {
 
     /// The last exemplar of each duration bucket (`+Inf` last), if any was kept.
     pub(crate) fn exemplars(&self, buckets: usize) -> Vec<Option<Exemplar>> {
-        if self.exemplars.get(buckets, 0).is_none() {
-            return Vec::new();
-        }
-        (0..buckets)
-            .map(|i| self.exemplars.get(buckets, i).and_then(ExemplarCell::load))
-            .collect()
+        self.exemplars.read_all(buckets)
     }
 
     pub(super) fn key(method: u8, status: u16, ending: Ending) -> u32 {

@@ -2,7 +2,7 @@
 //! never does, as cancelled when dropped), and the poll wrapper that tells a panic apart.
 
 use crate::record::clock;
-use crate::record::exemplar::{self, Exemplar, ExemplarSource, TraceContext};
+use crate::record::exemplar::{self, ExemplarSource, TraceContext};
 use crate::record::http::METHODS;
 use crate::record::outbound::endpoint::Endpoint;
 use crate::record::outbound::series::Series;
@@ -93,7 +93,12 @@ impl Call {
             .duration_nanos
             .observe(&t.duration_bounds_nanos, nanos);
         if let Some(context) = self.trace {
-            keep_exemplar(series, t, context, bucket, nanos);
+            series.exemplars.keep_duration(
+                t.duration_bounds_nanos.len() + 1,
+                bucket,
+                context,
+                nanos,
+            );
         }
         if let Some(n) = self.request_bytes {
             series.request_bytes.observe(&t.size_bounds, n);
@@ -104,26 +109,6 @@ impl Call {
                 .observe(&t.size_bounds, self.response_bytes);
         }
         self.endpoint.ended(usize::from(self.method));
-    }
-}
-
-#[cold]
-#[inline(never)]
-fn keep_exemplar(
-    series: &Series,
-    t: &ClientTable,
-    context: TraceContext,
-    bucket: usize,
-    nanos: u64,
-) {
-    let buckets = t.duration_bounds_nanos.len() + 1;
-    if let Some(cell) = series.exemplars.get_or_allocate(buckets, bucket) {
-        #[allow(clippy::cast_precision_loss)] // an exemplar's value is for show
-        cell.store(&Exemplar {
-            context,
-            value: nanos as f64 / 1e9,
-            unix_nanos: exemplar::unix_nanos_now(),
-        });
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::record::exemplar::{Exemplar, ExemplarCell, ExemplarCells};
+use crate::record::exemplar::{Exemplar, ExemplarCells};
 use crate::record::http::METHODS;
 use crate::record::native::{self, NativeBuckets};
 use crate::record::outbound::vocabulary::CallEnd;
@@ -85,12 +85,7 @@ impl Series {
 
     /// The last exemplar of each duration bucket (`+Inf` last), if any was kept.
     pub(crate) fn exemplars(&self, buckets: usize) -> Vec<Option<Exemplar>> {
-        if self.exemplars.get(buckets, 0).is_none() {
-            return Vec::new();
-        }
-        (0..buckets)
-            .map(|i| self.exemplars.get(buckets, i).and_then(ExemplarCell::load))
-            .collect()
+        self.exemplars.read_all(buckets)
     }
 
     /// Method index (4 bits), ending (4 bits), status (16 bits).
