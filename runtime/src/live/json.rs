@@ -197,9 +197,7 @@ fn entry<'s>(
         return;
     };
     let newest = counts_of(newest_snapshot).unwrap_or(&empty);
-    field(out, "total");
-    out.push_str(itoa::Buffer::new().format(newest.total()));
-    out.push(',');
+    count(out, "total", newest.total());
     field(out, "results");
     results(out, &newest.results);
     out.push(',');
@@ -217,10 +215,7 @@ fn entry<'s>(
         }
         field(out, name);
         // The oldest snapshot inside the window: the window never claims more than it saw.
-        let base = snapshots
-            .iter()
-            .find(|s| s.at >= newest_snapshot.at - length)
-            .unwrap_or(newest_snapshot);
+        let base = window_base(snapshots, newest_snapshot, *length);
         let window = Window::between(
             Some(counts_of(base).unwrap_or(&empty)),
             newest,
@@ -239,9 +234,7 @@ fn window_object(out: &mut String, w: &Window) {
     field(out, "seconds");
     number(out, Some(w.seconds));
     out.push(',');
-    field(out, "calls");
-    out.push_str(itoa::Buffer::new().format(w.calls()));
-    out.push(',');
+    count(out, "calls", w.calls());
     field(out, "results");
     results(out, &w.results);
     out.push(',');
@@ -333,12 +326,8 @@ fn grpc_entry(out: &mut String, snapshots: &[Arc<Snapshot>], key: &GrpcKey) {
         string(out, value);
         out.push(',');
     }
-    field(out, "total");
-    out.push_str(itoa::Buffer::new().format(newest.total()));
-    out.push(',');
-    field(out, "started");
-    out.push_str(itoa::Buffer::new().format(newest.started));
-    out.push(',');
+    count(out, "total", newest.total());
+    count(out, "started", newest.started);
     field(out, "codes");
     codes(out, names, &newest.handled);
     out.push(',');
@@ -349,10 +338,7 @@ fn grpc_entry(out: &mut String, snapshots: &[Arc<Snapshot>], key: &GrpcKey) {
             out.push(',');
         }
         field(out, name);
-        let base = snapshots
-            .iter()
-            .find(|s| s.at >= newest_snapshot.at - length)
-            .unwrap_or(newest_snapshot);
+        let base = window_base(snapshots, newest_snapshot, *length);
         let window = GrpcWindow::between(
             Some(&counts_of(base)),
             newest,
@@ -363,12 +349,8 @@ fn grpc_entry(out: &mut String, snapshots: &[Arc<Snapshot>], key: &GrpcKey) {
         field(out, "seconds");
         number(out, Some(window.seconds));
         out.push(',');
-        field(out, "calls");
-        out.push_str(itoa::Buffer::new().format(window.calls()));
-        out.push(',');
-        field(out, "started");
-        out.push_str(itoa::Buffer::new().format(window.started));
-        out.push(',');
+        count(out, "calls", window.calls());
+        count(out, "started", window.started);
         field(out, "codes");
         codes(out, names, &window.handled);
         out.push(',');
@@ -466,12 +448,8 @@ fn outbound_entry(out: &mut String, snapshots: &[Arc<Snapshot>], key: &OutboundK
         newest.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())),
     );
     out.push(',');
-    field(out, "total");
-    out.push_str(itoa::Buffer::new().format(newest.total()));
-    out.push(',');
-    field(out, "failed");
-    out.push_str(itoa::Buffer::new().format(newest.failed));
-    out.push(',');
+    count(out, "total", newest.total());
+    count(out, "failed", newest.failed);
     endings(out, &newest.endings);
     out.push(',');
     field(out, "windows");
@@ -481,10 +459,7 @@ fn outbound_entry(out: &mut String, snapshots: &[Arc<Snapshot>], key: &OutboundK
             out.push(',');
         }
         field(out, name);
-        let base = snapshots
-            .iter()
-            .find(|s| s.at >= newest_snapshot.at - length)
-            .unwrap_or(newest_snapshot);
+        let base = window_base(snapshots, newest_snapshot, *length);
         let window = OutboundWindow::between(
             Some(&counts_of(base)),
             newest,
@@ -495,9 +470,7 @@ fn outbound_entry(out: &mut String, snapshots: &[Arc<Snapshot>], key: &OutboundK
         field(out, "seconds");
         number(out, Some(window.seconds));
         out.push(',');
-        field(out, "calls");
-        out.push_str(itoa::Buffer::new().format(window.calls()));
-        out.push(',');
+        count(out, "calls", window.calls());
         endings(out, &window.endings);
         out.push(',');
         field(out, "calls_per_second");
@@ -683,6 +656,26 @@ fn list(out: &mut String, values: impl Iterator<Item = Option<f64>>) {
         number(out, v);
     }
     out.push(']');
+}
+
+/// The oldest snapshot inside a window of `length` seconds ending at `newest`: a window never
+/// claims more than it saw.
+fn window_base<'s>(
+    snapshots: &'s [Arc<Snapshot>],
+    newest: &'s Arc<Snapshot>,
+    length: f64,
+) -> &'s Arc<Snapshot> {
+    snapshots
+        .iter()
+        .find(|s| s.at >= newest.at - length)
+        .unwrap_or(newest)
+}
+
+/// `"name":n,`: a counted field and the comma after it.
+fn count(out: &mut String, name: &str, n: u64) {
+    field(out, name);
+    out.push_str(itoa::Buffer::new().format(n));
+    out.push(',');
 }
 
 fn field(out: &mut String, name: &str) {
