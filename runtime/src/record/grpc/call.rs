@@ -94,15 +94,7 @@ impl Call {
         }
         c.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
         if self.trace[..2] != [0, 0] {
-            c.exemplars.keep_duration(
-                BUCKETS,
-                bucket,
-                TraceContext::new(
-                    (u128::from(self.trace[0]) << 64) | u128::from(self.trace[1]),
-                    self.trace[2],
-                ),
-                nanos,
-            );
+            keep_exemplar(c, self.trace, bucket, nanos);
         }
         let code = usize::from(code).min(CODES.len() - 1);
         c.handled[code].fetch_add(1, Ordering::Release);
@@ -127,6 +119,18 @@ fn trace_context(source: ExemplarSource) -> [u64; 3] {
         let (high, low) = ((c.trace_id >> 64) as u64, c.trace_id as u64);
         [high, low, c.span_id]
     })
+}
+
+/// The trace is kept as three words in the call (smaller to carry); the context is built only
+/// here, off the common path.
+#[cold]
+#[inline(never)]
+fn keep_exemplar(c: &Counts, trace: [u64; 3], bucket: usize, nanos: u64) {
+    let context = TraceContext::new(
+        (u128::from(trace[0]) << 64) | u128::from(trace[1]),
+        trace[2],
+    );
+    c.exemplars.keep_duration(BUCKETS, bucket, context, nanos);
 }
 
 #[cold]
