@@ -4,7 +4,7 @@
 //! (a constructor attaches it before `main`), so code that gathers the default registry itself
 //! sees them too. [`use_registry`] moves them to another registry until the first use.
 
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 
 use prometheus::{IntGauge, Registry};
@@ -187,8 +187,8 @@ pub(crate) fn decorations() -> &'static Decorations {
 
 /// Groups whose collector joined the chosen registry (the function families' bit is set by
 /// [`choose`]), and groups whose registration was tried.
-static REGISTERED: AtomicU8 = AtomicU8::new(0);
-static TRIED: Mutex<u8> = Mutex::new(0);
+static REGISTERED: AtomicU16 = AtomicU16::new(0);
+static TRIED: Mutex<u16> = Mutex::new(0);
 
 /// Which of our groups of families are in the chosen registry (each is left out when the
 /// user's registry already held its names).

@@ -53,8 +53,8 @@ impl Group {
         Group::BuildInfo,
     ];
 
-    pub(crate) fn bit(self) -> u8 {
-        1 << self as u8
+    pub(crate) fn bit(self) -> u16 {
+        1 << self as u16
     }
 
     /// The families the group's collector describes.
@@ -73,7 +73,7 @@ impl Group {
 
 /// A set of groups.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Groups(pub u8);
+pub(crate) struct Groups(pub u16);
 
 impl Groups {
     pub(crate) fn only(group: Group) -> Groups {
