@@ -43,7 +43,9 @@
 //!   and its JSON, from snapshots taken off the callers' path;
 //! - [`slo`]: objectives declared in code and the Prometheus rules and alerts they generate;
 //! - [`push`](mod@push): Pushgateway client for batch jobs;
-//! - [`grpc`](mod@grpc): gRPC server and client layers for tonic, `tonic::Status` as an outcome.
+//! - [`grpc`](mod@grpc): gRPC server and client layers for tonic, `tonic::Status` as an outcome;
+//! - [`runtime`]: what the async runtime is doing: tokio runtimes' workers, tasks, queues and
+//!   busy time ([`runtime::register_tokio()`]).
 //!
 //! Inside, by concern (data flows one way, from `record` outwards; no module imports this
 //! file): `record` (the caller's side: call sites, clock, outcomes, labels, HTTP exchanges and
@@ -53,6 +55,7 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `exporter` | yes | [`serve()`]: a standalone `/metrics` endpoint on its own thread |
+//! | `tokio` | with `exporter` | [`runtime::register_tokio()`]: a tokio runtime's workers, tasks, queue, busy time (more with `--cfg tokio_unstable`) |
 //! | `process` | yes | process CPU, memory, fds, threads (Linux, from `/proc`) |
 //! | `http` | with `tower`, `reqwest`, `axum`, `actix-web`, `tonic` | 5xx responses are `error`; [`http::HttpMetrics`] |
 //! | `tower` | | [`http::layer()`]: RED metrics for every request of a tower/hyper service; [`http::client_layer()`]: for every call of a tower HTTP client (hyper-util's `Client`…) |
@@ -89,6 +92,8 @@ pub mod actix;
 pub mod axum;
 
 pub use expose::exposition;
+#[cfg(feature = "tokio")]
+pub use expose::runtime;
 
 #[doc(hidden)]
 pub mod __private;

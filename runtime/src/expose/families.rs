@@ -237,6 +237,156 @@ pub(crate) const BUILD_INFO: Describe = family(
 /// The function families, as the registry's collector describes them.
 pub(crate) const FUNCTION_FAMILIES: [Describe; 4] = [CALLS, DURATION, IN_FLIGHT, OVERFLOW];
 
+// The tokio runtime families: label `runtime`, and `worker` on the per-worker ones.
+pub(crate) const TOKIO_WORKERS: Describe = family(
+    "tokio_runtime_workers",
+    "Worker threads of the tokio runtime.",
+    Kind::Gauge,
+);
+pub(crate) const TOKIO_ALIVE_TASKS: Describe = family(
+    "tokio_runtime_alive_tasks",
+    "Tasks spawned on the tokio runtime that have not finished yet.",
+    Kind::Gauge,
+);
+pub(crate) const TOKIO_GLOBAL_QUEUE_DEPTH: Describe = family(
+    "tokio_runtime_global_queue_depth",
+    "Tasks waiting in the tokio runtime's global (injection) queue.",
+    Kind::Gauge,
+);
+pub(crate) const TOKIO_WORKER_BUSY: Describe = Describe {
+    unit: Some("seconds"),
+    ..family(
+        "tokio_runtime_worker_busy_seconds_total",
+        "Time the tokio worker spent running tasks, in seconds.",
+        Kind::Counter,
+    )
+};
+pub(crate) const TOKIO_WORKER_PARKS: Describe = family(
+    "tokio_runtime_worker_parks_total",
+    "Times the tokio worker parked (went idle waiting for work).",
+    Kind::Counter,
+);
+#[cfg(tokio_unstable)]
+pub(crate) const TOKIO_BLOCKING_THREADS: Describe = family(
+    "tokio_runtime_blocking_threads",
+    "Threads of the tokio runtime's blocking pool.",
+    Kind::Gauge,
+);
+#[cfg(tokio_unstable)]
+pub(crate) const TOKIO_IDLE_BLOCKING_THREADS: Describe = family(
+    "tokio_runtime_idle_blocking_threads",
+    "Threads of the tokio runtime's blocking pool waiting for work.",
+    Kind::Gauge,
+);
+#[cfg(tokio_unstable)]
+pub(crate) const TOKIO_BLOCKING_QUEUE_DEPTH: Describe = family(
+    "tokio_runtime_blocking_queue_depth",
+    "Blocking tasks waiting for a thread of the tokio runtime's blocking pool.",
+    Kind::Gauge,
+);
+#[cfg(tokio_unstable)]
+pub(crate) const TOKIO_SPAWNED_TASKS: Describe = family(
+    "tokio_runtime_spawned_tasks_total",
+    "Tasks spawned on the tokio runtime.",
+    Kind::Counter,
+);
+#[cfg(tokio_unstable)]
+pub(crate) const TOKIO_REMOTE_SCHEDULES: Describe = family(
+    "tokio_runtime_remote_schedules_total",
+    "Tasks scheduled on the tokio runtime from outside its workers.",
+    Kind::Counter,
+);
+#[cfg(tokio_unstable)]
+pub(crate) const TOKIO_FORCED_YIELDS: Describe = family(
+    "tokio_runtime_budget_forced_yields_total",
+    "Times a task was made to yield because it used up its cooperative budget.",
+    Kind::Counter,
+);
+#[cfg(tokio_unstable)]
+pub(crate) const TOKIO_WORKER_POLLS: Describe = family(
+    "tokio_runtime_worker_polls_total",
+    "Tasks the tokio worker polled.",
+    Kind::Counter,
+);
+#[cfg(tokio_unstable)]
+pub(crate) const TOKIO_WORKER_STEALS: Describe = family(
+    "tokio_runtime_worker_steals_total",
+    "Tasks the tokio worker stole from other workers.",
+    Kind::Counter,
+);
+#[cfg(tokio_unstable)]
+pub(crate) const TOKIO_WORKER_STEAL_OPERATIONS: Describe = family(
+    "tokio_runtime_worker_steal_operations_total",
+    "Times the tokio worker stole tasks from another worker.",
+    Kind::Counter,
+);
+#[cfg(tokio_unstable)]
+pub(crate) const TOKIO_WORKER_NOOPS: Describe = family(
+    "tokio_runtime_worker_noops_total",
+    "Times the tokio worker woke up and found no work.",
+    Kind::Counter,
+);
+#[cfg(tokio_unstable)]
+pub(crate) const TOKIO_WORKER_LOCAL_SCHEDULES: Describe = family(
+    "tokio_runtime_worker_local_schedules_total",
+    "Tasks the tokio worker scheduled on its own local queue.",
+    Kind::Counter,
+);
+#[cfg(tokio_unstable)]
+pub(crate) const TOKIO_WORKER_OVERFLOWS: Describe = family(
+    "tokio_runtime_worker_overflows_total",
+    "Times the tokio worker's local queue overflowed into the global queue.",
+    Kind::Counter,
+);
+#[cfg(tokio_unstable)]
+pub(crate) const TOKIO_WORKER_LOCAL_QUEUE_DEPTH: Describe = family(
+    "tokio_runtime_worker_local_queue_depth",
+    "Tasks waiting in the tokio worker's local queue.",
+    Kind::Gauge,
+);
+#[cfg(tokio_unstable)]
+pub(crate) const TOKIO_WORKER_MEAN_POLL_TIME: Describe = Describe {
+    unit: Some("seconds"),
+    ..family(
+        "tokio_runtime_worker_mean_poll_time_seconds",
+        "Moving average of the time the tokio worker spent in one poll, in seconds.",
+        Kind::Gauge,
+    )
+};
+
+/// The tokio runtime families (with `--cfg tokio_unstable`, the unstable ones too).
+#[cfg(not(tokio_unstable))]
+pub(crate) const TOKIO_FAMILIES: &[Describe] = &[
+    TOKIO_WORKERS,
+    TOKIO_ALIVE_TASKS,
+    TOKIO_GLOBAL_QUEUE_DEPTH,
+    TOKIO_WORKER_BUSY,
+    TOKIO_WORKER_PARKS,
+];
+/// The tokio runtime families (with `--cfg tokio_unstable`, the unstable ones too).
+#[cfg(tokio_unstable)]
+pub(crate) const TOKIO_FAMILIES: &[Describe] = &[
+    TOKIO_WORKERS,
+    TOKIO_ALIVE_TASKS,
+    TOKIO_GLOBAL_QUEUE_DEPTH,
+    TOKIO_WORKER_BUSY,
+    TOKIO_WORKER_PARKS,
+    TOKIO_BLOCKING_THREADS,
+    TOKIO_IDLE_BLOCKING_THREADS,
+    TOKIO_BLOCKING_QUEUE_DEPTH,
+    TOKIO_SPAWNED_TASKS,
+    TOKIO_REMOTE_SCHEDULES,
+    TOKIO_FORCED_YIELDS,
+    TOKIO_WORKER_POLLS,
+    TOKIO_WORKER_STEALS,
+    TOKIO_WORKER_STEAL_OPERATIONS,
+    TOKIO_WORKER_NOOPS,
+    TOKIO_WORKER_LOCAL_SCHEDULES,
+    TOKIO_WORKER_OVERFLOWS,
+    TOKIO_WORKER_LOCAL_QUEUE_DEPTH,
+    TOKIO_WORKER_MEAN_POLL_TIME,
+];
+
 /// The process families.
 pub(crate) const PROCESS_FAMILIES: [Describe; 7] = [
     PROCESS_CPU,

@@ -11,6 +11,7 @@
 //! - `collector`: our families as `prometheus` collectors, for outside gatherers;
 //! - `created`: when our counters started;
 //! - `self_metrics` and `build_info`: registering the scrape and build families;
+//! - `runtime`: registering tokio runtimes, whose statistics the catalog reads;
 //! - `off_thread`: runs the framework handlers' renders on a thread of their own.
 
 pub(crate) mod build_info;
@@ -22,6 +23,8 @@ pub(crate) mod families;
 pub(crate) mod negotiate;
 pub(crate) mod off_thread;
 pub(crate) mod registry;
+#[cfg(feature = "tokio")]
+pub mod runtime;
 pub(crate) mod scrape;
 pub(crate) mod self_metrics;
 pub(crate) mod snapshot;

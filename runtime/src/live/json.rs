@@ -12,7 +12,8 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use super::snapshot::{
-    table_meta, Counts, GrpcCounts, GrpcKey, OutboundCounts, OutboundKey, Snapshot, GRPC_VOCABULARY,
+    table_meta, Counts, GrpcCounts, GrpcKey, OutboundCounts, OutboundKey, RuntimeBusy, Snapshot,
+    GRPC_VOCABULARY,
 };
 use super::stats::{GrpcWindow, OutboundWindow, Window};
 use crate::expose::catalog::catalog;
@@ -33,7 +34,7 @@ pub(crate) fn document(snapshots: &[Arc<Snapshot>], interval_seconds: f64) -> St
     let Some(newest) = snapshots.last() else {
         out.push_str(",\"now_seconds\":null,\"interval_seconds\":");
         number(&mut out, Some(interval_seconds));
-        out.push_str(",\"history_seconds\":0,\"snapshots\":0,\"process\":null,\"functions\":[],\"routes\":[],\"grpc\":[],\"outbound\":[],\"objectives\":");
+        out.push_str(",\"history_seconds\":0,\"snapshots\":0,\"process\":null,\"runtimes\":[],\"functions\":[],\"routes\":[],\"grpc\":[],\"outbound\":[],\"objectives\":");
         objectives(&mut out);
         out.push('}');
         return out;
@@ -53,6 +54,9 @@ pub(crate) fn document(snapshots: &[Arc<Snapshot>], interval_seconds: f64) -> St
     out.push(',');
     field(&mut out, "process");
     process(&mut out, snapshots);
+    out.push(',');
+    field(&mut out, "runtimes");
+    runtimes(&mut out, snapshots);
     out.push(',');
 
     field(&mut out, "functions");
@@ -623,6 +627,99 @@ fn process(out: &mut String, snapshots: &[Arc<Snapshot>]) {
     out.push_str("}}");
 }
 
+/// `[{runtime, workers, busy_seconds_total: [per worker], windows: {"1m": {seconds, busy_ratio,
+/// workers: [per worker]}, …}, history: {at_seconds, busy_ratio}}, …]`: how busy each tokio
+/// runtime's workers were. tokio adds a worker's busy time after each batch of tasks, so a
+/// short window can see more than its length: ratios are capped at 1.
+fn runtimes(out: &mut String, snapshots: &[Arc<Snapshot>]) {
+    out.push('[');
+    let Some(newest) = snapshots.last() else {
+        out.push(']');
+        return;
+    };
+    for (n, runtime) in newest.runtimes.iter().enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        // The same runtime, with as many workers, in an older snapshot.
+        fn busy_of<'s>(s: &'s Snapshot, runtime: &RuntimeBusy) -> Option<&'s [f64]> {
+            s.runtimes
+                .iter()
+                .find(|r| r.name == runtime.name && r.busy_seconds.len() == runtime.busy_seconds.len())
+                .map(|r| r.busy_seconds.as_slice())
+        }
+        let busy_in = |s| busy_of(s, runtime);
+        let ratios = |from: &[f64], to: &[f64], seconds: f64| -> Option<(f64, Vec<f64>)> {
+            if seconds <= 0.0 || to.is_empty() {
+                return None;
+            }
+            let each: Vec<f64> = from
+                .iter()
+                .zip(to)
+                .map(|(a, b)| ((b - a) / seconds).clamp(0.0, 1.0))
+                .collect();
+            #[allow(clippy::cast_precision_loss)] // a worker count
+            let total = each.iter().sum::<f64>() / each.len() as f64;
+            Some((total, each))
+        };
+        out.push('{');
+        field(out, "runtime");
+        string(out, &runtime.name);
+        out.push(',');
+        count(out, "workers", runtime.busy_seconds.len() as u64);
+        field(out, "busy_seconds_total");
+        list(out, runtime.busy_seconds.iter().map(|b| Some(*b)));
+        out.push(',');
+        field(out, "windows");
+        out.push('{');
+        for (w, (name, length)) in WINDOWS.iter().enumerate() {
+            if w > 0 {
+                out.push(',');
+            }
+            field(out, name);
+            let base = snapshots
+                .iter()
+                .find(|s| s.at >= newest.at - length && busy_in(s).is_some())
+                .unwrap_or(newest);
+            let seconds = newest.at - base.at;
+            let window = busy_in(base).and_then(|from| ratios(from, &runtime.busy_seconds, seconds));
+            out.push('{');
+            field(out, "seconds");
+            number(out, Some(seconds));
+            out.push(',');
+            field(out, "busy_ratio");
+            number(out, window.as_ref().map(|w| w.0));
+            out.push(',');
+            field(out, "workers");
+            match &window {
+                Some((_, each)) => list(out, each.iter().map(|r| Some(*r))),
+                None => list(out, runtime.busy_seconds.iter().map(|_| None)),
+            }
+            out.push('}');
+        }
+        out.push_str("},");
+        field(out, "history");
+        out.push('{');
+        let pairs: Vec<(f64, Option<f64>)> = snapshots
+            .windows(2)
+            .map(|p| {
+                let ratio = match (busy_in(&p[0]), busy_in(&p[1])) {
+                    (Some(a), Some(b)) => ratios(a, b, p[1].at - p[0].at).map(|r| r.0),
+                    _ => None,
+                };
+                (p[1].at, ratio)
+            })
+            .collect();
+        field(out, "at_seconds");
+        list(out, pairs.iter().map(|p| Some(p.0)));
+        out.push(',');
+        field(out, "busy_ratio");
+        list(out, pairs.iter().map(|p| p.1));
+        out.push_str("}}");
+    }
+    out.push(']');
+}
+
 fn results(out: &mut String, results: &[u64; 4]) {
     out.push('{');
     for (n, outcome) in Outcome::ALL.into_iter().enumerate() {
@@ -723,6 +820,58 @@ mod tests {
 
     use super::{document, number, string};
     use crate::live::snapshot::{OutboundCounts, OutboundKey, Snapshot};
+
+    #[test]
+    fn runtimes_have_busy_ratios_per_window_and_worker() {
+        use super::super::snapshot::RuntimeBusy;
+        let snapshot = |at: f64, busy: Option<Vec<f64>>| {
+            Arc::new(Snapshot {
+                at,
+                runtimes: busy
+                    .into_iter()
+                    .map(|busy_seconds| RuntimeBusy {
+                        name: Arc::from("main"),
+                        busy_seconds,
+                    })
+                    .collect(),
+                ..Snapshot::default()
+            })
+        };
+        // Registered at 10 s; by 20 s worker 0 ran tasks for 5 s and worker 1 for 1 s; by
+        // 30 s worker 0 saw a 12 s batch (capped at the window's 10 s).
+        let snapshots = [
+            snapshot(0.0, None),
+            snapshot(10.0, Some(vec![1.0, 2.0])),
+            snapshot(20.0, Some(vec![6.0, 3.0])),
+            snapshot(30.0, Some(vec![18.0, 3.0])),
+        ];
+        let doc: serde_json::Value =
+            serde_json::from_str(&document(&snapshots, 10.0)).expect("JSON");
+        let r = &doc["runtimes"][0];
+        assert_eq!(r["runtime"], "main");
+        assert_eq!(r["workers"], 2);
+        assert_eq!(r["busy_seconds_total"], serde_json::json!([18, 3]));
+        // 1 min: from 10 s (the first snapshot that knew the runtime) to 30 s.
+        let w = &r["windows"]["1m"];
+        assert_eq!(w["seconds"], 20.0);
+        assert_eq!(w["workers"], serde_json::json!([0.85, 0.05]));
+        assert_eq!(w["busy_ratio"], 0.45);
+        assert_eq!(r["history"]["at_seconds"], serde_json::json!([10, 20, 30]));
+        assert_eq!(r["history"]["busy_ratio"], serde_json::json!([null, 0.3, 0.5]));
+
+        // Only the newest snapshot: no window yet.
+        let doc: serde_json::Value =
+            serde_json::from_str(&document(&snapshots[3..], 10.0)).expect("JSON");
+        let w = &doc["runtimes"][0]["windows"]["5m"];
+        assert_eq!(w["busy_ratio"], serde_json::Value::Null);
+        assert_eq!(w["workers"], serde_json::json!([null, null]));
+        // No runtime registered: an empty list.
+        let doc: serde_json::Value =
+            serde_json::from_str(&document(&snapshots[..1], 10.0)).expect("JSON");
+        assert_eq!(doc["runtimes"], serde_json::json!([]));
+        let doc: serde_json::Value = serde_json::from_str(&document(&[], 10.0)).expect("JSON");
+        assert_eq!(doc["runtimes"], serde_json::json!([]));
+    }
 
     #[test]
     fn outbound_entries_have_their_windows_statuses_and_error_types() {

@@ -1,6 +1,6 @@
 //! One snapshot: every function series, HTTP route, gRPC method and outbound HTTP call (by
 //! server address, port and method) read from the counters at one instant, with the process's
-//! CPU time and resident memory.
+//! CPU time and resident memory and the tokio runtimes' busy time.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -65,6 +65,16 @@ pub(crate) struct Snapshot {
     pub outbound: BTreeMap<OutboundKey, OutboundCounts>,
     /// CPU seconds (user + system) and resident bytes, where known.
     pub process: Option<(f64, f64)>,
+    /// Each registered tokio runtime's busy seconds, worker by worker.
+    pub runtimes: Vec<RuntimeBusy>,
+}
+
+/// One tokio runtime's workers' busy time at a snapshot.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct RuntimeBusy {
+    pub name: Arc<str>,
+    /// Seconds each worker spent running tasks since the runtime started.
+    pub busy_seconds: Vec<f64>,
 }
 
 /// Reads every counter now; route names already held by `previous` are shared, not copied.
@@ -76,7 +86,24 @@ pub(crate) fn take(at: f64, previous: Option<&Snapshot>) -> Snapshot {
         grpc: grpc(),
         outbound: outbound(),
         process: crate::expose::catalog::process::cpu_and_resident(),
+        runtimes: runtimes(),
     }
+}
+
+#[cfg(feature = "tokio")]
+fn runtimes() -> Vec<RuntimeBusy> {
+    catalog::tokio::readings()
+        .into_iter()
+        .map(|r| RuntimeBusy {
+            name: r.name,
+            busy_seconds: r.busy_seconds,
+        })
+        .collect()
+}
+
+#[cfg(not(feature = "tokio"))]
+fn runtimes() -> Vec<RuntimeBusy> {
+    Vec::new()
 }
 
 /// Every series of the catalog, the rows of a labelled one summed.

@@ -19,7 +19,8 @@
 //! - `outbound`: outbound HTTP calls (the client layer's and reqwest middleware's): endpoints
 //!   (bounded), series, one call;
 //! - `scrapes`: scrapes of the metrics endpoint, by status code;
-//! - `builds`: the application builds registered with `build_info!`.
+//! - `builds`: the application builds registered with `build_info!`;
+//! - `runtimes`: the tokio runtimes registered by name (read at scrape time, not recorded).
 //!
 //! Nothing here knows about exposition or serving: data flows out of this module only.
 
@@ -42,6 +43,8 @@ pub(crate) mod opentelemetry;
 pub(crate) mod outbound;
 pub(crate) mod outcome;
 pub(crate) mod reading;
+#[cfg(feature = "tokio")]
+pub(crate) mod runtimes;
 pub(crate) mod scrapes;
 pub(crate) mod site;
 pub(crate) mod slots;

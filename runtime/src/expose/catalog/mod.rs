@@ -7,6 +7,7 @@
 //! - `grpc`: the gRPC server and client families, from every declared or seen method;
 //! - `process`: CPU, memory, fds, threads, start time, from `/proc`;
 //! - `scrapes`: the metrics endpoint's own scrape counts;
+//! - `tokio`: the registered tokio runtimes' statistics, read from tokio at scrape time;
 //! - `build_info`: `app_build_info`.
 
 pub(crate) mod build_info;
@@ -19,12 +20,14 @@ pub(crate) mod http;
 pub(crate) mod http_client;
 pub(crate) mod process;
 pub(crate) mod scrapes;
+#[cfg(feature = "tokio")]
+pub(crate) mod tokio;
 
 pub(crate) use functions::{catalog, in_flight, rows, Series};
 
 use crate::expose::families::{
     Describe, BUILD_INFO, FUNCTION_FAMILIES, GRPC_FAMILIES, HTTP_CLIENT_FAMILIES, HTTP_FAMILIES,
-    PROCESS_FAMILIES, SCRAPES, SCRAPES_IN_FLIGHT,
+    PROCESS_FAMILIES, SCRAPES, SCRAPES_IN_FLIGHT, TOKIO_FAMILIES,
 };
 use crate::expose::snapshot::{Created, Family};
 
@@ -39,15 +42,17 @@ pub(crate) enum Group {
     Scrapes,
     BuildInfo,
     Grpc,
+    Tokio,
 }
 
 impl Group {
     /// In exposition order.
-    pub(crate) const ALL: [Group; 7] = [
+    pub(crate) const ALL: [Group; 8] = [
         Group::Functions,
         Group::Http,
         Group::HttpClient,
         Group::Grpc,
+        Group::Tokio,
         Group::Scrapes,
         Group::Process,
         Group::BuildInfo,
@@ -67,6 +72,7 @@ impl Group {
             Group::Scrapes => &[SCRAPES, SCRAPES_IN_FLIGHT],
             Group::BuildInfo => &[BUILD_INFO],
             Group::Grpc => &GRPC_FAMILIES,
+            Group::Tokio => TOKIO_FAMILIES,
         }
     }
 }
@@ -109,6 +115,10 @@ pub(crate) fn read(groups: Groups, created: Option<Created>) -> Vec<Family> {
             Group::Grpc => grpc::families(&mut out),
             #[cfg(not(feature = "tonic"))]
             Group::Grpc => {}
+            #[cfg(feature = "tokio")]
+            Group::Tokio => tokio::families(&mut out),
+            #[cfg(not(feature = "tokio"))]
+            Group::Tokio => {}
         }
     }
     out
