@@ -645,7 +645,9 @@ fn runtimes(out: &mut String, snapshots: &[Arc<Snapshot>]) {
         fn busy_of<'s>(s: &'s Snapshot, runtime: &RuntimeBusy) -> Option<&'s [f64]> {
             s.runtimes
                 .iter()
-                .find(|r| r.name == runtime.name && r.busy_seconds.len() == runtime.busy_seconds.len())
+                .find(|r| {
+                    r.name == runtime.name && r.busy_seconds.len() == runtime.busy_seconds.len()
+                })
                 .map(|r| r.busy_seconds.as_slice())
         }
         let busy_in = |s| busy_of(s, runtime);
@@ -682,7 +684,8 @@ fn runtimes(out: &mut String, snapshots: &[Arc<Snapshot>]) {
                 .find(|s| s.at >= newest.at - length && busy_in(s).is_some())
                 .unwrap_or(newest);
             let seconds = newest.at - base.at;
-            let window = busy_in(base).and_then(|from| ratios(from, &runtime.busy_seconds, seconds));
+            let window =
+                busy_in(base).and_then(|from| ratios(from, &runtime.busy_seconds, seconds));
             out.push('{');
             field(out, "seconds");
             number(out, Some(seconds));
@@ -857,7 +860,10 @@ mod tests {
         assert_eq!(w["workers"], serde_json::json!([0.85, 0.05]));
         assert_eq!(w["busy_ratio"], 0.45);
         assert_eq!(r["history"]["at_seconds"], serde_json::json!([10, 20, 30]));
-        assert_eq!(r["history"]["busy_ratio"], serde_json::json!([null, 0.3, 0.5]));
+        assert_eq!(
+            r["history"]["busy_ratio"],
+            serde_json::json!([null, 0.3, 0.5])
+        );
 
         // Only the newest snapshot: no window yet.
         let doc: serde_json::Value =

@@ -93,7 +93,11 @@ pub(crate) fn families(out: &mut Vec<Family>) {
         let labels = Labels::new([("runtime", &*runtime.name)]);
         rows.gauge(WORKERS, &labels, int(metrics.num_workers()));
         rows.gauge(ALIVE_TASKS, &labels, int(metrics.num_alive_tasks()));
-        rows.gauge(GLOBAL_QUEUE_DEPTH, &labels, int(metrics.global_queue_depth()));
+        rows.gauge(
+            GLOBAL_QUEUE_DEPTH,
+            &labels,
+            int(metrics.global_queue_depth()),
+        );
         #[cfg(tokio_unstable)]
         unstable::runtime_rows(&mut rows, &metrics, &labels);
         for worker in 0..metrics.num_workers() {
@@ -152,9 +156,21 @@ mod unstable {
         rows.gauge(FIRST + 2, labels, int(metrics.blocking_queue_depth()));
         #[cfg(target_has_atomic = "64")]
         {
-            rows.counter(FIRST + 3, labels, Number::Int(metrics.spawned_tasks_count()));
-            rows.counter(FIRST + 4, labels, Number::Int(metrics.remote_schedule_count()));
-            rows.counter(FIRST + 5, labels, Number::Int(metrics.budget_forced_yield_count()));
+            rows.counter(
+                FIRST + 3,
+                labels,
+                Number::Int(metrics.spawned_tasks_count()),
+            );
+            rows.counter(
+                FIRST + 4,
+                labels,
+                Number::Int(metrics.remote_schedule_count()),
+            );
+            rows.counter(
+                FIRST + 5,
+                labels,
+                Number::Int(metrics.budget_forced_yield_count()),
+            );
         }
     }
 
@@ -168,17 +184,37 @@ mod unstable {
         #[cfg(target_has_atomic = "64")]
         {
             rows.counter(at, labels, Number::Int(metrics.worker_poll_count(worker)));
-            rows.counter(at + 1, labels, Number::Int(metrics.worker_steal_count(worker)));
-            rows.counter(at + 2, labels, Number::Int(metrics.worker_steal_operations(worker)));
-            rows.counter(at + 3, labels, Number::Int(metrics.worker_noop_count(worker)));
+            rows.counter(
+                at + 1,
+                labels,
+                Number::Int(metrics.worker_steal_count(worker)),
+            );
+            rows.counter(
+                at + 2,
+                labels,
+                Number::Int(metrics.worker_steal_operations(worker)),
+            );
+            rows.counter(
+                at + 3,
+                labels,
+                Number::Int(metrics.worker_noop_count(worker)),
+            );
             rows.counter(
                 at + 4,
                 labels,
                 Number::Int(metrics.worker_local_schedule_count(worker)),
             );
-            rows.counter(at + 5, labels, Number::Int(metrics.worker_overflow_count(worker)));
+            rows.counter(
+                at + 5,
+                labels,
+                Number::Int(metrics.worker_overflow_count(worker)),
+            );
         }
-        rows.gauge(at + 6, labels, int(metrics.worker_local_queue_depth(worker)));
+        rows.gauge(
+            at + 6,
+            labels,
+            int(metrics.worker_local_queue_depth(worker)),
+        );
         rows.gauge(
             at + 7,
             labels,
@@ -196,11 +232,20 @@ mod tests {
         let name = |i: usize| TOKIO_FAMILIES[i].name;
         assert_eq!(name(super::WORKERS), "tokio_runtime_workers");
         assert_eq!(name(super::ALIVE_TASKS), "tokio_runtime_alive_tasks");
-        assert_eq!(name(super::GLOBAL_QUEUE_DEPTH), "tokio_runtime_global_queue_depth");
+        assert_eq!(
+            name(super::GLOBAL_QUEUE_DEPTH),
+            "tokio_runtime_global_queue_depth"
+        );
         #[cfg(target_has_atomic = "64")]
         {
-            assert_eq!(name(super::WORKER_BUSY), "tokio_runtime_worker_busy_seconds_total");
-            assert_eq!(name(super::WORKER_PARKS), "tokio_runtime_worker_parks_total");
+            assert_eq!(
+                name(super::WORKER_BUSY),
+                "tokio_runtime_worker_busy_seconds_total"
+            );
+            assert_eq!(
+                name(super::WORKER_PARKS),
+                "tokio_runtime_worker_parks_total"
+            );
         }
         #[cfg(tokio_unstable)]
         {
@@ -208,7 +253,10 @@ mod tests {
             assert_eq!(name(FIRST), "tokio_runtime_blocking_threads");
             assert_eq!(name(FIRST + 5), "tokio_runtime_budget_forced_yields_total");
             assert_eq!(name(FIRST_PER_WORKER), "tokio_runtime_worker_polls_total");
-            assert_eq!(name(FIRST_PER_WORKER + 7), "tokio_runtime_worker_mean_poll_time_seconds");
+            assert_eq!(
+                name(FIRST_PER_WORKER + 7),
+                "tokio_runtime_worker_mean_poll_time_seconds"
+            );
             assert_eq!(TOKIO_FAMILIES.len(), FIRST_PER_WORKER + 8);
         }
         #[cfg(not(tokio_unstable))]
