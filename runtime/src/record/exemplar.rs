@@ -246,6 +246,7 @@ impl ExemplarCells {
 
     /// Keeps `context` as the exemplar of duration bucket `bucket` of `len` (an HTTP series', an
     /// outbound call's, a gRPC method's), valued at the call's duration in seconds.
+    #[cfg(any(feature = "http", feature = "tonic"))]
     #[cold]
     #[inline(never)]
     pub(crate) fn keep_duration(
@@ -266,6 +267,7 @@ impl ExemplarCells {
     }
 
     /// The last exemplar of each of `len` cells, or nothing if none was ever kept.
+    #[cfg(any(feature = "http", feature = "tonic"))]
     pub(crate) fn read_all(&self, len: usize) -> Vec<Option<Exemplar>> {
         if self.get(len, 0).is_none() {
             return Vec::new();

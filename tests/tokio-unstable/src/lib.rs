@@ -1,0 +1,1 @@
+//! Only its tests: see tests/unstable.rs.
