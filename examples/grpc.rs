@@ -11,7 +11,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-#[tokio::main]
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let addr = instrument_metrics_examples::flag(&args, "addr")
@@ -29,6 +29,12 @@ async fn main() {
         .unwrap_or(Duration::from_secs(5));
     // Snapshots from the start, so the live page's windows cover every call.
     instrument_metrics::live::start_every(interval);
+    // What the runtime running every handler is doing: workers, tasks, busy time.
+    if let Err(e) =
+        instrument_metrics::runtime::register_tokio(&tokio::runtime::Handle::current(), "main")
+    {
+        eprintln!("runtime statistics not registered: {e}");
+    }
     instrument_metrics::set_default_histograms(instrument_metrics::Histograms::Both);
     if let Err(e) = instrument_metrics::build_info!() {
         eprintln!("build info not registered: {e}");

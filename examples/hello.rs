@@ -90,6 +90,12 @@ async fn main() {
     // Native histograms beside the classic buckets, and each request in a span with
     // OpenTelemetry context: a protobuf scrape has native histograms, an OpenMetrics one
     // exemplars with real trace ids.
+    // What the runtime running every handler is doing: workers, tasks, busy time.
+    if let Err(e) =
+        instrument_metrics::runtime::register_tokio(&tokio::runtime::Handle::current(), "main")
+    {
+        eprintln!("runtime statistics not registered: {e}");
+    }
     instrument_metrics::set_default_histograms(instrument_metrics::Histograms::Both);
     let _tracing = instrument_metrics_examples::traced::init();
     let listener = match tokio::net::TcpListener::bind(&addr).await {

@@ -36,6 +36,12 @@ async fn main() {
         .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
     // Native histograms beside the classic buckets (protobuf scrapes get both), and every
     // request in a span with OpenTelemetry context: exemplars with real trace ids.
+    // What the runtime running every handler is doing: workers, tasks, busy time.
+    if let Err(e) =
+        instrument_metrics::runtime::register_tokio(&tokio::runtime::Handle::current(), "main")
+    {
+        eprintln!("runtime statistics not registered: {e}");
+    }
     instrument_metrics::set_default_histograms(instrument_metrics::Histograms::Both);
     let _tracing = instrument_metrics_examples::traced::init();
     if let Err(e) = instrument_metrics::build_info!() {

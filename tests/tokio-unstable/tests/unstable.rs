@@ -85,8 +85,16 @@ fn unstable_families_follow_the_cfg() {
         for name in UNSTABLE_PER_WORKER {
             assert_eq!(count(name), 2, "{name}: one per worker");
         }
-        assert_eq!(value("tokio_runtime_spawned_tasks_total"), 10.0, "the ten tasks");
-        assert_eq!(value("tokio_runtime_blocking_threads"), 1.0, "one spawn_blocking");
+        assert_eq!(
+            value("tokio_runtime_spawned_tasks_total"),
+            10.0,
+            "the ten tasks"
+        );
+        assert_eq!(
+            value("tokio_runtime_blocking_threads"),
+            1.0,
+            "one spawn_blocking"
+        );
         let polls: f64 = found
             .iter()
             .filter(|s| s.0 == "tokio_runtime_worker_polls_total")
