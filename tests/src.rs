@@ -232,6 +232,33 @@ pub fn use_a_cpu_tick() {
     }
 }
 
+/// The `promtool` to run: `$PROMTOOL`, else the first on `PATH`, else `/usr/bin/promtool`.
+///
+/// # Panics
+/// If there is none, saying what to install.
+#[must_use]
+pub fn promtool() -> std::path::PathBuf {
+    let bin = std::env::var_os("PROMTOOL").map_or_else(
+        || {
+            std::env::var_os("PATH")
+                .and_then(|path| {
+                    std::env::split_paths(&path)
+                        .map(|dir| dir.join("promtool"))
+                        .find(|p| p.is_file())
+                })
+                .unwrap_or_else(|| std::path::PathBuf::from("/usr/bin/promtool"))
+        },
+        std::path::PathBuf::from,
+    );
+    assert!(
+        bin.is_file(),
+        "promtool is missing ({} does not exist): install the Debian package `prometheus` \
+         (apt-get install -y prometheus; scripts/test does), or set PROMTOOL",
+        bin.display()
+    );
+    bin
+}
+
 /// Runs `promtool check metrics` (Debian package `prometheus`; scripts/test installs it) on an
 /// exposition and asserts it passes with nothing to say: no error, no lint.
 ///
@@ -239,7 +266,7 @@ pub fn use_a_cpu_tick() {
 /// If promtool is missing, fails, or prints anything.
 pub fn assert_promtool_finds_nothing(text: &str) {
     use std::io::Write as _;
-    let mut child = std::process::Command::new("promtool")
+    let mut child = std::process::Command::new(promtool())
         .args(["check", "metrics"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())

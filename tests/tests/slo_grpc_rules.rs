@@ -13,34 +13,13 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use instrument_metrics::slo::{self, Objective};
+use instrument_metrics_tests::promtool;
 
 /// 99.9% of the server's GetFeature calls end without a server failure; 99% within 250 ms.
 const FEATURES: Objective = Objective::new("features")
     .grpc_method("routeguide.RouteGuide", "GetFeature")
     .success_ratio(0.999)
     .latency(Duration::from_millis(250), 0.99);
-
-fn promtool() -> PathBuf {
-    let bin = std::env::var_os("PROMTOOL").map_or_else(
-        || {
-            std::env::var_os("PATH")
-                .and_then(|path| {
-                    std::env::split_paths(&path)
-                        .map(|dir| dir.join("promtool"))
-                        .find(|p| p.is_file())
-                })
-                .unwrap_or_else(|| PathBuf::from("/usr/bin/promtool"))
-        },
-        PathBuf::from,
-    );
-    assert!(
-        bin.is_file(),
-        "promtool is missing ({} does not exist): install the Debian package `prometheus` \
-         (apt-get install -y prometheus; scripts/test does), or set PROMTOOL",
-        bin.display()
-    );
-    bin
-}
 
 fn rules() -> String {
     static DECLARED: std::sync::Once = std::sync::Once::new();

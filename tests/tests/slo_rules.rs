@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use instrument_metrics::instrument_metrics;
 use instrument_metrics::slo::{self, Objective};
+use instrument_metrics_tests::promtool;
 
 /// 99.9% of calls succeed; 99% take at most 250 ms (a default bucket bound).
 const CHECKOUT: Objective = Objective::new("checkout")
@@ -49,28 +50,6 @@ fn find(query: &str) -> usize {
 /// Not part of any objective: never selected by the rules.
 #[instrument_metrics]
 fn unrelated() {}
-
-fn promtool() -> PathBuf {
-    let bin = std::env::var_os("PROMTOOL").map_or_else(
-        || {
-            std::env::var_os("PATH")
-                .and_then(|path| {
-                    std::env::split_paths(&path)
-                        .map(|dir| dir.join("promtool"))
-                        .find(|p| p.is_file())
-                })
-                .unwrap_or_else(|| PathBuf::from("/usr/bin/promtool"))
-        },
-        PathBuf::from,
-    );
-    assert!(
-        bin.is_file(),
-        "promtool is missing ({} does not exist): install the Debian package `prometheus` \
-         (apt-get install -y prometheus; scripts/test does), or set PROMTOOL",
-        bin.display()
-    );
-    bin
-}
 
 /// The generated rules (declared once for the whole binary), written to a fresh directory
 /// beside copies of the promtool test files.
