@@ -6,7 +6,9 @@
 // (side, method) row against both /metrics and the per-round table of routeguide's `load`.
 // Then the outbound calls table, with two `services` instances: A asks its peer B a known
 // number of times (200, 404, 500), B asks a port nobody listens on (refused: error type
-// connect); each row against the test's own count and against /metrics.
+// connect); each row against the test's own count and against /metrics. And hello's async
+// runtime panel (its main runtime, two workers): each number in the DOM is the JSON's the page
+// rendered, and each worker's busy time no more than /metrics says afterwards.
 // Screenshots go to $ARTIFACTS (target/live-page by default).
 //
 // Usage: node live_page.mjs HELLO_BINARY GRPC_BINARY SERVICES_BINARY   (./run builds them and installs what is missing)
@@ -143,6 +145,13 @@ try {
   const consoleErrors = [];
   page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
   page.on("pageerror", (e) => consoleErrors.push(String(e)));
+  // Every document the page fetched, by its `now_seconds`: what the DOM was rendered from.
+  const fetched = new Map();
+  page.on("response", async (r) => {
+    if (r.url().endsWith("/api/functions") && r.ok()) {
+      try { const doc = await r.json(); fetched.set(String(doc.now_seconds), doc); } catch { /* page gone */ }
+    }
+  });
 
   // While the traffic runs: the page shows it.
   await page.goto(`${origin}/`);
@@ -201,6 +210,44 @@ try {
   }
   check(await page.locator("#routes tbody tr").count() === 1, "one route: /, /api/functions and /metrics are skipped");
   check(await page.locator("#cpu").getAttribute("data-value") !== "", "process CPU shown");
+
+  // The async runtime panel: hello's main runtime, as the document the page rendered says.
+  // Busy ratios change at every snapshot, so the DOM is read in one go, between two renders.
+  const shownRuntimes = await page.evaluate(() => {
+    const value = (el) => (el.dataset.value === "" ? null : Number(el.dataset.value));
+    return {
+      now: document.body.dataset.now,
+      visible: !document.querySelector("#runtimes-section").hidden,
+      rows: Array.from(document.querySelectorAll("#runtimes tbody tr")).map((tr) => ({
+        runtime: tr.dataset.runtime,
+        workers: value(tr.querySelector("[data-key='workers']")),
+        busy: value(tr.querySelector("[data-key='busy']")),
+        busySeconds: value(tr.querySelector("[data-key='busy_seconds']")),
+        perWorker: Array.from(tr.querySelectorAll(".worker")).map((s) => [s.dataset.worker, value(s)]),
+        sparklines: tr.querySelectorAll("td.trend svg polyline.calls").length,
+      })),
+    };
+  });
+  const doc = await until(`the document of snapshot ${shownRuntimes.now}`, () => fetched.get(shownRuntimes.now));
+  const main = doc.runtimes.find((r) => r.runtime === "main");
+  check(doc.runtimes.length === 1 && main && main.workers === 2, `hello: one runtime, main, with 2 workers: ${JSON.stringify(doc.runtimes.map((r) => [r.runtime, r.workers]))}`);
+  check(shownRuntimes.visible, "hello: the async runtimes panel is shown");
+  check(shownRuntimes.rows.length === 1 && shownRuntimes.rows[0].runtime === "main", `runtimes: one row, main: ${JSON.stringify(shownRuntimes.rows)}`);
+  const shownMain = shownRuntimes.rows[0];
+  const w = main.windows["15m"];
+  check(w.busy_ratio !== null && w.busy_ratio >= 0 && w.busy_ratio <= 1, `main: busy ratio over 15 min in [0, 1]: ${w.busy_ratio}`);
+  check(shownMain.workers === 2, "main: DOM workers 2");
+  check(shownMain.busy === w.busy_ratio, `main: DOM busy ${shownMain.busy} = the JSON's ${w.busy_ratio}`);
+  check(JSON.stringify(shownMain.perWorker) === JSON.stringify(w.workers.map((v, i) => [String(i), v])),
+    `main: DOM busy by worker ${JSON.stringify(shownMain.perWorker)} = the JSON's ${JSON.stringify(w.workers)}`);
+  check(Math.abs(w.busy_ratio - (w.workers[0] + w.workers[1]) / 2) < 1e-12, `main: the runtime's busy ratio is its workers' mean (${w.workers})`);
+  check(shownMain.busySeconds === main.busy_seconds_total[0] + main.busy_seconds_total[1], "main: DOM busy time = the workers' sum");
+  check(shownMain.sparklines === 1, "main: the busy ratio's sparkline is drawn");
+  const busyNow = parseMetrics(await get(`${origin}/metrics`));
+  for (const [i, seconds] of main.busy_seconds_total.entries()) {
+    const scraped = sum(select(busyNow, "tokio_runtime_worker_busy_seconds_total", { runtime: "main", worker: String(i) }));
+    check(seconds > 0 && seconds <= scraped, `main worker ${i}: busy ${seconds} s at the snapshot, > 0 and <= ${scraped} s in /metrics afterwards`);
+  }
   await page.screenshot({ path: join(ARTIFACTS, "page.png"), fullPage: true });
 
   // Accessible: real table headers, a caption.

@@ -35,6 +35,9 @@
    stream, a client stream, a bidi stream, an error and a call to a method the server does not
    have: the exposition's exact deltas, and Prometheus' rates through every gRPC panel of the
    dashboard and every gRPC rule of rules.yml.
+9. The tokio runtime each of them registers as `main`: exact worker counts (2), a busy time and
+   a park count per worker, what Prometheus scraped never above what /metrics says afterwards,
+   every query of the dashboard's runtime row, the busy ratio rule and the saturation alert.
 
 Everything binds 127.0.0.1, every wait is a bounded poll, and every process is stopped at
 the end. Exit status 0 means every check held. Run: python3 tests/e2e/e2e.py
@@ -570,6 +573,81 @@ def quantile(q, buckets):
     return buckets[-2][0]
 
 
+def row_panels(dashboard, title_start):
+    """The panels of the dashboard's row whose title starts with `title_start`, by title: those
+    below the row and above the next one."""
+    rows = sorted((p["gridPos"]["y"], p["title"]) for p in dashboard["panels"] if p["type"] == "row")
+    top = next(y for y, t in rows if t.startswith(title_start))
+    bottom = min([y for y, _ in rows if y > top], default=float("inf"))
+    return {p["title"]: p for p in dashboard["panels"] if p["type"] != "row" and top < p["gridPos"]["y"] < bottom}
+
+
+def runtime_is_measured(prom, dashboard, rules, ports):
+    """The tokio runtime families of the examples that register their main runtime (`services`
+    x3 and `grpc`, two workers each), through Prometheus: exact worker counts, a busy time and a
+    park count per worker that Prometheus read no higher than /metrics says afterwards, every
+    query of the dashboard's runtime row, the busy ratio rule and the saturation alert."""
+    t0 = time.monotonic()
+    runtimes = len(ports) + 1  # the services instances and the grpc example
+
+    def by_instance(result, extra=()):
+        return {(r["metric"]["job"], r["metric"]["instance"]) + tuple(r["metric"].get(k) for k in extra): float(r["value"][1])
+                for r in result}
+
+    workers = wait_for("every main runtime scraped", lambda: (lambda r: r if len(r) == runtimes else None)(
+        by_instance(query(prom, 'tokio_runtime_workers{runtime="main"}'))), timeout=30)
+    check({j for j, _ in workers} == {"services", "grpc"} and len(workers) == 4 and set(workers.values()) == {2.0},
+          f"tokio_runtime_workers{{runtime=\"main\"}}: 2 for each of the 3 services and the grpc example {workers}")
+    for family in ("tokio_runtime_worker_busy_seconds_total", "tokio_runtime_worker_parks_total"):
+        got = by_instance(query(prom, f'{family}{{runtime="main"}}'), ("worker",))
+        per = {}
+        for (job, instance, worker) in got:
+            per.setdefault((job, instance), set()).add(worker)
+        check(set(per) == set(workers) and all(w == {"0", "1"} for w in per.values()),
+              f"{family}: workers 0 and 1 of every main runtime ({len(got)} series)")
+        check(all(v > 0 for v in got.values()), f"{family}: above 0 on every worker that served traffic {sorted(got.values())[:4]}")
+    for family in ("tokio_runtime_alive_tasks", "tokio_runtime_global_queue_depth"):
+        got = by_instance(query(prom, f'{family}{{runtime="main"}}'))
+        check(len(got) == 4 and all(v >= 0 and v == int(v) for v in got.values()), f"{family}: a whole count per runtime {got}")
+    # Counters: what Prometheus scraped is never above what the instance says afterwards.
+    for port in ports:
+        instance = f"127.0.0.1:{port}"
+        scraped = by_instance(query(prom, f'tokio_runtime_worker_busy_seconds_total{{instance="{instance}",runtime="main"}}'), ("worker",))
+        text = http("GET", f"http://{instance}/metrics")[1].decode()
+        now = {("services", instance, l["worker"]): v for n, l, v in samples(text)
+               if n == "tokio_runtime_worker_busy_seconds_total" and l.get("runtime") == "main"}
+        check(set(now) == set(scraped) and all(scraped[k] <= now[k] for k in now),
+              f"{instance}: busy seconds scraped {sorted(scraped.values())} <= read after {sorted(now.values())}")
+
+    panels = row_panels(dashboard, "Async runtime")
+    exprs = [t["expr"] for p in panels.values() for t in p["targets"]]
+    check(len(panels) == 6 and len(exprs) == 6, f"the dashboard's runtime row: {len(panels)} panels, {len(exprs)} queries")
+
+    def panel(title):
+        e = panels[title]["targets"][0]["expr"].replace("$__rate_interval", "1m").replace("$job", ".*")
+        return query(prom, e)
+
+    ratio = by_instance(panel("Runtime busy ratio (busy worker time / workers)"), ("runtime",))
+    check(len(ratio) == 4 and all(0 <= v <= 1 for v in ratio.values()), f"busy ratio by runtime: 4 runtimes, each in [0, 1] {ratio}")
+    each = panel("Worker busy ratio by worker")
+    check(len(each) == 8 and all(0 <= float(r["value"][1]) <= 1 for r in each), f"busy ratio by worker: 8 workers in [0, 1] ({len(each)})")
+    shown = {r["metric"]["instance"]: float(r["value"][1]) for r in panel("Workers by runtime")}
+    check(len(shown) == 4 and set(shown.values()) == {2.0}, f"workers panel: 2 per runtime {shown}")
+    for title in ("Alive tasks by runtime", "Global queue depth by runtime", "Worker parks per second by runtime"):
+        got = panel(title)
+        check(len(got) == 4, f"{title}: one series per runtime ({len(got)})")
+
+    mine = [r for r in rules if r["name"].startswith(("tokio_runtime", "TokioRuntime"))]
+    check(len(mine) == 2 and all(r["health"] == "ok" for r in mine), f"the 2 runtime rules of rules.yml loaded and healthy ({len(mine)})")
+    recorded = wait_for("the busy ratio recorded for every runtime", lambda: (lambda r: r if len(r) == 4 else None)(
+        by_instance(query(prom, "tokio_runtime:busy_ratio:rate5m"), ("runtime",))), timeout=30)
+    check(all(0 <= v <= 1 for v in recorded.values()), f"tokio_runtime:busy_ratio:rate5m in [0, 1] for the 4 runtimes {recorded}")
+    alert = next(r for r in mine if r["type"] == "alerting")
+    check(alert["name"] == "TokioRuntimeSaturated" and query(prom, alert["query"]) == [],
+          f"{alert['name']} evaluates, and no idle example's runtime is saturated")
+    log(f"runtime: the runtime families, row and rules checked through Prometheus in {time.monotonic() - t0:.1f} s")
+
+
 def outbound_is_measured(prom, dashboard, rules, outbound, ports):
     """The Dependencies row of the dashboard and the outbound rules, through Prometheus, on the
     calls made to peers (`outbound`: (instance, address, port, status, error_type) -> counts).
@@ -617,8 +695,7 @@ def outbound_is_measured(prom, dashboard, rules, outbound, ports):
         return {tuple(r["metric"].get(k, "") for k in keys) if len(keys) > 1 else r["metric"].get(keys[0], ""):
                 float(r["value"][1]) for r in result}
 
-    row = next(p for p in dashboard["panels"] if p["type"] == "row" and p["title"].startswith("Dependencies"))
-    panels = {p["title"]: p for p in dashboard["panels"] if p["type"] != "row" and p["gridPos"]["y"] > row["gridPos"]["y"]}
+    panels = row_panels(dashboard, "Dependencies")
     exprs = [t["expr"] for p in panels.values() for t in p["targets"]]
     check(len(panels) == 6 and len(exprs) == 8 and all(t.startswith("Outbound ") for t in panels),
           f"the dashboard's Dependencies row: {len(panels)} panels, {len(exprs)} queries")
@@ -1311,6 +1388,9 @@ def run(work):
 
     # --- the grpc example, scraped all along; then grpcio's calls -------------------------------
     grpc_is_measured(prom, g, dashboard, rules, work)
+
+    # --- the main runtimes of the services and the grpc example ---------------------------------
+    runtime_is_measured(prom, dashboard, rules, ports)
 
 
 def samples(text):

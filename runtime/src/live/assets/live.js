@@ -1,5 +1,5 @@
 // The live page: polls api/functions (relative to this page) and renders its tables
-// (functions, HTTP routes, gRPC methods, outbound calls, objectives).
+// (async runtimes, functions, HTTP routes, gRPC methods, outbound calls, objectives).
 // Plain DOM and inline SVG; no framework, no network but the JSON.
 "use strict";
 (function () {
@@ -122,7 +122,8 @@
   }
 
   // Calls/s (blue) and failures/s (red) over the window, on one scale.
-  function sparkline(history, now, length) {
+  // `top`, if given, is the scale's top (a ratio's 1) instead of the window's largest value.
+  function sparkline(history, now, length, top) {
     var ns = "http://www.w3.org/2000/svg";
     var W = 120, H = 24;
     var svg = document.createElementNS(ns, "svg");
@@ -141,7 +142,7 @@
     if (pts.length < 2) return svg;
     var max = 0;
     pts.forEach(function (p) { if (p[1] > max) max = p[1]; });
-    if (max === 0) max = 1;
+    if (max === 0 || top) max = top || 1;
     // From the window's start, or from the first point while the history is shorter.
     var t0 = Math.max(now - length, pts[0][0]);
     length = now - t0 || 1;
@@ -357,6 +358,55 @@
     $("#history").textContent = fmtSpan(data.history_seconds) + " in " + data.snapshots + " snapshots";
   }
 
+  // One row per tokio runtime: its busy ratio over the window, in total and worker by worker.
+  function renderRuntimes(runtimes) {
+    $("#runtimes-section").hidden = !runtimes.length;
+    var tbody = document.createElement("tbody");
+    runtimes.forEach(function (r) {
+      var w = r.windows[state.window];
+      var tr = document.createElement("tr");
+      tr.dataset.runtime = r.runtime;
+      var th = document.createElement("th");
+      th.scope = "row";
+      th.className = "text";
+      th.textContent = r.runtime;
+      tr.appendChild(th);
+      cell(tr, "workers", r.workers, String(r.workers));
+      var busy = cell(tr, "busy", w.busy_ratio, fmtRatio(w.busy_ratio));
+      if (w.busy_ratio !== null && w.busy_ratio >= 0.9) {
+        tr.classList.add("failing");
+        busy.classList.add("failed");
+      }
+      var td = cell(tr, "workers_busy", undefined, "", "text");
+      w.workers.forEach(function (ratio, i) {
+        var span = document.createElement("span");
+        span.className = "worker";
+        span.dataset.worker = String(i);
+        span.dataset.value = ratio === null ? "" : String(ratio);
+        span.title = "worker " + i + ": " + fmtRatio(ratio) + " busy";
+        var meter = document.createElement("span");
+        meter.className = "meter";
+        meter.style.width = ratio === null ? "0" : (ratio * 100).toFixed(1) + "%";
+        span.appendChild(meter);
+        var label = document.createElement("span");
+        label.className = "label";
+        label.textContent = i + ": " + fmtRatio(ratio);
+        span.appendChild(label);
+        td.appendChild(span);
+      });
+      var total = r.busy_seconds_total.reduce(function (a, b) { return a + b; }, 0);
+      cell(tr, "busy_seconds", total, fmtSeconds(total));
+      var trend = document.createElement("td");
+      trend.className = "trend";
+      trend.appendChild(sparkline({ at_seconds: r.history.at_seconds, calls_per_second: r.history.busy_ratio,
+        failure_ratio: [] }, state.data.now_seconds, LENGTH[state.window], 1));
+      tr.appendChild(trend);
+      tbody.appendChild(tr);
+    });
+    var table = $("#runtimes");
+    table.replaceChild(tbody, table.tBodies[0]);
+  }
+
   function renderObjectives(objectives) {
     var section = $("#objectives-section");
     section.hidden = !objectives.length;
@@ -388,6 +438,7 @@
     renderGrpc(data.grpc || []);
     renderOutbound(data.outbound || []);
     renderProcess(data.process, data);
+    renderRuntimes(data.runtimes || []);
     renderObjectives(data.objectives || []);
   }
 
