@@ -44,6 +44,7 @@
 //! | `interval_seconds` | the time between snapshots |
 //! | `history_seconds`, `snapshots` | how far back the ring reaches (at most 900 s), and its snapshots |
 //! | `process` | `null` where unknown (not Linux, no `process` feature), else `{cpu_seconds_total, resident_memory_bytes, windows: {"1m"\|"5m"\|"15m": {seconds, cpu_cores}}, history: {at_seconds, cpu_cores, resident_memory_bytes}}` |
+//! | `runtimes` | one entry per tokio runtime registered with [`runtime::register_tokio`](crate::runtime::register_tokio) (feature `tokio`), in registration order: `{runtime, workers, busy_seconds_total: [per worker], windows: {"1m"\|"5m"\|"15m": {seconds, busy_ratio, workers: [per worker]}}, history: {at_seconds, busy_ratio}}`; a busy ratio is the share of the window a worker spent running tasks (capped at 1: tokio adds a batch's busy time when it ends), the runtime's the mean of its workers'; `[]` without a registered runtime |
 //! | `functions` | one entry per function series (as in `function_calls_total`, dynamic labels summed), in exposition order |
 //! | `routes` | one entry per HTTP route and method (the tower layer's and actix middleware's) |
 //! | `grpc` | one entry per side of each gRPC method the exposition shows (feature `tonic`; see below), sorted by service, method, then side; `[]` without gRPC |
@@ -190,7 +191,7 @@ pub fn functions_json() -> String {
 }
 
 /// The page: one self-contained HTML document (styles and script inline, no external
-/// resource), about 28 KiB. Serve it with [`HTML_CONTENT_TYPE`], with the JSON at
+/// resource), about 32 KiB. Serve it with [`HTML_CONTENT_TYPE`], with the JSON at
 /// `api/functions` beside it.
 ///
 /// ```
