@@ -156,7 +156,8 @@
       svg.appendChild(pl);
     }
     line(1, "calls");
-    line(2, "failures");
+    // A busy ratio has no failures to draw.
+    if (history.failure_ratio.length) line(2, "failures");
     return svg;
   }
 
