@@ -65,6 +65,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod alloc;
 mod error;
 mod expose;
 #[cfg(feature = "tonic")]
