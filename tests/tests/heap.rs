@@ -253,12 +253,13 @@ fn concurrent_threads_and_a_scraper() {
             })
         })
         .collect();
-    drop(tx);
+    drop((tx, barrier));
     for w in workers {
         w.join().unwrap();
     }
     assert_eq!(freer.join().unwrap(), 8 * 6667);
     stop.store(true, Ordering::Relaxed);
+    drop(stop);
     let scrapes = scraper.join().unwrap();
     wait_for_rest();
     let after = reading();

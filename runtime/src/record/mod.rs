@@ -19,7 +19,8 @@
 //! - `outbound`: outbound HTTP calls (the client layer's and reqwest middleware's): endpoints
 //!   (bounded), series, one call;
 //! - `scrapes`: scrapes of the metrics endpoint, by status code;
-//! - `builds`: the application builds registered with `build_info!`.
+//! - `builds`: the application builds registered with `build_info!`;
+//! - `heap`: live bytes and allocations counted by `alloc::Counting`, in per-thread shards.
 //!
 //! Nothing here knows about exposition or serving: data flows out of this module only.
 
@@ -30,6 +31,7 @@ pub(crate) mod dynamic;
 pub(crate) mod exemplar;
 #[cfg(feature = "tonic")]
 pub(crate) mod grpc;
+pub(crate) mod heap;
 #[cfg(feature = "http")]
 pub(crate) mod http;
 pub(crate) mod labelled;
