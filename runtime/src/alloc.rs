@@ -155,3 +155,80 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for Counting<A> {
         block
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::alloc::{GlobalAlloc, Layout, System};
+
+    use super::Counting;
+    use crate::record::heap::{totals, Totals, TEST_LOCK};
+
+    /// An allocator that has nothing to give.
+    struct Refusing;
+
+    // SAFETY: never hands out memory, so there is nothing to free.
+    unsafe impl GlobalAlloc for Refusing {
+        unsafe fn alloc(&self, _: Layout) -> *mut u8 {
+            std::ptr::null_mut()
+        }
+        unsafe fn dealloc(&self, _: *mut u8, _: Layout) {}
+    }
+
+    fn since(before: Totals) -> (i64, u64) {
+        let now = totals();
+        (now.bytes - before.bytes, now.allocations - before.allocations)
+    }
+
+    #[test]
+    fn every_call_is_forwarded_and_counted() {
+        let _serial = TEST_LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let a = Counting::new(System);
+        let layout = Layout::from_size_align(3000, 16).unwrap();
+        let before = totals();
+        // SAFETY: non-zero sizes; each block freed once, with the layout it has then.
+        unsafe {
+            let p = a.alloc_zeroed(layout);
+            assert!(!p.is_null());
+            assert!(std::slice::from_raw_parts(p, 3000).iter().all(|&b| b == 0));
+            assert_eq!(since(before), (3000, 1));
+            let p = a.realloc(p, layout, 10_000);
+            assert!(!p.is_null());
+            assert_eq!(since(before), (10_000, 2));
+            let p = a.realloc(p, Layout::from_size_align(10_000, 16).unwrap(), 10);
+            assert_eq!(since(before), (10, 3));
+            let q = a.alloc(layout);
+            assert_eq!(since(before), (3010, 4));
+            a.dealloc(q, layout);
+            a.dealloc(p, Layout::from_size_align(10, 16).unwrap());
+        }
+        assert_eq!(since(before), (0, 4));
+    }
+
+    #[test]
+    fn a_failed_call_counts_nothing() {
+        let _serial = TEST_LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let a = Counting::new(Refusing);
+        let layout = Layout::from_size_align(64, 8).unwrap();
+        let before = totals();
+        // SAFETY: nothing is handed out; `realloc`'s pointer is never read (`Refusing`'s
+        // default `realloc` allocates first and fails).
+        unsafe {
+            assert!(a.alloc(layout).is_null());
+            assert!(a.alloc_zeroed(layout).is_null());
+            let mut byte = 0u8;
+            assert!(a.realloc(&mut byte, Layout::new::<u8>(), 64).is_null());
+        }
+        assert_eq!(since(before), (0, 0));
+    }
+
+    #[test]
+    fn a_counting_allocator_that_is_not_the_global_one_is_not_shown() {
+        let _serial = TEST_LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let a = Counting::new(System);
+        let layout = Layout::new::<u64>();
+        // SAFETY: freed once, with its layout.
+        unsafe { a.dealloc(a.alloc(layout), layout) };
+        let text = crate::expose::scrape::render();
+        assert!(!text.contains("process_heap"), "{text}");
+    }
+}

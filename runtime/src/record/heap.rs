@@ -297,9 +297,72 @@ fn probe() -> Option<bool> {
     Some(SLOT.with(|s| s.replace(saved)) == PROBED)
 }
 
+/// Held by the tests that count into the process-wide tally and check exact differences.
+#[cfg(test)]
+pub(crate) static TEST_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::{Arc, Barrier};
+
+    #[test]
+    fn more_threads_than_owned_shards_at_once_and_nothing_lost_when_they_exit() {
+        let _serial = TEST_LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let before = totals();
+        let threads = OWNED + 3 * SHARED;
+        let barrier = Arc::new(Barrier::new(threads));
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let barrier = barrier.clone();
+                std::thread::spawn(move || {
+                    allocated(1000 + t);
+                    allocated(24);
+                    freed(24);
+                    resized(10, 30);
+                    let slot = SLOT.with(Cell::get);
+                    // Everyone has a slot before anyone exits.
+                    barrier.wait();
+                    slot
+                })
+            })
+            .collect();
+        let slots: Vec<usize> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let mut owned: Vec<usize> = slots.iter().copied().filter(|&s| s < OWNED).collect();
+        let n = owned.len();
+        owned.sort_unstable();
+        owned.dedup();
+        assert_eq!(owned.len(), n, "an owned shard had two live owners");
+        assert!(
+            slots.iter().filter(|&&s| s >= OWNED).count() >= threads - OWNED,
+            "{slots:?}"
+        );
+        assert!(slots.iter().all(|&s| s < OWNED + SHARED), "{slots:?}");
+        // What those threads allocated is freed here, on another thread.
+        for t in 0..threads {
+            freed(1000 + t);
+        }
+        let after = totals();
+        assert_eq!(after.bytes - before.bytes, 20 * i64::try_from(threads).unwrap());
+        assert_eq!(after.allocations - before.allocations, 3 * threads as u64);
+        // The owned shards were given back: a new thread owns one again.
+        let again = std::thread::spawn(|| {
+            allocated(1);
+            freed(1);
+            SLOT.with(Cell::get)
+        })
+        .join()
+        .unwrap();
+        assert!(again < OWNED, "{again}");
+    }
+
+    #[test]
+    fn a_probe_on_a_thread_whose_global_allocator_does_not_count_says_so() {
+        // This test binary's global allocator is `System`.
+        let slot = SLOT.with(Cell::get);
+        assert_eq!(probe(), Some(false));
+        assert_eq!(SLOT.with(Cell::get), slot, "the probe puts the slot back");
+    }
 
     #[test]
     fn owned_shards_are_claimed_once_each_and_given_back() {
