@@ -47,9 +47,9 @@ use crate::record::heap;
 ///     let buffer: Vec<u8> = Vec::with_capacity(1 << 20);
 ///     let during = live_bytes();
 ///     drop(buffer);
-///     // Exact when nothing else allocates meanwhile, as here (no other thread).
-///     assert_eq!(during - before, f64::from(1 << 20));
-///     assert_eq!(live_bytes(), before);
+///     // 1 MiB more, give or take what other threads allocated or freed meanwhile (exact in
+///     // a process at rest: the scrape's own buffers are not in it).
+///     assert!((during - before - f64::from(1 << 20)).abs() < 64.0 * 1024.0);
 ///     assert!(instrument_metrics::render().contains("# TYPE process_heap_allocations_total counter"));
 /// }
 /// ```
