@@ -102,8 +102,11 @@ fn main() {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .configure_from_args();
-    let subjects: [(&str, &'static (dyn GlobalAlloc + Sync)); 3] =
-        [("system", &SYSTEM), ("counting", &COUNTING), ("naive", &NAIVE)];
+    let subjects: [(&str, &'static (dyn GlobalAlloc + Sync)); 3] = [
+        ("system", &SYSTEM),
+        ("counting", &COUNTING),
+        ("naive", &NAIVE),
+    ];
 
     let mut one = c.benchmark_group("heap_one_thread");
     for (size, label) in SIZES {

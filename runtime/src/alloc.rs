@@ -176,12 +176,17 @@ mod tests {
 
     fn since(before: Totals) -> (i64, u64) {
         let now = totals();
-        (now.bytes - before.bytes, now.allocations - before.allocations)
+        (
+            now.bytes - before.bytes,
+            now.allocations - before.allocations,
+        )
     }
 
     #[test]
     fn every_call_is_forwarded_and_counted() {
-        let _serial = TEST_LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _serial = TEST_LOCK
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let a = Counting::new(System);
         let layout = Layout::from_size_align(3000, 16).unwrap();
         let before = totals();
@@ -206,7 +211,9 @@ mod tests {
 
     #[test]
     fn a_failed_call_counts_nothing() {
-        let _serial = TEST_LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _serial = TEST_LOCK
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let a = Counting::new(Refusing);
         let layout = Layout::from_size_align(64, 8).unwrap();
         let before = totals();
@@ -223,7 +230,9 @@ mod tests {
 
     #[test]
     fn a_counting_allocator_that_is_not_the_global_one_is_not_shown() {
-        let _serial = TEST_LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _serial = TEST_LOCK
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let a = Counting::new(System);
         let layout = Layout::new::<u64>();
         // SAFETY: freed once, with its layout.

@@ -87,17 +87,17 @@ fn allocations_per_reading() -> u64 {
 
 fn families_are_there_with_their_types() {
     let text = instrument_metrics::render();
-    assert!(
-        text.contains(&format!("# TYPE {BYTES} gauge\n")),
-        "{text}"
-    );
+    assert!(text.contains(&format!("# TYPE {BYTES} gauge\n")), "{text}");
     assert!(
         text.contains(&format!("# TYPE {ALLOCATIONS} counter\n")),
         "{text}"
     );
     let om = instrument_metrics::exposition::render_openmetrics();
     assert!(om.contains(&format!("# TYPE {BYTES} gauge\n")), "{om}");
-    assert!(om.contains("# TYPE process_heap_allocations counter\n"), "{om}");
+    assert!(
+        om.contains("# TYPE process_heap_allocations counter\n"),
+        "{om}"
+    );
     let r = reading();
     assert!(r.bytes > 0 && r.allocations > 0, "{r:?}");
 }
@@ -113,7 +113,11 @@ fn bytes_follow_one_allocation_exactly() {
     let during = reading();
     drop(held);
     let after = reading();
-    assert_eq!(during.bytes - before.bytes, 1 << 20, "{before:?} {during:?}");
+    assert_eq!(
+        during.bytes - before.bytes,
+        1 << 20,
+        "{before:?} {during:?}"
+    );
     assert_eq!(after.bytes, before.bytes, "{before:?} {after:?}");
 }
 
@@ -165,7 +169,9 @@ fn allocations_count_exactly() {
 /// thread than the one that allocated it: nothing is lost.
 fn threads_that_exit_keep_their_counts() {
     // Warm up whatever spawning a thread sets up once.
-    std::thread::spawn(|| drop(black_box(vec![1u8; 10]))).join().unwrap();
+    std::thread::spawn(|| drop(black_box(vec![1u8; 10])))
+        .join()
+        .unwrap();
     wait_for_rest();
     let before = reading();
     let kept: Vec<Vec<u8>> = (0..4)
@@ -177,7 +183,11 @@ fn threads_that_exit_keep_their_counts() {
         .collect();
     wait_for_rest();
     let during = reading();
-    assert_eq!(during.bytes - before.bytes, 4 * (3 << 20) + 4 * 24, "{before:?} {during:?}");
+    assert_eq!(
+        during.bytes - before.bytes,
+        4 * (3 << 20) + 4 * 24,
+        "{before:?} {during:?}"
+    );
     // Freed on yet another thread.
     std::thread::spawn(move || drop(kept)).join().unwrap();
     wait_for_rest();
@@ -263,7 +273,10 @@ fn concurrent_threads_and_a_scraper() {
     let scrapes = scraper.join().unwrap();
     wait_for_rest();
     let after = reading();
-    assert_eq!(after.bytes, before.bytes, "{before:?} {after:?} ({scrapes} scrapes)");
+    assert_eq!(
+        after.bytes, before.bytes,
+        "{before:?} {after:?} ({scrapes} scrapes)"
+    );
     assert!(
         after.allocations >= before.allocations + 8 * 20_000 * 6 / 5,
         "{before:?} {after:?}"
@@ -294,7 +307,10 @@ fn main() {
             "concurrent_threads_and_a_scraper",
             concurrent_threads_and_a_scraper,
         ),
-        ("promtool_finds_nothing_to_say", promtool_finds_nothing_to_say),
+        (
+            "promtool_finds_nothing_to_say",
+            promtool_finds_nothing_to_say,
+        ),
     ];
     // `--list` and filters, as libtest takes them (enough for `cargo test NAME`).
     let args: Vec<String> = std::env::args().skip(1).collect();

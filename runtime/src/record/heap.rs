@@ -40,10 +40,12 @@ struct Shard {
 }
 
 impl Shard {
-    const ZERO: Shard = Shard {
-        bytes: AtomicI64::new(0),
-        allocations: AtomicU64::new(0),
-    };
+    const fn zero() -> Shard {
+        Shard {
+            bytes: AtomicI64::new(0),
+            allocations: AtomicU64::new(0),
+        }
+    }
 
     /// Only the owner writes an owned shard: a load and a store, no locked instruction.
     #[inline]
@@ -87,10 +89,9 @@ pub(crate) struct Tally {
 
 impl Tally {
     pub(crate) const fn new() -> Tally {
-        const FREE: AtomicU64 = AtomicU64::new(0);
         Tally {
-            shards: [Shard::ZERO; OWNED + SHARED],
-            claimed: [FREE; OWNED / 64],
+            shards: [const { Shard::zero() }; OWNED + SHARED],
+            claimed: [const { AtomicU64::new(0) }; OWNED / 64],
             next_shared: AtomicUsize::new(0),
         }
     }
@@ -311,7 +312,9 @@ mod tests {
 
     #[test]
     fn more_threads_than_owned_shards_at_once_and_nothing_lost_when_they_exit() {
-        let _serial = TEST_LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _serial = TEST_LOCK
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let before = totals();
         let threads = OWNED + 3 * SHARED;
         let barrier = Arc::new(Barrier::new(threads));
@@ -346,7 +349,10 @@ mod tests {
             freed(1000 + t);
         }
         let after = totals();
-        assert_eq!(after.bytes - before.bytes, 20 * i64::try_from(threads).unwrap());
+        assert_eq!(
+            after.bytes - before.bytes,
+            20 * i64::try_from(threads).unwrap()
+        );
         assert_eq!(after.allocations - before.allocations, 3 * threads as u64);
         // The owned shards were given back: a new thread owns one again.
         let again = std::thread::spawn(|| {

@@ -88,6 +88,9 @@ mod tests {
             }),
             &mut out,
         );
-        assert!(matches!(out[0].samples[0].value, Value::Gauge(Number::Int(0))));
+        assert!(matches!(
+            out[0].samples[0].value,
+            Value::Gauge(Number::Int(0))
+        ));
     }
 }
