@@ -100,6 +100,14 @@ fn families_are_there_with_their_types() {
     );
     let r = reading();
     assert!(r.bytes > 0 && r.allocations > 0, "{r:?}");
+    // Outside gatherers of the registry see them too.
+    let gathered = instrument_metrics::registry().gather();
+    for name in [BYTES, ALLOCATIONS] {
+        assert!(
+            gathered.iter().any(|f| f.name() == name),
+            "{name} not gathered"
+        );
+    }
 }
 
 fn bytes_follow_one_allocation_exactly() {
