@@ -223,7 +223,7 @@ mod tests {
             assert!(a.alloc(layout).is_null());
             assert!(a.alloc_zeroed(layout).is_null());
             let mut byte = 0u8;
-            assert!(a.realloc(&mut byte, Layout::new::<u8>(), 64).is_null());
+            assert!(a.realloc(&raw mut byte, Layout::new::<u8>(), 64).is_null());
         }
         assert_eq!(since(before), (0, 0));
     }
