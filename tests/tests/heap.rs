@@ -303,7 +303,6 @@ fn promtool_finds_nothing_to_say() {
 }
 
 fn main() {
-    wait_for_rest();
     let checks: [(&str, fn()); 6] = [
         (
             "families_are_there_with_their_types",
@@ -327,18 +326,35 @@ fn main() {
             promtool_finds_nothing_to_say,
         ),
     ];
-    // `--list` and filters, as libtest takes them (enough for `cargo test NAME`).
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "--list") {
+    // `--list`, filters and `--skip`, as libtest takes them (`cargo test -- NAME` works);
+    // other options are ignored, with the value of those that take one.
+    let mut args = std::env::args().skip(1);
+    let (mut filters, mut skips, mut list) = (Vec::new(), Vec::new(), false);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--list" => list = true,
+            "--skip" => skips.extend(args.next()),
+            "--test-threads" | "--color" | "--format" | "--logfile" | "-Z" => {
+                let _ = args.next();
+            }
+            a if a.starts_with('-') => {}
+            _ => filters.push(arg),
+        }
+    }
+    if list {
         for (name, _) in checks {
             println!("{name}: test");
         }
         return;
     }
-    let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
+    let chosen = |name: &str| {
+        (filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str())))
+            && !skips.iter().any(|s| name.contains(s.as_str()))
+    };
+    wait_for_rest();
     let mut ran = 0;
     for (name, check) in checks {
-        if !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str())) {
+        if !chosen(name) {
             continue;
         }
         check();
