@@ -45,18 +45,23 @@
 //! - [`push`](mod@push): Pushgateway client for batch jobs;
 //! - [`grpc`](mod@grpc): gRPC server and client layers for tonic, `tonic::Status` as an outcome;
 //! - [`runtime`]: what the async runtime is doing: tokio runtimes' workers, tasks, queues and
-//!   busy time ([`runtime::register_tokio()`]).
+//!   busy time ([`runtime::register_tokio()`]);
+//! - [`alloc`](mod@alloc): [`alloc::Counting`], a global allocator wrapping any other, for the
+//!   heap families `process_heap_allocated_bytes` and `process_heap_allocations_total` (no
+//!   feature: it is `std` alone, and costs nothing until it is installed).
 //!
 //! Inside, by concern (data flows one way, from `record` outwards; no module imports this
 //! file): `record` (the caller's side: call sites, clock, outcomes, labels, HTTP exchanges and
-//! outbound calls, gRPC calls), `expose` (the scraper's side: one reading of every family, the
-//! encoders, negotiation, the registry), then `serve`, `http`, `grpc`, `live`, `slo`, `push`.
+//! outbound calls, gRPC calls, the heap counts), `expose` (the scraper's side: one reading of every family, the
+//! encoders, negotiation, the registry), then `serve`, `http`, `grpc`, `live`, `slo`, `push`;
+//! `alloc` is the public face of the heap counts.
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `exporter` | yes | [`serve()`]: a standalone `/metrics` endpoint on its own thread |
 //! | `tokio` | with `exporter` | [`runtime::register_tokio()`]: a tokio runtime's workers, tasks, queue, busy time (more with `--cfg tokio_unstable`) |
 //! | `process` | yes | process CPU, memory, fds, threads (Linux, from `/proc`) |
+//! | (none) | | [`alloc::Counting`]: the heap families, once it is the `#[global_allocator]` (any platform) |
 //! | `http` | with `tower`, `reqwest`, `axum`, `actix-web`, `tonic` | 5xx responses are `error`; [`http::HttpMetrics`] |
 //! | `tower` | | [`http::layer()`]: RED metrics for every request of a tower/hyper service; [`http::client_layer()`]: for every call of a tower HTTP client (hyper-util's `Client`…) |
 //! | `reqwest` | | `http::ReqwestMetrics`: the client metrics as a reqwest-middleware middleware (reqwest 0.13, no TLS) |
@@ -68,6 +73,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod alloc;
 mod error;
 mod expose;
 #[cfg(feature = "tonic")]

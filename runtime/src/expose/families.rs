@@ -217,6 +217,17 @@ pub(crate) const PROCESS_THREADS: Describe = family(
     Kind::Gauge,
 );
 
+pub(crate) const HEAP_ALLOCATED: Describe = family(
+    "process_heap_allocated_bytes",
+    "Bytes allocated on the heap and not yet freed, through the counting global allocator.",
+    Kind::Gauge,
+);
+pub(crate) const HEAP_ALLOCATIONS: Describe = family(
+    "process_heap_allocations_total",
+    "Allocations made through the counting global allocator, reallocations included.",
+    Kind::Counter,
+);
+
 pub(crate) const SCRAPES: Describe = family(
     "instrument_metrics_scrapes_total",
     "Scrapes of the metrics endpoint, by HTTP status code.",
@@ -397,6 +408,9 @@ pub(crate) const PROCESS_FAMILIES: [Describe; 7] = [
     PROCESS_START,
     PROCESS_THREADS,
 ];
+
+/// The heap families (with `alloc::Counting` as the global allocator).
+pub(crate) const HEAP_FAMILIES: [Describe; 2] = [HEAP_ALLOCATED, HEAP_ALLOCATIONS];
 
 /// The HTTP server families.
 pub(crate) const HTTP_FAMILIES: [Describe; 5] = [

@@ -14,6 +14,7 @@ use crate::expose::catalog::{Group, Groups};
 use crate::expose::collector::OwnedCollector;
 use crate::expose::families::Decorations;
 use crate::expose::snapshot::escape_label_value;
+use crate::record::heap;
 
 struct Chosen {
     registry: &'static Registry,
@@ -121,6 +122,7 @@ fn decorations_of(registry: &Registry) -> Decorations {
 pub fn registry() -> &'static Registry {
     let registry = chosen_registry();
     join_process_families();
+    join_heap_families();
     registry
 }
 
@@ -139,6 +141,17 @@ fn join_process_families() {
         ONCE.call_once(|| {
             let _ = register_group(Group::Process);
         });
+    }
+}
+
+/// The heap families join the registry at the first [`registry`] (every scrape asks for it)
+/// after a counting global allocator has counted something: never from inside the allocator,
+/// which only stores a flag.
+fn join_heap_families() {
+    static JOINED: AtomicBool = AtomicBool::new(false);
+    if !JOINED.load(Ordering::Relaxed) && heap::installed() {
+        JOINED.store(true, Ordering::Relaxed);
+        let _ = register_group(Group::Heap);
     }
 }
 
@@ -167,6 +180,7 @@ pub fn use_registry(registry: &'static Registry) -> Result<(), Error> {
         chosen
     });
     join_process_families();
+    join_heap_families();
     outcome
 }
 

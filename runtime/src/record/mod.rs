@@ -20,7 +20,8 @@
 //!   (bounded), series, one call;
 //! - `scrapes`: scrapes of the metrics endpoint, by status code;
 //! - `builds`: the application builds registered with `build_info!`;
-//! - `runtimes`: the tokio runtimes registered by name (read at scrape time, not recorded).
+//! - `runtimes`: the tokio runtimes registered by name (read at scrape time, not recorded);
+//! - `heap`: live bytes and allocations counted by `alloc::Counting`, in per-thread shards.
 //!
 //! Nothing here knows about exposition or serving: data flows out of this module only.
 
@@ -31,6 +32,7 @@ pub(crate) mod dynamic;
 pub(crate) mod exemplar;
 #[cfg(feature = "tonic")]
 pub(crate) mod grpc;
+pub(crate) mod heap;
 #[cfg(feature = "http")]
 pub(crate) mod http;
 pub(crate) mod labelled;
