@@ -295,3 +295,66 @@ async fn only_sites_with_the_option_have_series_at_zero_from_the_start() {
         Some(3.0)
     );
 }
+
+// ---- what other parsers read ----
+
+#[instrument_metrics(polls)]
+async fn read_by_others() {
+    std::thread::sleep(Duration::from_millis(1));
+}
+
+#[tokio::test]
+async fn promtool_openmetrics_and_protobuf_read_the_families() {
+    read_by_others().await;
+    instrument_metrics_tests::assert_promtool_finds_nothing(&instrument_metrics::render());
+    let om = instrument_metrics::exposition::render_openmetrics();
+    assert!(om.contains("# TYPE function_calls_busy_seconds histogram\n"));
+    assert!(om.contains("# UNIT function_calls_busy_seconds seconds\n"));
+    assert!(om.contains("# TYPE function_slow_polls counter\n"));
+    let samples = instrument_metrics_tests::parse_openmetrics(&om);
+    let one = |name: &str| {
+        let found: Vec<_> = samples
+            .iter()
+            .filter(|s| {
+                s.name == name
+                    && s.labels.get("function").map(String::as_str) == Some("read_by_others")
+            })
+            .collect();
+        assert_eq!(found.len(), 1, "{name}: {found:?}");
+        found[0].value
+    };
+    assert!((one("function_calls_busy_seconds_count") - 1.0).abs() < f64::EPSILON);
+    assert!(one("function_slow_polls_total").abs() < f64::EPSILON);
+    let families = instrument_metrics_tests::decode_protobuf(
+        &instrument_metrics::exposition::render_protobuf(),
+    );
+    let family = |name: &str| {
+        families
+            .iter()
+            .find(|f| f.name() == name)
+            .unwrap_or_else(|| panic!("no family {name}"))
+    };
+    let busy = family("function_calls_busy_seconds")
+        .metric
+        .iter()
+        .find(|m| {
+            m.label
+                .iter()
+                .any(|l| l.name() == "function" && l.value() == "read_by_others")
+        })
+        .and_then(|m| m.histogram.clone())
+        .expect("a busy histogram");
+    assert_eq!(busy.sample_count(), 1);
+    assert!(busy.sample_sum() >= 0.001, "{}", busy.sample_sum());
+    let slow = family("function_slow_polls_total")
+        .metric
+        .iter()
+        .find(|m| {
+            m.label
+                .iter()
+                .any(|l| l.name() == "function" && l.value() == "read_by_others")
+        })
+        .and_then(|m| m.counter.clone())
+        .expect("a slow-poll counter");
+    assert!(slow.value().abs() < f64::EPSILON);
+}
