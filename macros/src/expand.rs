@@ -70,6 +70,25 @@ pub(crate) fn instrument_fn(
     } else {
         Shape::Sync
     };
+    // `polls` times a future's polls: a fn that is not one, nor returns one, has none. On an
+    // impl block the option is for its async methods, and the others are left without it.
+    let without_polls;
+    let options = match options.polls {
+        Some(polls) if matches!(shape, Shape::InPlace | Shape::Sync) => {
+            if !polls.inherited {
+                return Err(syn::Error::new(
+                    polls.span,
+                    "`polls` and `slow_poll` time the polls of a future: they apply to `async fn`s and to fns whose body ends in the future they return (`async move {…}` or `Box::pin(async move {…})`), not to this fn; remove the option",
+                ));
+            }
+            without_polls = Options {
+                polls: None,
+                ..options.clone()
+            };
+            &without_polls
+        }
+        _ => options,
+    };
     let tail_output = match shape {
         Shape::TailFuture(_) => future_output(&sig.output),
         _ => None,

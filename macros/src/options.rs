@@ -1,5 +1,5 @@
 //! The attribute's arguments: `name`, `buckets`, `histogram`, `in_flight`, `ok_if`, `error_if`,
-//! `labels`, `error_kind`, `objective`, `skip`, `crate`. Each at most once, each value checked here so mistakes are compile errors
+//! `labels`, `error_kind`, `objective`, `polls`, `slow_poll`, `skip`, `crate`. Each at most once, each value checked here so mistakes are compile errors
 //! spanned on the offending token.
 
 use proc_macro2::Span;
@@ -12,7 +12,7 @@ use crate::diagnostic::next_span;
 use crate::labels::{DynamicLabel, ErrorKindMode, Source};
 
 /// Every option, in the order error messages list them.
-pub(crate) const NAMES: [&str; 11] = [
+pub(crate) const NAMES: [&str; 13] = [
     "name",
     "buckets",
     "histogram",
@@ -22,6 +22,8 @@ pub(crate) const NAMES: [&str; 11] = [
     "labels",
     "error_kind",
     "objective",
+    "polls",
+    "slow_poll",
     "skip",
     "crate",
 ];
@@ -43,6 +45,19 @@ mod kw {
     syn::custom_keyword!(bounded);
     syn::custom_keyword!(skip);
     syn::custom_keyword!(objective);
+    syn::custom_keyword!(polls);
+    syn::custom_keyword!(slow_poll);
+}
+
+/// `polls` / `slow_poll = "…"`: busy time and slow polls of an async function's calls.
+#[derive(Clone, Copy)]
+pub(crate) struct Polls {
+    /// The option's keyword (`polls`, or `slow_poll` without it), for errors.
+    pub span: Span,
+    /// `slow_poll`, in nanoseconds; `None`: the runtime's default.
+    pub slow_nanos: Option<u64>,
+    /// Given on the impl block, not on the method: a sync method ignores it.
+    pub inherited: bool,
 }
 
 /// How many bounds the runtime's default buckets have (Prometheus' defaults, 5 ms to 10 s;
@@ -108,6 +123,8 @@ pub(crate) struct Options {
     pub error_kind: Option<ErrorKindMode>,
     /// `objective = "…"`: the objective the function serves (a side table, not a label).
     pub objective: Option<LitStr>,
+    /// `polls` or `slow_poll = "…"`.
+    pub polls: Option<Polls>,
     pub skip: Option<Span>,
     pub krate: Option<Path>,
     /// Set (not parsed) for the methods of an impl block the attribute sweeps without their own
@@ -141,6 +158,18 @@ impl Options {
             labels_span: inner.labels_span.or(self.labels_span),
             error_kind,
             objective: inner.objective.or_else(|| self.objective.clone()),
+            polls: match (inner.polls, self.polls) {
+                // The method's own, with the block's threshold unless it gives one.
+                (Some(own), block) => Some(Polls {
+                    slow_nanos: own.slow_nanos.or(block.and_then(|b| b.slow_nanos)),
+                    ..own
+                }),
+                (None, Some(block)) => Some(Polls {
+                    inherited: true,
+                    ..block
+                }),
+                (None, None) => None,
+            },
             skip: inner.skip,
             krate: inner.krate.or_else(|| self.krate.clone()),
             quiet_generic_return: inner.quiet_generic_return,
@@ -178,6 +207,7 @@ impl Parse for Options {
         let mut seen_name = false;
         let mut seen_in_flight = false;
         let mut seen_labels = false;
+        let mut seen_polls = false;
         while !input.is_empty() {
             let lookahead = input.lookahead1();
             if lookahead.peek(kw::name) {
@@ -297,6 +327,36 @@ impl Parse for Options {
                     return Err(duplicate(k.span, "objective"));
                 }
                 o.objective = Some(crate::objective::parse(input, k.span)?);
+            } else if lookahead.peek(kw::polls) {
+                let k: kw::polls = input.parse()?;
+                if seen_polls {
+                    return Err(duplicate(k.span, "polls"));
+                }
+                seen_polls = true;
+                if input.peek(Token![=]) || input.peek(syn::token::Paren) {
+                    return Err(syn::Error::new(
+                        next_span(input),
+                        "`polls` is a flag and takes no value: write just `polls` (the threshold of a slow poll is `slow_poll = \"10ms\"`)",
+                    ));
+                }
+                let previous = o.polls.take();
+                o.polls = Some(Polls {
+                    span: k.span,
+                    slow_nanos: previous.and_then(|p| p.slow_nanos),
+                    inherited: false,
+                });
+            } else if lookahead.peek(kw::slow_poll) {
+                let k: kw::slow_poll = input.parse()?;
+                if o.polls.is_some_and(|p| p.slow_nanos.is_some()) {
+                    return Err(duplicate(k.span, "slow_poll"));
+                }
+                expect_eq(input, "slow_poll", "\"10ms\"")?;
+                let nanos = parse_slow_poll(input)?;
+                o.polls = Some(Polls {
+                    span: o.polls.map_or(k.span, |p| p.span),
+                    slow_nanos: Some(nanos),
+                    inherited: false,
+                });
             } else if lookahead.peek(kw::skip) {
                 let k: kw::skip = input.parse()?;
                 if o.skip.is_some() {
@@ -350,6 +410,48 @@ impl Parse for Options {
         }
         Ok(o)
     }
+}
+
+/// `slow_poll = "10ms"`: a whole or decimal number and a unit (`ns`, `us`, `ms`, `s`), above
+/// zero, in nanoseconds.
+fn parse_slow_poll(input: ParseStream) -> syn::Result<u64> {
+    const HELP: &str =
+        "write a duration with a unit, e.g. `slow_poll = \"10ms\"` (units: `ns`, `us`, `ms`, `s`)";
+    if !input.peek(LitStr) {
+        return Err(syn::Error::new(
+            next_span(input),
+            format!("`slow_poll` takes a string literal: {HELP}"),
+        ));
+    }
+    let lit: LitStr = input.parse()?;
+    let text = lit.value();
+    let error = |why: &str| syn::Error::new(lit.span(), format!("{why}: {HELP}"));
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .ok_or_else(|| error(&format!("`{text}` has no unit")))?;
+    let (number, unit) = trimmed.split_at(split);
+    let scale: f64 = match unit.trim() {
+        "ns" => 1.0,
+        "us" | "µs" => 1e3,
+        "ms" => 1e6,
+        "s" => 1e9,
+        other => return Err(error(&format!("unknown unit `{other}` in `{text}`"))),
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| error(&format!("`{text}` does not start with a number")))?;
+    let nanos = (value * scale).round();
+    // Up to 584 years fits in u64 nanoseconds; nobody means more.
+    #[allow(clippy::cast_precision_loss)]
+    let max = u64::MAX as f64;
+    if nanos.is_nan() || nanos < 1.0 || nanos >= max {
+        return Err(error(&format!(
+            "`{text}` is not a duration from 1ns to 584 years"
+        )));
+    }
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    Ok(nanos as u64)
 }
 
 /// The known option closest to a misspelling, if it is close (at most two edits).

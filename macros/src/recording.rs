@@ -25,6 +25,9 @@ pub(crate) struct Recording {
     /// The outcome of `value`.
     outcome: TokenStream,
     labelled: Option<Labelled>,
+    /// With `polls`: the site's tokens give the call site and its poll site as a pair; when
+    /// labelled, the poll site is bound to this local.
+    polls: Option<Ident>,
 }
 
 /// What a labelled call adds.
@@ -61,6 +64,9 @@ impl Recording {
         let p = quote!(#krate::__private);
         let value = value_ident();
         let outcome = outcome(options, &p, &value);
+        let polls = options
+            .polls
+            .map(|_| Ident::new("instrument_metrics_polls", Span::mixed_site()));
         if options.dynamic.is_empty() && options.error_kind.is_none() {
             return Ok(Recording {
                 site: site(options, name, &krate, sig.ident.span()),
@@ -69,6 +75,7 @@ impl Recording {
                 uses: TokenStream::new(),
                 outcome,
                 labelled: None,
+                polls,
             });
         }
         // Only labelled fns need the parameters' patterns and the tail's output: a plain fn
@@ -114,10 +121,14 @@ impl Recording {
         let value = quote!(#value);
         let results = crate::labels::result_indices(&options.dynamic, &ctx, &value);
         let kind = crate::labels::kind_of(options.error_kind, &ctx, &value, return_span(sig));
+        let bind = match &polls {
+            None => quote!(#site_ident),
+            Some(polls) => quote!((#site_ident, #polls)),
+        };
         Ok(Recording {
             prelude: quote! {
                 #label_fns
-                let #site_ident = #site;
+                let #bind = #site;
                 let #arguments = #site_ident.arguments(#indices);
             },
             uses: crate::labels::uses(&options.dynamic, &ctx),
@@ -128,6 +139,7 @@ impl Recording {
                 arguments,
                 results_and_kind: quote!(, #results, #kind),
             }),
+            polls,
         })
     }
 
@@ -158,10 +170,15 @@ impl Recording {
     /// `future`, measured from its first poll; awaited, it gives `(guard, value)`.
     pub(crate) fn instrument(&self, future: &TokenStream) -> TokenStream {
         let (p, site) = (&self.p, &self.site);
-        match &self.labelled {
-            None => quote!(#p::instrument(#site, #future)),
-            Some(Labelled { arguments, .. }) => {
+        match (&self.labelled, &self.polls) {
+            (None, None) => quote!(#p::instrument(#site, #future)),
+            // `site` is the pair of the call site and its poll site.
+            (None, Some(_)) => quote!(#p::instrument_polled(#site, #future)),
+            (Some(Labelled { arguments, .. }), None) => {
                 quote!(#p::instrument_labelled(#site, #arguments, #future))
+            }
+            (Some(Labelled { arguments, .. }), Some(polls)) => {
+                quote!(#p::instrument_labelled(#site, #arguments, #p::polled(#polls, #future)))
             }
         }
     }
@@ -281,14 +298,38 @@ fn site(options: &Options, name: &str, krate: &TokenStream, span: Span) -> Token
             )
         }
     };
+    let (polls, end) = poll_site(options, krate);
     quote! {
         {
             static __IM_SITE: #site_type = #value;
             #p::register_site!(__IM_SITE);
             #objective
-            &__IM_SITE
+            #polls
+            #end
         }
     }
+}
+
+/// With `polls`: the poll site static beside `__IM_SITE`, and the block's value, the pair of
+/// both; without, nothing and `&__IM_SITE`, as before the option existed.
+fn poll_site(options: &Options, krate: &TokenStream) -> (TokenStream, TokenStream) {
+    let Some(polls) = options.polls else {
+        return (TokenStream::new(), quote!(&__IM_SITE));
+    };
+    let p = quote!(#krate::__private);
+    let b = options.bucket_count();
+    let (nanos, _) = bounds(options, krate);
+    let slow = polls.slow_nanos.map_or_else(
+        || quote!(#p::DEFAULT_SLOW_POLL_NANOS),
+        |n| proc_macro2::Literal::u64_suffixed(n).into_token_stream(),
+    );
+    (
+        quote! {
+            static __IM_POLLS: #p::PollSite<#b> = #p::PollSite::new(&__IM_SITE, #nanos, #slow);
+            #p::register_polls!(__IM_POLLS);
+        },
+        quote!((&__IM_SITE, &__IM_POLLS)),
+    )
 }
 
 /// Everything the macro knows about a site, as the runtime's `SiteMeta`.
@@ -369,6 +410,7 @@ fn labelled_site(
         crate::labels::statics(&options.dynamic, ctx, options.labels_span.unwrap_or(span));
     let kinds = crate::labels::kinds(options.error_kind, ctx);
     let objective = crate::objective::registration(options.objective.as_ref(), &p);
+    let (polls, end) = poll_site(options, krate);
     quote! {
         {
             #items
@@ -378,7 +420,8 @@ fn labelled_site(
             );
             #p::register_site!(__IM_SITE);
             #objective
-            &__IM_SITE
+            #polls
+            #end
         }
     }
 }

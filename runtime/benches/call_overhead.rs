@@ -5,8 +5,11 @@
 
 mod common;
 
+use std::future::Future;
 use std::hint::black_box;
+use std::pin::{pin, Pin};
 use std::sync::{Barrier, LazyLock};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion};
@@ -104,6 +107,96 @@ fn instrumented_native(x: u64) -> Result<u64, u64> {
     body(x)
 }
 
+// ---- async: the same body as an `async fn`, run by `run` (a noop waker, polled until ready) ----
+
+/// Polls `future` to completion with a waker that does nothing: the executor floor.
+#[inline(always)]
+fn run<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(value) = future.as_mut().poll(&mut cx) {
+            return value;
+        }
+    }
+}
+
+/// Pending on its first poll, ready on the second: a call of two polls.
+struct PendingOnce(bool);
+
+impl Future for PendingOnce {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            Poll::Pending
+        }
+    }
+}
+
+async fn async_body(x: u64) -> Result<u64, u64> {
+    body(x)
+}
+
+#[instrument_metrics]
+async fn async_instrumented(x: u64) -> Result<u64, u64> {
+    body(x)
+}
+
+#[instrument_metrics(polls)]
+async fn async_polls(x: u64) -> Result<u64, u64> {
+    body(x)
+}
+
+async fn pending_body(x: u64) -> Result<u64, u64> {
+    PendingOnce(false).await;
+    body(x)
+}
+
+#[instrument_metrics]
+async fn pending_instrumented(x: u64) -> Result<u64, u64> {
+    PendingOnce(false).await;
+    body(x)
+}
+
+#[instrument_metrics(polls)]
+async fn pending_polls(x: u64) -> Result<u64, u64> {
+    PendingOnce(false).await;
+    body(x)
+}
+
+#[inline(never)]
+fn run_async_bare(x: u64) -> Result<u64, u64> {
+    run(async_body(x))
+}
+
+#[inline(never)]
+fn run_async(x: u64) -> Result<u64, u64> {
+    run(async_instrumented(x))
+}
+
+#[inline(never)]
+fn run_async_polls(x: u64) -> Result<u64, u64> {
+    run(async_polls(x))
+}
+
+#[inline(never)]
+fn run_pending_bare(x: u64) -> Result<u64, u64> {
+    run(pending_body(x))
+}
+
+#[inline(never)]
+fn run_pending(x: u64) -> Result<u64, u64> {
+    run(pending_instrumented(x))
+}
+
+#[inline(never)]
+fn run_pending_polls(x: u64) -> Result<u64, u64> {
+    run(pending_polls(x))
+}
+
 type Subject = fn(u64) -> Result<u64, u64>;
 
 /// What the exemplar source is while a row runs.
@@ -158,6 +251,16 @@ const SUBJECTS: &[(&str, Subject, Exemplars)] = &[
         Exemplars::OpenTelemetryNoSpan,
     ),
     ("native_and_classic", instrumented_native, Exemplars::Off),
+    ("async_bare", run_async_bare, Exemplars::Off),
+    ("async", run_async, Exemplars::Off),
+    ("async_polls", run_async_polls, Exemplars::Off),
+    ("async_pending_once_bare", run_pending_bare, Exemplars::Off),
+    ("async_pending_once", run_pending, Exemplars::Off),
+    (
+        "async_pending_once_polls",
+        run_pending_polls,
+        Exemplars::Off,
+    ),
 ];
 
 /// `iters` calls of `f` in a plain loop: the same loop on one thread and on two.
@@ -214,6 +317,7 @@ fn benches(c: &mut Criterion) {
 
 fn report() {
     let get = common::median_ns;
+    report_polls();
     let (Some(bare), Some(tsc), Some(clock), Some(prom), Some(ours)) = (
         get("one_thread", "bare"),
         get("one_thread", "tsc_pair"),
@@ -258,6 +362,38 @@ fn report() {
             println!(
                 "{row}: {t:.1} ns/call, {:+.1} ns vs #[instrument_metrics] without{two}",
                 t - ours
+            );
+        }
+    }
+}
+
+/// What `polls` adds to an async call, ready at once or after one `Pending`.
+fn report_polls() {
+    let get = common::median_ns;
+    for (label, bare, plain, polls) in [
+        (
+            "async, ready on first poll",
+            "async_bare",
+            "async",
+            "async_polls",
+        ),
+        (
+            "async, pending once",
+            "async_pending_once_bare",
+            "async_pending_once",
+            "async_pending_once_polls",
+        ),
+    ] {
+        if let (Some(bare), Some(plain), Some(polls)) = (
+            get("one_thread", bare),
+            get("one_thread", plain),
+            get("one_thread", polls),
+        ) {
+            println!(
+                "{label} (ns/call): bare {bare:.1}, #[instrument_metrics] {plain:.1}, with polls {polls:.1}: polls adds {:+.1} ns, {:.2}x the call without it, {:.2}x its overhead above bare",
+                polls - plain,
+                polls / plain,
+                (polls - bare) / (plain - bare)
             );
         }
     }

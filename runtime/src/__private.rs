@@ -3,6 +3,7 @@
 pub use linkme;
 
 pub use crate::__instrument_metrics_register_objective as register_objective;
+pub use crate::__instrument_metrics_register_polls as register_polls;
 pub use crate::__instrument_metrics_register_site as register_site;
 pub use crate::expose::build_info::register_build_info;
 pub use crate::record::call::{
@@ -22,6 +23,9 @@ pub use crate::record::native::Histograms;
 pub use crate::record::objective::{ObjectiveSite, OBJECTIVE_SITES};
 pub use crate::record::outcome::probe::{Probe, ProbeOutcome};
 pub use crate::record::outcome::Outcome;
+pub use crate::record::polls::{
+    instrument_polled, polled, PollSite, Polled, Polls, DEFAULT_SLOW_POLL_NANOS, POLL_SITES,
+};
 pub use crate::record::site::{
     CallSite, Guard, Scope, Site, SiteMeta, DEFAULT_BOUNDS_NANOS, DEFAULT_BOUNDS_SECONDS, SITES,
 };

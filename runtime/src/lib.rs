@@ -146,8 +146,43 @@ pub mod __private;
 /// Options (each at most once): `name = "…"`, `buckets = [f64, …]` or `linear(start, width,
 /// count)` or `exponential(start, factor, count)`, `in_flight`, `ok_if = path_or_closure`,
 /// `error_if = path_or_closure`, `labels(key = "value", …)`, `error_kind`, `objective = "…"`
-/// (the [objective](slo) the function serves; no label is added), `skip` (a method
-/// inside an instrumented impl block), `crate = path` (for crates re-exporting this one).
+/// (the [objective](slo) the function serves; no label is added), `polls` and `slow_poll =
+/// "10ms"` (busy time and slow polls, below), `skip` (a method inside an instrumented impl
+/// block), `crate = path` (for crates re-exporting this one).
+///
+/// **`polls`** (on an `async fn`, a fn returning the future its body ends in, or an impl
+/// block, for its async methods) also records, per call, the time spent inside `poll`, summed
+/// over the call's polls, in `function_calls_busy_seconds{function,module,…}` (a histogram
+/// with the function's buckets, beside its wall-clock duration), and counts the polls longer
+/// than a threshold in `function_slow_polls_total{function,module,…}`: each one held an
+/// executor thread that long. `slow_poll = "…"` (a number and `ns`, `us`, `ms` or `s`) sets the
+/// threshold and implies `polls`; the default is 10 ms, well above what a busy machine's
+/// scheduler adds to a poll's wall-clock time, so a count is the function's doing; lower it
+/// for a latency-sensitive service (tokio's guidance is tens to a hundred µs between
+/// `.await`s). A cancelled call counts the polls it had, and a poll that panicked counts its
+/// time. The polls are timed in the call's own future and written once when the call ends;
+/// functions without the option pay nothing. Both families are classic (no native buckets,
+/// no exemplars) and carry the constant labels, not the dynamic ones. On a sync fn, `polls`
+/// is a compile error.
+///
+/// ```
+/// use instrument_metrics::instrument_metrics;
+///
+/// #[instrument_metrics(slow_poll = "5ms")]
+/// async fn resize(pixels: u64) -> u64 {
+///     // Blocking work on the executor: one slow poll.
+///     std::thread::sleep(std::time::Duration::from_millis(20));
+///     pixels / 2
+/// }
+///
+/// # let waker = std::task::Waker::noop();
+/// # let mut cx = std::task::Context::from_waker(waker);
+/// # let mut call = std::pin::pin!(resize(64));
+/// # let std::task::Poll::Ready(_) = std::future::Future::poll(call.as_mut(), &mut cx) else { panic!() };
+/// let text = instrument_metrics::render();
+/// assert!(text.contains("function_slow_polls_total{function=\"resize\",module=\"rust_out\"} 1\n"));
+/// assert!(text.contains("function_calls_busy_seconds_count{function=\"resize\",module=\"rust_out\"} 1\n"));
+/// ```
 ///
 /// **Dynamic labels** are bounded, always; an unbounded one is a compile error. In
 /// `labels(…)`, after `function`, `module` and the constant labels, in the order written:

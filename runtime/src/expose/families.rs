@@ -40,6 +40,19 @@ pub(crate) const IN_FLIGHT: Describe = family(
     "Calls of instrumented functions currently running.",
     Kind::Gauge,
 );
+pub(crate) const BUSY: Describe = Describe {
+    unit: Some("seconds"),
+    ..family(
+        "function_calls_busy_seconds",
+        "Time spent inside poll per call of instrumented async functions (with polls), in seconds.",
+        Kind::Histogram,
+    )
+};
+pub(crate) const SLOW_POLLS: Describe = family(
+    "function_slow_polls_total",
+    "Polls of instrumented async functions (with polls) longer than their slow_poll threshold.",
+    Kind::Counter,
+);
 pub(crate) const OVERFLOW: Describe = family(
     "instrument_metrics_label_overflow_total",
     "Calls whose bounded label value was counted as _OTHER because the label's N values were taken.",
@@ -246,7 +259,8 @@ pub(crate) const BUILD_INFO: Describe = family(
 );
 
 /// The function families, as the registry's collector describes them.
-pub(crate) const FUNCTION_FAMILIES: [Describe; 4] = [CALLS, DURATION, IN_FLIGHT, OVERFLOW];
+pub(crate) const FUNCTION_FAMILIES: [Describe; 6] =
+    [CALLS, DURATION, IN_FLIGHT, BUSY, SLOW_POLLS, OVERFLOW];
 
 // The tokio runtime families: label `runtime`, and `worker` on the per-worker ones.
 pub(crate) const TOKIO_WORKERS: Describe = family(

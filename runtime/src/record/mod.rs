@@ -12,6 +12,7 @@
 //!   error kinds;
 //! - `dynamic`: dynamic labels as the macro describes them, and what a labelled site shows;
 //! - `labelled`: call sites with dynamic labels or error kinds, one cell per combination;
+//! - `polls`: busy time and slow polls of the calls of functions with `polls`;
 //! - `reading`: a site's counters added up for the scraper;
 //! - `objective`: which call sites serve which objective (a side table, no label);
 //! - `http`: HTTP exchanges: vocabulary, series, routes, tables, one exchange;
@@ -44,6 +45,7 @@ pub(crate) mod opentelemetry;
 #[cfg(feature = "tower")]
 pub(crate) mod outbound;
 pub(crate) mod outcome;
+pub(crate) mod polls;
 pub(crate) mod reading;
 #[cfg(feature = "tokio")]
 pub(crate) mod runtimes;
@@ -60,4 +62,5 @@ fn prepare() {
     #[cfg(feature = "opentelemetry")]
     exemplar::set_exemplar_source(opentelemetry::opentelemetry_trace_context);
     site::allocate_all();
+    polls::allocate_all();
 }

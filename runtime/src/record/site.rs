@@ -111,8 +111,8 @@ struct Shard<const B: usize> {
     in_flight: AtomicI64,
 }
 
-impl<const B: usize> Shard<B> {
-    const fn new() -> Self {
+impl<const B: usize> NewShard for Shard<B> {
+    fn new_shard() -> Self {
         Shard {
             counts: [const { [const { AtomicU64::new(0) }; B] }; 4],
             sum_nanos: AtomicU64::new(0),
@@ -121,11 +121,16 @@ impl<const B: usize> Shard<B> {
     }
 }
 
+/// A shard's zeroed counters, for [`Cells`] to allocate.
+pub(crate) trait NewShard {
+    fn new_shard() -> Self;
+}
+
 /// Adds `n` to a cell: a plain read and write when this thread owns the shard, else atomic.
 /// Release (free on x86): a scrape that sees this count also sees the native bucket counted
 /// before it, so a histogram's native count is never below its classic one.
 #[inline(always)]
-fn add(cell: &AtomicU64, n: u64, owned: bool) {
+pub(crate) fn add(cell: &AtomicU64, n: u64, owned: bool) {
     if owned {
         cell.store(cell.load(Relaxed).wrapping_add(n), Release);
     } else {
@@ -143,14 +148,15 @@ fn add_signed(cell: &AtomicI64, n: i64, owned: bool) {
 }
 
 /// The counters of one site: `slots::layout().total()` shards, allocated before `main` (or by
-/// the first call, for a call from another constructor that runs earlier). `B` is the number of
-/// buckets including `+Inf`.
-struct Cells<const B: usize> {
-    shards: AtomicPtr<Shard<B>>,
+/// the first call, for a call from another constructor that runs earlier). Shards of
+/// `Shard<B>` for calls (`B` is the number of buckets including `+Inf`), of the busy time's
+/// own shard for a site with `polls`.
+pub(crate) struct Cells<T> {
+    shards: AtomicPtr<T>,
 }
 
-impl<const B: usize> Cells<B> {
-    const fn new() -> Self {
+impl<T: NewShard> Cells<T> {
+    pub(crate) const fn new() -> Self {
         Cells {
             shards: AtomicPtr::new(std::ptr::null_mut()),
         }
@@ -158,7 +164,7 @@ impl<const B: usize> Cells<B> {
 
     /// The shard this thread writes, and whether it owns it.
     #[inline(always)]
-    fn shard(&self, slot: Slot) -> (&Shard<B>, bool) {
+    pub(crate) fn shard(&self, slot: Slot) -> (&T, bool) {
         let mut shards = self.shards.load(Acquire);
         if shards.is_null() {
             shards = self.allocate();
@@ -169,13 +175,15 @@ impl<const B: usize> Cells<B> {
     }
 
     #[cold]
-    fn allocate(&self) -> *mut Shard<B> {
+    pub(crate) fn allocate(&self) -> *mut T {
         let current = self.shards.load(Acquire);
         if !current.is_null() {
             return current;
         }
-        let shards: Box<[Shard<B>]> = (0..slots::layout().total()).map(|_| Shard::new()).collect();
-        let ptr = Box::into_raw(shards).cast::<Shard<B>>();
+        let shards: Box<[T]> = (0..slots::layout().total())
+            .map(|_| T::new_shard())
+            .collect();
+        let ptr = Box::into_raw(shards).cast::<T>();
         match self
             .shards
             .compare_exchange(std::ptr::null_mut(), ptr, Release, Acquire)
@@ -194,7 +202,7 @@ impl<const B: usize> Cells<B> {
         }
     }
 
-    fn for_each_shard(&self, f: impl FnMut(&Shard<B>)) {
+    pub(crate) fn for_each_shard(&self, f: impl FnMut(&T)) {
         let shards = self.shards.load(Acquire);
         if !shards.is_null() {
             // SAFETY: as in `shard`: a live, never-freed allocation of `total()` shards.
@@ -207,7 +215,7 @@ impl<const B: usize> Cells<B> {
 /// An instrumented function: its labels and its counters.
 pub struct CallSite<const B: usize> {
     meta: SiteMeta,
-    cells: Cells<B>,
+    cells: Cells<Shard<B>>,
     native: NativeCells,
     /// One per bucket, then one per result (`B + 4`).
     exemplars: ExemplarCells,
@@ -279,7 +287,7 @@ impl<const B: usize> CallSite<B> {
 }
 
 #[inline]
-fn bucket_index(bounds: &[u64], nanos: u64) -> usize {
+pub(crate) fn bucket_index(bounds: &[u64], nanos: u64) -> usize {
     // Linear: most calls land in the first buckets, and the list is short.
     let mut i = 0;
     while i < bounds.len() && nanos > bounds[i] {

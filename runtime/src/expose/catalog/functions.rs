@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use crate::expose::families::{CALLS, DURATION, IN_FLIGHT, OVERFLOW};
+use crate::expose::families::{BUSY, CALLS, DURATION, IN_FLIGHT, OVERFLOW, SLOW_POLLS};
 use crate::expose::snapshot::{
     Bounds, Created, Extra, Family, Histogram, Labels, Number, Sample, Value,
 };
@@ -15,6 +15,7 @@ use crate::record::dynamic::{DynMeta, Labelled};
 use crate::record::labels::NONE;
 use crate::record::native::Histograms;
 use crate::record::outcome::Outcome;
+use crate::record::polls::{PollReading, PollReadingSlot, Polls, POLL_SITES};
 use crate::record::reading::{Reading, ReadingSlot};
 use crate::record::site::{Site, SITES};
 
@@ -28,6 +29,8 @@ pub(crate) struct Series {
     pub sites: Vec<&'static dyn Site>,
     /// The labelled sites (all of `sites`), for a series with dynamic labels or error kinds.
     pub labelled: Vec<&'static dyn Labelled>,
+    /// The poll sites of those of `sites` that have `polls`.
+    pub polls: Vec<&'static dyn Polls>,
     /// `function`, `module` and the constant labels.
     pub label_set: Labels,
     /// The bounds and their `le` values.
@@ -60,7 +63,27 @@ static CATALOG: OnceLock<Vec<Series>> = OnceLock::new();
 
 /// Every series, in a stable order (module, then function).
 pub(crate) fn catalog() -> &'static [Series] {
-    CATALOG.get_or_init(|| build(SITES.iter().copied()))
+    CATALOG.get_or_init(|| {
+        let mut series = build(SITES.iter().copied());
+        attach_polls(&mut series, POLL_SITES.iter().copied());
+        series
+    })
+}
+
+/// Each poll site joins the series its call site counts in (so merged sites share one
+/// busy-time series too).
+fn attach_polls(series: &mut [Series], polls: impl Iterator<Item = &'static dyn Polls>) {
+    for p in polls {
+        let site: *const dyn Site = p.site();
+        let found = series.iter_mut().find(|s| {
+            s.sites
+                .iter()
+                .any(|other| std::ptr::addr_eq(site, *other as *const dyn Site))
+        });
+        if let Some(s) = found {
+            s.polls.push(p);
+        }
+    }
 }
 
 fn build(sites: impl Iterator<Item = &'static dyn Site>) -> Vec<Series> {
@@ -137,6 +160,7 @@ fn new_series(function: String, site: &'static dyn Site) -> Series {
         in_flight: meta.in_flight,
         sites: vec![site],
         labelled: site.labelled().into_iter().collect(),
+        polls: Vec::new(),
         label_set,
         bounds: Arc::new(Bounds::new(meta.bounds_seconds.to_vec())),
     }
@@ -353,6 +377,7 @@ pub(crate) fn families(created: Option<Created>, out: &mut Vec<Family>) {
     if !in_flight.is_empty() {
         out.push(Family::ours(IN_FLIGHT, in_flight));
     }
+    polls(series, created, out);
     let overflows: Vec<Sample> = overflows(series)
         .into_iter()
         .map(|(s, label, n)| Sample {
@@ -367,5 +392,50 @@ pub(crate) fn families(created: Option<Created>, out: &mut Vec<Family>) {
         .collect();
     if !overflows.is_empty() {
         out.push(Family::ours(OVERFLOW, overflows));
+    }
+}
+
+/// `function_calls_busy_seconds` and `function_slow_polls_total`, one series each per series
+/// with `polls` (its `function`, `module` and constant labels: dynamic labels are not split,
+/// a call's busy time is known only at its end, where a cancelled call has no result to
+/// label). Classic buckets only, the site's bounds, no exemplars.
+fn polls(series: &'static [Series], created: Option<Created>, out: &mut Vec<Family>) {
+    let mut busy = Vec::new();
+    let mut slow = Vec::new();
+    for s in series.iter().filter(|s| !s.polls.is_empty()) {
+        let mut reading = PollReading {
+            buckets: vec![0; s.bounds_seconds.len() + 1],
+            ..PollReading::default()
+        };
+        for p in &s.polls {
+            p.add_to(&mut PollReadingSlot(&mut reading));
+        }
+        let mut h = Histogram::new(
+            Arc::clone(&s.bounds),
+            reading.buckets,
+            crate::expose::families::nanos_to_seconds(reading.busy_nanos),
+            true,
+            None,
+            Vec::new(),
+        );
+        h.created = created;
+        busy.push(Sample {
+            labels: Cow::Borrowed(&s.label_set),
+            extra: Extra::NONE,
+            value: Value::Histogram(h),
+        });
+        slow.push(Sample {
+            labels: Cow::Borrowed(&s.label_set),
+            extra: Extra::NONE,
+            value: Value::Counter {
+                value: Number::Int(reading.slow_polls),
+                exemplar: None,
+                created,
+            },
+        });
+    }
+    if !busy.is_empty() {
+        out.push(Family::ours(BUSY, busy));
+        out.push(Family::ours(SLOW_POLLS, slow));
     }
 }

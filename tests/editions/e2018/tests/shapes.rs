@@ -22,6 +22,9 @@ mod asyncs;
 #[path = "../../shapes/labels.rs"]
 mod labels;
 
+#[path = "../../shapes/polls.rs"]
+mod polls;
+
 /// Rows that do not compile today (`RUSTFLAGS="--cfg instrument_metrics_pending"`).
 #[cfg(instrument_metrics_pending)]
 #[path = "../../shapes/pending.rs"]
