@@ -64,6 +64,16 @@ pub(crate) const HTTP_DURATION: Describe = family(
     "Duration of HTTP server requests, until the response body was sent.",
     Kind::Histogram,
 );
+pub(crate) const HTTP_BUSY: Describe = family(
+    "http_server_request_busy_seconds",
+    "Time HTTP server requests spent inside poll (handler and response body), per request.",
+    Kind::Histogram,
+);
+pub(crate) const HTTP_SLOW_POLLS: Describe = family(
+    "http_server_request_slow_polls_total",
+    "Polls of HTTP server requests longer than the slow-poll threshold.",
+    Kind::Counter,
+);
 pub(crate) const HTTP_ACTIVE: Describe = family(
     "http_server_active_requests",
     "Number of active HTTP server requests.",
@@ -427,12 +437,14 @@ pub(crate) const PROCESS_FAMILIES: [Describe; 7] = [
 pub(crate) const HEAP_FAMILIES: [Describe; 2] = [HEAP_ALLOCATED, HEAP_ALLOCATIONS];
 
 /// The HTTP server families.
-pub(crate) const HTTP_FAMILIES: [Describe; 5] = [
+pub(crate) const HTTP_FAMILIES: [Describe; 7] = [
     HTTP_DURATION,
     HTTP_ACTIVE,
     HTTP_REQUEST_SIZE,
     HTTP_RESPONSE_SIZE,
     HTTP_ROUTE_OVERFLOW,
+    HTTP_BUSY,
+    HTTP_SLOW_POLLS,
 ];
 
 /// The HTTP client families.

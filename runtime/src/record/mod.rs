@@ -20,6 +20,7 @@
 //! - `outbound`: outbound HTTP calls (the client layer's and reqwest middleware's): endpoints
 //!   (bounded), series, one call;
 //! - `scrapes`: scrapes of the metrics endpoint, by status code;
+//! - `busy`: busy time and slow polls of requests, for layers with `polls` on;
 //! - `builds`: the application builds registered with `build_info!`;
 //! - `runtimes`: the tokio runtimes registered by name (read at scrape time, not recorded);
 //! - `heap`: live bytes and allocations counted by `alloc::Counting`, in per-thread shards.
@@ -27,6 +28,8 @@
 //! Nothing here knows about exposition or serving: data flows out of this module only.
 
 pub(crate) mod builds;
+#[cfg(feature = "http")]
+pub(crate) mod busy;
 pub(crate) mod call;
 pub(crate) mod clock;
 pub(crate) mod dynamic;

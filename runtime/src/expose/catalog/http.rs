@@ -8,7 +8,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use crate::expose::families::{
-    HTTP_ACTIVE, HTTP_DURATION, HTTP_REQUEST_SIZE, HTTP_RESPONSE_SIZE, HTTP_ROUTE_OVERFLOW,
+    nanos_to_seconds, HTTP_ACTIVE, HTTP_BUSY, HTTP_DURATION, HTTP_REQUEST_SIZE, HTTP_RESPONSE_SIZE,
+    HTTP_ROUTE_OVERFLOW, HTTP_SLOW_POLLS,
 };
 use crate::expose::snapshot::{Bounds, Extra, Family, Histogram, Labels, Number, Sample, Value};
 use crate::record::http::{tables, Series, Table, METHODS};
@@ -31,6 +32,7 @@ pub(crate) fn families(out: &mut Vec<Family>) {
     }
     let (mut duration, mut active, mut request, mut response, mut overflow) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut busy, mut slow) = (Vec::new(), Vec::new());
     for t in &tables {
         let kind = t.histograms();
         let duration_bounds = Arc::new(Bounds::new(t.duration_bounds_seconds.clone()));
@@ -52,7 +54,7 @@ pub(crate) fn families(out: &mut Vec<Family>) {
                 let h = Histogram::new(
                     Arc::clone(&duration_bounds),
                     b,
-                    crate::expose::families::nanos_to_seconds(u128::from(sum)),
+                    nanos_to_seconds(u128::from(sum)),
                     kind.classic(),
                     native,
                     s.exemplars(buckets),
@@ -64,6 +66,36 @@ pub(crate) fn families(out: &mut Vec<Family>) {
                 }
                 let (b, sum) = s.response_bytes.read();
                 response.push(sample(labels, size(&size_bounds, b, sum)));
+            }
+            // With `polls`: busy time by (method, route), for the methods the route served.
+            for (method, cells) in route.busy_by_method().into_iter().flatten().enumerate() {
+                let reading = cells.read();
+                if reading.count() == 0 {
+                    continue;
+                }
+                let mut labels = Labels::new([
+                    ("http_request_method", METHODS[method]),
+                    ("http_route", &*route.name),
+                ]);
+                add_constant_labels(t, &mut labels);
+                let labels: Cow<'static, Labels> = Cow::Owned(labels);
+                let h = Histogram::new(
+                    Arc::clone(&duration_bounds),
+                    reading.buckets,
+                    nanos_to_seconds(u128::from(reading.nanos)),
+                    true,
+                    None,
+                    Vec::new(),
+                );
+                busy.push(sample(labels.clone(), Value::Histogram(h)));
+                slow.push(sample(
+                    labels,
+                    Value::Counter {
+                        value: Number::Int(reading.slow),
+                        exemplar: None,
+                        created: None,
+                    },
+                ));
             }
         }
         for (method, n) in t.active() {
@@ -91,6 +123,8 @@ pub(crate) fn families(out: &mut Vec<Family>) {
         (HTTP_REQUEST_SIZE, request),
         (HTTP_RESPONSE_SIZE, response),
         (HTTP_ROUTE_OVERFLOW, overflow),
+        (HTTP_BUSY, busy),
+        (HTTP_SLOW_POLLS, slow),
     ] {
         if !samples.is_empty() {
             out.push(Family::ours(describe, samples));

@@ -144,6 +144,7 @@ mod tests {
             vec![100, 1000],
             10,
             None,
+            None,
         )
         .unwrap_or_else(|(_, why)| panic!("{why}"));
         (t, t.route("/r", false))

@@ -4,6 +4,7 @@
 
 use std::sync::atomic::Ordering;
 
+use crate::record::busy::Busy;
 use crate::record::clock;
 use crate::record::exemplar::{self, ExemplarSource, TraceContext};
 use crate::record::http::route::Route;
@@ -38,6 +39,8 @@ impl Table {
             status: 0,
             method: m,
             request_bytes_known: request_bytes.is_some(),
+            slow_polls: 0,
+            busy_nanos: 0,
         }
     }
 }
@@ -79,7 +82,7 @@ impl Trace {
 /// One request being measured. Recorded once, when [`Exchange::finish`] is called or, if it
 /// never is, when it is dropped (as [`Ending::Cancelled`]).
 ///
-/// Small (72 bytes, 8-aligned): it is moved with every future and body that carries it.
+/// Small (80 bytes, 8-aligned): it is moved with every future and body that carries it.
 pub(crate) struct Exchange {
     table: &'static Table,
     route: &'static Route,
@@ -92,6 +95,9 @@ pub(crate) struct Exchange {
     method: u8,
     /// Whether the request body's length was known before the handler ran.
     request_bytes_known: bool,
+    /// With `polls`: the polls so far longer than the table's threshold, and their total time.
+    slow_polls: u32,
+    busy_nanos: u64,
 }
 
 impl Exchange {
@@ -149,6 +155,26 @@ impl Exchange {
         this.table.add_active(slots::current(), this.method, -1);
     }
 
+    /// When a poll starts: the clock, if the table keeps busy time.
+    #[inline]
+    fn poll_start(&self) -> Option<u64> {
+        self.table.slow_poll_nanos.map(|_| clock::raw_now())
+    }
+
+    /// Adds the poll that started at `start` (from [`poll_start`](Self::poll_start)).
+    #[inline]
+    fn add_poll(&mut self, start: u64) {
+        if let Some(slow) = self.table.slow_poll_nanos {
+            let mut busy = Busy {
+                nanos: self.busy_nanos,
+                slow: self.slow_polls,
+            };
+            busy.add_poll_since(start, slow);
+            self.busy_nanos = busy.nanos;
+            self.slow_polls = busy.slow;
+        }
+    }
+
     #[inline]
     fn record(&self, ending: Ending) {
         let nanos = clock::nanos_since(self.start);
@@ -175,7 +201,23 @@ impl Exchange {
                 nanos,
             );
         }
+        if t.slow_poll_nanos.is_some() {
+            self.record_busy();
+        }
         t.add_active(slot, self.method, -1);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record_busy(&self) {
+        let bounds = &self.table.duration_bounds_nanos;
+        self.route.busy_cells(self.method, bounds.len()).record(
+            bounds,
+            Busy {
+                nanos: self.busy_nanos,
+                slow: self.slow_polls,
+            },
+        );
     }
 }
 
@@ -186,22 +228,33 @@ impl Drop for Exchange {
 }
 
 /// Runs one poll (the handler's, or a body's) so that a panic in it is recorded as
-/// [`Ending::Panic`], not as the cancellation its unwinding drop would otherwise record.
+/// [`Ending::Panic`], not as the cancellation its unwinding drop would otherwise record; with
+/// `polls`, the poll's time is added to the exchange's busy time (a panicking one's too).
 #[inline]
 pub(crate) fn poll_watching_panics<T>(
     exchange: &mut Option<Exchange>,
     poll: impl FnOnce() -> T,
 ) -> T {
-    struct Watch<'a>(&'a mut Option<Exchange>);
+    struct Watch<'a>(&'a mut Option<Exchange>, Option<u64>);
     impl Drop for Watch<'_> {
         fn drop(&mut self) {
-            if let Some(x) = self.0.take() {
+            if let Some(mut x) = self.0.take() {
+                if let Some(start) = self.1 {
+                    x.add_poll(start);
+                }
                 x.finish(Ending::Panic);
             }
         }
     }
-    let watch = Watch(exchange);
+    let start = exchange.as_ref().and_then(Exchange::poll_start);
+    let watch = Watch(exchange, start);
     let polled = poll();
+    if let Some(start) = start {
+        if let Some(x) = watch.0.as_mut() {
+            x.add_poll(start);
+        }
+    }
+    // Not unwinding: nothing to record here.
     std::mem::forget(watch);
     polled
 }

@@ -3,9 +3,11 @@
 #![cfg_attr(not(any(feature = "tower", feature = "actix-web")), allow(dead_code))]
 
 use std::sync::atomic::{AtomicPtr, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, OnceLock, PoisonError};
 
+use crate::record::busy::BusyCells;
 use crate::record::http::series::{Series, Shape};
+use crate::record::http::vocabulary::METHODS;
 
 /// Series slots per route before the (locked) overflow list: methods × statuses × endings
 /// seen on one route rarely pass a dozen.
@@ -16,6 +18,8 @@ pub(crate) struct Route {
     pub name: Box<str>,
     slots: [AtomicPtr<Series>; SLOTS],
     more: Mutex<Vec<&'static Series>>,
+    /// With `polls`: busy time by method, made at the route's first request.
+    busy: OnceLock<Box<[BusyCells]>>,
 }
 
 impl Route {
@@ -24,7 +28,21 @@ impl Route {
             name: name.into(),
             slots: std::array::from_fn(|_| AtomicPtr::new(std::ptr::null_mut())),
             more: Mutex::new(Vec::new()),
+            busy: OnceLock::new(),
         }
+    }
+
+    /// The busy-time cells of `method`'s requests, for `bounds` duration buckets.
+    pub(crate) fn busy_cells(&self, method: u8, bounds: usize) -> &BusyCells {
+        let all = self
+            .busy
+            .get_or_init(|| (0..METHODS.len()).map(|_| BusyCells::new(bounds)).collect());
+        &all[usize::from(method).min(METHODS.len() - 1)]
+    }
+
+    /// The busy-time cells by method, if a request with `polls` on was recorded.
+    pub(crate) fn busy_by_method(&self) -> Option<&[BusyCells]> {
+        self.busy.get().map(|b| &**b)
     }
 
     /// The series for `key`, created (of `shape()`) on first sight.

@@ -52,6 +52,8 @@ pub(crate) struct Table {
     active: Box<[Active]>,
     /// Bit `i` set once method `i` was seen, so idle methods are not exposed.
     pub(super) methods_seen: AtomicU16,
+    /// With `polls`: the threshold of a slow poll, in nanoseconds; `None`: busy time is not kept.
+    pub slow_poll_nanos: Option<u64>,
 }
 
 /// One thread slot's requests in flight by method, on a line of its own.
@@ -77,6 +79,7 @@ pub(crate) fn table(
     size_bounds: Vec<u64>,
     route_limit: usize,
     histograms: Option<Histograms>,
+    slow_poll_nanos: Option<u64>,
 ) -> Result<&'static Table, (&'static Table, String)> {
     let mut all = TABLES.lock().unwrap_or_else(PoisonError::into_inner);
     let mut sorted = labels.clone();
@@ -89,10 +92,11 @@ pub(crate) fn table(
                 || t.size_bounds != size_bounds
                 || t.route_limit != route_limit
                 || t.histograms != histograms
+                || t.slow_poll_nanos != slow_poll_nanos
             {
                 return Err((
                     t,
-                    "HTTP metrics with these constant labels already exist with other buckets, route limit or histogram kind; \
+                    "HTTP metrics with these constant labels already exist with other buckets, route limit, histogram kind or polls; \
                      give this one a distinguishing label"
                         .to_owned(),
                 ));
@@ -124,6 +128,7 @@ pub(crate) fn table(
             .map(|_| Active(std::array::from_fn(|_| AtomicI64::new(0))))
             .collect(),
         methods_seen: AtomicU16::new(0),
+        slow_poll_nanos,
     }));
     all.push(table);
     Ok(table)

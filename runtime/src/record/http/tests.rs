@@ -17,6 +17,7 @@ fn fresh(labels: &[(&str, &str)], limit: usize) -> &'static Table {
         vec![10, 100],
         limit,
         None,
+        None,
     )
     .unwrap_or_else(|(_, why)| panic!("{why}"))
 }
@@ -143,6 +144,7 @@ fn same_labels_other_buckets_is_an_error() {
         vec![10, 100],
         10,
         None,
+        None,
     );
     assert!(other.is_err_and(|(t, _)| t.duration_bounds_seconds == [0.1, 1.0]));
     let same = table(
@@ -150,6 +152,7 @@ fn same_labels_other_buckets_is_an_error() {
         vec![0.1, 1.0],
         vec![10, 100],
         10,
+        None,
         None,
     );
     assert!(same.is_ok());
