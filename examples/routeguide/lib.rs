@@ -66,6 +66,11 @@ impl RouteGuide for Guide {
             (lat, 2) => {
                 tokio::time::sleep(Duration::from_millis(u64::try_from(lat).unwrap_or(0))).await;
             }
+            // Blocks its worker thread for `lat` ms (what a handler must not do, and what the
+            // layers' `polls` show as slow polls); not part of the `load` rounds.
+            (lat, 3) => {
+                std::thread::sleep(Duration::from_millis(u64::try_from(lat).unwrap_or(0)));
+            }
             _ => {}
         }
         Ok(Response::new(feature(p.latitude, p.longitude)))

@@ -163,7 +163,18 @@ pub(crate) const GRPC_METHOD_OVERFLOW: Describe = family(
 );
 
 /// The gRPC families, server then client.
-pub(crate) const GRPC_FAMILIES: [Describe; 12] = [
+pub(crate) const GRPC_SERVER_BUSY: Describe = family(
+    "grpc_server_handling_busy_seconds",
+    "Time gRPC calls spent inside poll on the server (handler and response stream), per call.",
+    Kind::Histogram,
+);
+pub(crate) const GRPC_SERVER_SLOW_POLLS: Describe = family(
+    "grpc_server_slow_polls_total",
+    "Polls of gRPC calls on the server longer than the slow-poll threshold.",
+    Kind::Counter,
+);
+
+pub(crate) const GRPC_FAMILIES: [Describe; 14] = [
     GRPC_SERVER_STARTED,
     GRPC_SERVER_HANDLED,
     GRPC_SERVER_RECEIVED,
@@ -176,6 +187,8 @@ pub(crate) const GRPC_FAMILIES: [Describe; 12] = [
     GRPC_CLIENT_HANDLING,
     GRPC_TRANSPORT_ERRORS,
     GRPC_METHOD_OVERFLOW,
+    GRPC_SERVER_BUSY,
+    GRPC_SERVER_SLOW_POLLS,
 ];
 
 pub(crate) const HTTP_CLIENT_DURATION: Describe = family(

@@ -201,16 +201,27 @@ impl<B: Body> Body for ResponseBody<B> {
 /// drop would record.
 #[inline]
 pub(crate) fn watch_panics<T>(call: &mut Option<Call>, poll: impl FnOnce() -> T) -> T {
-    struct Watch<'a>(&'a mut Option<Call>);
+    struct Watch<'a>(&'a mut Option<Call>, Option<u64>);
     impl Drop for Watch<'_> {
         fn drop(&mut self) {
-            if let Some(call) = self.0.take() {
+            if let Some(mut call) = self.0.take() {
+                if let Some(start) = self.1 {
+                    call.add_poll(start);
+                }
                 call.end(INTERNAL);
             }
         }
     }
-    let watch = Watch(call);
+    // With `polls`, each poll's time is added to the call's busy time (a panicking one's too).
+    let start = call.as_ref().and_then(Call::poll_start);
+    let watch = Watch(call, start);
     let polled = poll();
+    if let Some(start) = start {
+        if let Some(call) = watch.0.as_mut() {
+            call.add_poll(start);
+        }
+    }
+    // Not unwinding: nothing to record here.
     std::mem::forget(watch);
     polled
 }

@@ -11,9 +11,9 @@ use std::sync::Arc;
 
 use crate::expose::families::{
     nanos_to_seconds, Describe, GRPC_CLIENT_HANDLED, GRPC_CLIENT_HANDLING, GRPC_CLIENT_RECEIVED,
-    GRPC_CLIENT_SENT, GRPC_CLIENT_STARTED, GRPC_METHOD_OVERFLOW, GRPC_SERVER_HANDLED,
-    GRPC_SERVER_HANDLING, GRPC_SERVER_RECEIVED, GRPC_SERVER_SENT, GRPC_SERVER_STARTED,
-    GRPC_TRANSPORT_ERRORS,
+    GRPC_CLIENT_SENT, GRPC_CLIENT_STARTED, GRPC_METHOD_OVERFLOW, GRPC_SERVER_BUSY,
+    GRPC_SERVER_HANDLED, GRPC_SERVER_HANDLING, GRPC_SERVER_RECEIVED, GRPC_SERVER_SENT,
+    GRPC_SERVER_SLOW_POLLS, GRPC_SERVER_STARTED, GRPC_TRANSPORT_ERRORS,
 };
 use crate::expose::snapshot::{Bounds, Extra, Family, Histogram, Labels, Number, Sample, Value};
 use crate::record::grpc::{
@@ -38,6 +38,7 @@ pub(crate) fn families(out: &mut Vec<Family>) {
     let serving = is_serving();
     let mut sides = [SideFamilies::default(), SideFamilies::default()];
     let mut transport = Vec::new();
+    let (mut busy, mut slow) = (Vec::new(), Vec::new());
     for method in methods() {
         for side in [Side::Server, Side::Client] {
             if !exposed(method, side, serving) {
@@ -61,6 +62,25 @@ pub(crate) fn families(out: &mut Vec<Family>) {
                 Cow::Owned(side_labels(side, method)),
                 counts.transport_errors.load(Ordering::Relaxed),
             ));
+            // With the server layer's `polls`: busy time, once a call kept it.
+            if let Some(cells) = counts.busy.get() {
+                let reading = cells.read();
+                let labels: Cow<'static, Labels> = Cow::Owned(labels);
+                let h = Histogram::new(
+                    Arc::clone(&bounds),
+                    reading.buckets,
+                    nanos_to_seconds(u128::from(reading.nanos)),
+                    true,
+                    None,
+                    Vec::new(),
+                );
+                busy.push(Sample {
+                    labels: labels.clone(),
+                    extra: Extra::NONE,
+                    value: Value::Histogram(h),
+                });
+                slow.push(counter(labels, reading.slow));
+            }
         }
     }
     let [server, client] = sides;
@@ -75,6 +95,8 @@ pub(crate) fn families(out: &mut Vec<Family>) {
     push(out, GRPC_CLIENT_SENT, client.sent);
     push(out, GRPC_CLIENT_HANDLING, client.handling);
     push(out, GRPC_TRANSPORT_ERRORS, transport);
+    push(out, GRPC_SERVER_BUSY, busy);
+    push(out, GRPC_SERVER_SLOW_POLLS, slow);
     push(
         out,
         GRPC_METHOD_OVERFLOW,

@@ -4,6 +4,7 @@
 
 use std::sync::atomic::Ordering;
 
+use crate::record::busy::{Busy, BusyCells};
 use crate::record::clock;
 use crate::record::exemplar::{self, ExemplarSource, TraceContext};
 use crate::record::grpc::method::{Counts, Method, Side, BUCKETS, DURATION_BOUNDS_NANOS};
@@ -13,7 +14,7 @@ use crate::record::native;
 /// One call being measured. Recorded once: by [`Call::end`] or [`Call::fail`], or, if neither
 /// is called, when dropped (as `Canceled`, or `DeadlineExceeded` once its deadline has passed).
 ///
-/// Small (48 bytes, 8-aligned): the futures and bodies holding it are moved on every call.
+/// Small (64 bytes, 8-aligned): the futures and bodies holding it are moved on every call.
 pub(crate) struct Call {
     counts: &'static Counts,
     start: u64,
@@ -22,6 +23,12 @@ pub(crate) struct Call {
     /// The exemplar's trace context when a source gave one: trace id (high, low), span id, in
     /// 8-byte words (a `u128` would align the call to 16 bytes); a zero trace id is none.
     trace: [u64; 3],
+    /// With `polls`: the time spent in polls so far.
+    busy_nanos: u64,
+    /// With `polls`: the slow-poll threshold in microseconds (at least 1); 0 without.
+    slow_poll_micros: u32,
+    /// With `polls`: the polls so far longer than the threshold.
+    slow_polls: u32,
 }
 
 impl Call {
@@ -38,7 +45,34 @@ impl Call {
             start: clock::raw_now(),
             deadline: deadline.unwrap_or(0),
             trace: exemplar::source().map_or([0; 3], trace_context),
+            busy_nanos: 0,
+            slow_poll_micros: 0,
+            slow_polls: 0,
         }
+    }
+
+    /// Keeps this call's busy time, counting polls longer than `slow_poll_micros` (at least 1) as slow.
+    #[inline]
+    pub(crate) fn keep_busy(&mut self, slow_poll_micros: u32) {
+        self.slow_poll_micros = slow_poll_micros.max(1);
+    }
+
+    /// When a poll starts: the clock, if the call keeps its busy time.
+    #[inline]
+    pub(crate) fn poll_start(&self) -> Option<u64> {
+        (self.slow_poll_micros != 0).then(clock::raw_now)
+    }
+
+    /// Adds the poll that started at `start` (from [`poll_start`](Self::poll_start)).
+    #[inline]
+    pub(crate) fn add_poll(&mut self, start: u64) {
+        let mut busy = Busy {
+            nanos: self.busy_nanos,
+            slow: self.slow_polls,
+        };
+        busy.add_poll_since(start, u64::from(self.slow_poll_micros) * 1_000);
+        self.busy_nanos = busy.nanos;
+        self.slow_polls = busy.slow;
     }
 
     /// The counts this call's messages go to.
@@ -96,13 +130,32 @@ impl Call {
         if self.trace[..2] != [0, 0] {
             keep_exemplar(c, self.trace, bucket, nanos);
         }
+        if self.slow_poll_micros != 0 {
+            self.record_busy();
+        }
         let code = usize::from(code).min(CODES.len() - 1);
         c.handled[code].fetch_add(1, Ordering::Release);
     }
+
+    #[cold]
+    #[inline(never)]
+    fn record_busy(&self) {
+        let cells = self
+            .counts
+            .busy
+            .get_or_init(|| Box::new(BusyCells::new(DURATION_BOUNDS_NANOS.len())));
+        cells.record(
+            &DURATION_BOUNDS_NANOS,
+            Busy {
+                nanos: self.busy_nanos,
+                slow: self.slow_polls,
+            },
+        );
+    }
 }
 
-const _: () = assert!(std::mem::size_of::<Call>() == 48);
-const _: () = assert!(std::mem::size_of::<Option<Call>>() == 48);
+const _: () = assert!(std::mem::size_of::<Call>() == 64);
+const _: () = assert!(std::mem::size_of::<Option<Call>>() == 64);
 
 impl Drop for Call {
     fn drop(&mut self) {

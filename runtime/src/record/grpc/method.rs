@@ -61,6 +61,8 @@ pub(crate) struct Counts {
     /// Set at the first call: a method is exposed on a side once called there (and, on the
     /// server, from the start when declared).
     pub seen: AtomicBool,
+    /// With `polls` on the server layer: busy time per call, made at the first such call.
+    pub busy: std::sync::OnceLock<Box<crate::record::busy::BusyCells>>,
 }
 
 impl Counts {
@@ -76,6 +78,7 @@ impl Counts {
             native: NativeCells::new(),
             exemplars: ExemplarCells::new(),
             seen: AtomicBool::new(false),
+            busy: std::sync::OnceLock::new(),
         }
     }
 
