@@ -298,12 +298,13 @@ static GLOBAL: Counting = Counting;
 
 // ---- the rows ------------------------------------------------------------------------------
 
-const ROWS: [&str; 7] = [
+const ROWS: [&str; 8] = [
     "bare",
     "noop_layer",
     "noop_body_layer",
     "instrument_metrics_skipping",
     "instrument_metrics",
+    "instrument_metrics_polls",
     "axum_prometheus",
     "prometheus_by_hand",
 ];
@@ -319,6 +320,11 @@ fn stacks(upkeep: &tokio::runtime::Runtime) -> Vec<(&'static str, Router)> {
         .skip("/health")
         .build()
         .expect("valid metrics");
+    let polls = instrument_metrics::http::HttpMetrics::builder()
+        .label("bench", "polls")
+        .polls()
+        .build()
+        .expect("valid metrics");
     let rows = vec![
         ("bare", routes()),
         ("noop_layer", routes().layer(NoopLayer)),
@@ -332,6 +338,11 @@ fn stacks(upkeep: &tokio::runtime::Runtime) -> Vec<(&'static str, Router)> {
         (
             "instrument_metrics",
             routes().layer(instrument_metrics::http::layer()),
+        ),
+        // The same with busy time and slow polls kept (`polls()`).
+        (
+            "instrument_metrics_polls",
+            routes().layer(instrument_metrics::http::MetricsLayer::new(polls)),
         ),
         ("axum_prometheus", routes().layer(peer)),
         ("prometheus_by_hand", routes().layer(HandwrittenLayer)),

@@ -201,25 +201,43 @@ impl<B: Body> Body for ResponseBody<B> {
 /// drop would record.
 #[inline]
 pub(crate) fn watch_panics<T>(call: &mut Option<Call>, poll: impl FnOnce() -> T) -> T {
-    struct Watch<'a>(&'a mut Option<Call>, Option<u64>);
+    struct Watch<'a>(&'a mut Option<Call>);
     impl Drop for Watch<'_> {
         fn drop(&mut self) {
-            if let Some(mut call) = self.0.take() {
-                if let Some(start) = self.1 {
-                    call.add_poll(start);
-                }
+            if let Some(call) = self.0.take() {
                 call.end(INTERNAL);
             }
         }
     }
-    // With `polls`, each poll's time is added to the call's busy time (a panicking one's too).
-    let start = call.as_ref().and_then(Call::poll_start);
+    // Busy time on its own path, out of line: without `polls`, this one stays as it was.
+    if call.as_ref().is_some_and(Call::keeps_busy) {
+        return watch_timed(call, poll);
+    }
+    let watch = Watch(call);
+    let polled = poll();
+    std::mem::forget(watch);
+    polled
+}
+
+/// [`watch_panics`] for a call that keeps its busy time: each poll's time is added to it (a
+/// panicking one's too).
+#[cold]
+#[inline(never)]
+fn watch_timed<T>(call: &mut Option<Call>, poll: impl FnOnce() -> T) -> T {
+    struct Watch<'a>(&'a mut Option<Call>, u64);
+    impl Drop for Watch<'_> {
+        fn drop(&mut self) {
+            if let Some(mut call) = self.0.take() {
+                call.add_poll(self.1);
+                call.end(INTERNAL);
+            }
+        }
+    }
+    let start = crate::record::clock::raw_now();
     let watch = Watch(call, start);
     let polled = poll();
-    if let Some(start) = start {
-        if let Some(call) = watch.0.as_mut() {
-            call.add_poll(start);
-        }
+    if let Some(call) = watch.0.as_mut() {
+        call.add_poll(start);
     }
     // Not unwinding: nothing to record here.
     std::mem::forget(watch);

@@ -57,13 +57,13 @@ impl Call {
         self.slow_poll_micros = slow_poll_micros.max(1);
     }
 
-    /// When a poll starts: the clock, if the call keeps its busy time.
+    /// Whether the call keeps its busy time (`polls`).
     #[inline]
-    pub(crate) fn poll_start(&self) -> Option<u64> {
-        (self.slow_poll_micros != 0).then(clock::raw_now)
+    pub(crate) fn keeps_busy(&self) -> bool {
+        self.slow_poll_micros != 0
     }
 
-    /// Adds the poll that started at `start` (from [`poll_start`](Self::poll_start)).
+    /// Adds the poll that started at `start` (a [`clock::raw_now`] reading).
     #[inline]
     pub(crate) fn add_poll(&mut self, start: u64) {
         let mut busy = Busy {

@@ -155,13 +155,13 @@ impl Exchange {
         this.table.add_active(slots::current(), this.method, -1);
     }
 
-    /// When a poll starts: the clock, if the table keeps busy time.
+    /// Whether the table keeps busy time (`polls`).
     #[inline]
-    fn poll_start(&self) -> Option<u64> {
-        self.table.slow_poll_nanos.map(|_| clock::raw_now())
+    fn keeps_busy(&self) -> bool {
+        self.table.slow_poll_nanos.is_some()
     }
 
-    /// Adds the poll that started at `start` (from [`poll_start`](Self::poll_start)).
+    /// Adds the poll that started at `start` (a [`clock::raw_now`] reading).
     #[inline]
     fn add_poll(&mut self, start: u64) {
         if let Some(slow) = self.table.slow_poll_nanos {
@@ -235,24 +235,42 @@ pub(crate) fn poll_watching_panics<T>(
     exchange: &mut Option<Exchange>,
     poll: impl FnOnce() -> T,
 ) -> T {
-    struct Watch<'a>(&'a mut Option<Exchange>, Option<u64>);
+    struct Watch<'a>(&'a mut Option<Exchange>);
     impl Drop for Watch<'_> {
         fn drop(&mut self) {
-            if let Some(mut x) = self.0.take() {
-                if let Some(start) = self.1 {
-                    x.add_poll(start);
-                }
+            if let Some(x) = self.0.take() {
                 x.finish(Ending::Panic);
             }
         }
     }
-    let start = exchange.as_ref().and_then(Exchange::poll_start);
+    // Busy time on its own path, out of line: without `polls`, this one stays as it was.
+    if exchange.as_ref().is_some_and(Exchange::keeps_busy) {
+        return poll_timed(exchange, poll);
+    }
+    let watch = Watch(exchange);
+    let polled = poll();
+    std::mem::forget(watch);
+    polled
+}
+
+/// [`poll_watching_panics`] for an exchange that keeps its busy time.
+#[cold]
+#[inline(never)]
+fn poll_timed<T>(exchange: &mut Option<Exchange>, poll: impl FnOnce() -> T) -> T {
+    let start = clock::raw_now();
+    struct Watch<'a>(&'a mut Option<Exchange>, u64);
+    impl Drop for Watch<'_> {
+        fn drop(&mut self) {
+            if let Some(mut x) = self.0.take() {
+                x.add_poll(self.1);
+                x.finish(Ending::Panic);
+            }
+        }
+    }
     let watch = Watch(exchange, start);
     let polled = poll();
-    if let Some(start) = start {
-        if let Some(x) = watch.0.as_mut() {
-            x.add_poll(start);
-        }
+    if let Some(x) = watch.0.as_mut() {
+        x.add_poll(start);
     }
     // Not unwinding: nothing to record here.
     std::mem::forget(watch);
