@@ -22,6 +22,9 @@
 //!   bursts from elsewhere then hit every row alike. Allocations per request are counted last.
 //! - `HTTP_OVERHEAD_PAIRED=<k>` skips criterion and runs the interleaved pass k times, one
 //!   line of paired overheads each: a quick comparison of two builds on a loaded machine.
+//! - `HTTP_OVERHEAD_POLLS=1` measures our layer with `polls()` on in the `instrument_metrics`
+//!   row (a row of its own would change the other rows' numbers: every row of a round shares
+//!   the caches).
 //! - `HTTP_OVERHEAD_PROFILE=<row> [HTTP_OVERHEAD_REQUESTS=n]` runs only that row, n requests,
 //!   for `perf record` or `valgrind --tool=cachegrind` (instructions per request, independent
 //!   of the machine's load: run n and 9n and divide the difference).
@@ -298,13 +301,12 @@ static GLOBAL: Counting = Counting;
 
 // ---- the rows ------------------------------------------------------------------------------
 
-const ROWS: [&str; 8] = [
+const ROWS: [&str; 7] = [
     "bare",
     "noop_layer",
     "noop_body_layer",
     "instrument_metrics_skipping",
     "instrument_metrics",
-    "instrument_metrics_polls",
     "axum_prometheus",
     "prometheus_by_hand",
 ];
@@ -320,11 +322,6 @@ fn stacks(upkeep: &tokio::runtime::Runtime) -> Vec<(&'static str, Router)> {
         .skip("/health")
         .build()
         .expect("valid metrics");
-    let polls = instrument_metrics::http::HttpMetrics::builder()
-        .label("bench", "polls")
-        .polls()
-        .build()
-        .expect("valid metrics");
     let rows = vec![
         ("bare", routes()),
         ("noop_layer", routes().layer(NoopLayer)),
@@ -337,12 +334,16 @@ fn stacks(upkeep: &tokio::runtime::Runtime) -> Vec<(&'static str, Router)> {
         ),
         (
             "instrument_metrics",
-            routes().layer(instrument_metrics::http::layer()),
-        ),
-        // The same with busy time and slow polls kept (`polls()`).
-        (
-            "instrument_metrics_polls",
-            routes().layer(instrument_metrics::http::MetricsLayer::new(polls)),
+            if std::env::var_os("HTTP_OVERHEAD_POLLS").is_some() {
+                let polls = instrument_metrics::http::HttpMetrics::builder()
+                    .label("bench", "polls")
+                    .polls()
+                    .build()
+                    .expect("valid metrics");
+                routes().layer(instrument_metrics::http::MetricsLayer::new(polls))
+            } else {
+                routes().layer(instrument_metrics::http::layer())
+            },
         ),
         ("axum_prometheus", routes().layer(peer)),
         ("prometheus_by_hand", routes().layer(HandwrittenLayer)),
