@@ -91,6 +91,11 @@ use crate::record::heap;
 /// scrape time; they are exact when the threads are at rest, and a reading taken while they
 /// allocate may be off by what moved during it. The README's Performance section has the
 /// figures per allocation.
+///
+/// Platforms: a thread finds its shard through a thread-local, read on every call, so the
+/// target needs native thread-locals (Linux, macOS, Windows, the BSDs, Android, iOS). Where
+/// std emulates them with OS keys, the thread-local's first use allocates, which would call
+/// back into the allocator; use `System` alone there.
 pub struct Counting<A> {
     inner: A,
 }
