@@ -42,6 +42,8 @@
 //! - [`live`]: the live page (rates, failures, latency quantiles over 1, 5 and 15 minutes)
 //!   and its JSON, from snapshots taken off the callers' path;
 //! - [`slo`]: objectives declared in code and the Prometheus rules and alerts they generate;
+//! - [`testing`]: reading calls back in your own tests ([`testing::capture()`]), isolated from
+//!   tests running in parallel;
 //! - [`push`](mod@push): Pushgateway client for batch jobs;
 //! - [`grpc`](mod@grpc): gRPC server and client layers for tonic, `tonic::Status` as an outcome;
 //! - [`runtime`]: what the async runtime is doing: tokio runtimes' workers, tasks, queues and
@@ -88,6 +90,7 @@ pub mod push;
 #[cfg(feature = "exporter")]
 mod serve;
 pub mod slo;
+pub mod testing;
 
 // The framework glue lives with the HTTP code but has one public path each, at the root.
 #[cfg(feature = "actix-web")]

@@ -112,6 +112,23 @@ impl DynMeta {
             && self.kinds == other.kinds
     }
 
+    /// The label values of combination `combo`, in declaration order (a bounded value not
+    /// seen yet reads `_OTHER`).
+    pub(crate) fn values_of(&self, combo: usize) -> Vec<(&'static str, &'static str)> {
+        let mut rest = combo;
+        let mut values = vec![("", ""); self.labels.len()];
+        for (label, slot) in self.labels.iter().zip(values.iter_mut()).rev() {
+            let card = label.values.card();
+            let name = label
+                .values
+                .name(rest % card)
+                .map_or(OVERFLOW, |(name, _)| name);
+            *slot = (label.key, name);
+            rest /= card;
+        }
+        values
+    }
+
     /// The combination index of the labels of one side (arguments or result), each index
     /// clamped to its label's range; `none` puts the result labels at `_NONE`.
     #[inline]

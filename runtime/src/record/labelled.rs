@@ -16,6 +16,7 @@ use std::sync::atomic::{
 };
 
 use crate::record::call::{Finish, Instrumented, Start};
+use crate::record::capture;
 use crate::record::clock;
 use crate::record::dynamic::{DynMeta, Labelled};
 use crate::record::exemplar::{self, keep_exemplars, ExemplarCells};
@@ -134,7 +135,7 @@ impl<const B: usize, const C: usize> LabelledSite<B, C> {
         }
     }
 
-    fn record(&self, outcome: Outcome, start: u64, combo: usize, kind: Option<usize>) {
+    fn record(&'static self, outcome: Outcome, start: u64, combo: usize, kind: Option<usize>) {
         let nanos = clock::nanos_since(start);
         let mut bucket = 0;
         while bucket < self.meta.bounds_nanos.len() && nanos > self.meta.bounds_nanos[bucket] {
@@ -160,6 +161,13 @@ impl<const B: usize, const C: usize> LabelledSite<B, C> {
             if let Some(cell) = self.combo(combo) {
                 keep_exemplars(&cell.exemplars, B, source, outcome, bucket, nanos);
             }
+        }
+        if capture::active() {
+            capture::note(|| capture::Event::Call {
+                site: &self.meta,
+                outcome,
+                labelled: Some((&self.dynamic, combo, kind)),
+            });
         }
     }
 }

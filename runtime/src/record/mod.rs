@@ -2,6 +2,7 @@
 //!
 //! - `site`: one static call site per function, its sharded counters and the guard that records;
 //! - `call`: the generic code a call runs through (sync bodies, futures);
+//! - `capture`: the calls a test's capture sees (`testing`), noted as they are recorded;
 //! - `slots`: which shard a thread writes;
 //! - `clock`: the raw clock read at both ends of a call;
 //! - `native`: native (exponential) histogram buckets, and the global classic/native choice;
@@ -31,6 +32,7 @@ pub(crate) mod builds;
 #[cfg(feature = "http")]
 pub(crate) mod busy;
 pub(crate) mod call;
+pub(crate) mod capture;
 pub(crate) mod clock;
 pub(crate) mod dynamic;
 pub(crate) mod exemplar;

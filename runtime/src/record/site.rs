@@ -17,6 +17,7 @@ use std::sync::atomic::{
     AtomicI64, AtomicPtr, AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release,
 };
 
+use crate::record::capture;
 use crate::record::clock;
 use crate::record::dynamic::Labelled;
 use crate::record::exemplar::{self, keep_exemplars, ExemplarCells, ExemplarSource};
@@ -261,7 +262,7 @@ impl<const B: usize> CallSite<B> {
     }
 
     #[inline]
-    fn record(&self, outcome: Outcome, start: u64) {
+    fn record(&'static self, outcome: Outcome, start: u64) {
         let nanos = clock::nanos_since(start);
         let bucket = bucket_index(self.meta.bounds_nanos, nanos);
         // Native first: see `add`.
@@ -276,6 +277,13 @@ impl<const B: usize> CallSite<B> {
         }
         if let Some(source) = exemplar::source() {
             self.keep_exemplar(source, outcome, bucket, nanos);
+        }
+        if capture::active() {
+            capture::note(|| capture::Event::Call {
+                site: &self.meta,
+                outcome,
+                labelled: None,
+            });
         }
     }
 

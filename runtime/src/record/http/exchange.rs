@@ -5,12 +5,13 @@
 use std::sync::atomic::Ordering;
 
 use crate::record::busy::Busy;
+use crate::record::capture;
 use crate::record::clock;
 use crate::record::exemplar::{self, ExemplarSource, TraceContext};
 use crate::record::http::route::Route;
 use crate::record::http::series::{Observation, Series};
 use crate::record::http::table::Table;
-use crate::record::http::vocabulary::{Ending, HEAD_METHOD, OTHER_METHOD};
+use crate::record::http::vocabulary::{Ending, HEAD_METHOD, METHODS, OTHER_METHOD};
 use crate::record::slots;
 
 impl Table {
@@ -205,6 +206,14 @@ impl Exchange {
             self.record_busy();
         }
         t.add_active(slot, self.method, -1);
+        if capture::active() {
+            capture::note(|| capture::Event::Http {
+                method: METHODS[usize::from(self.method)],
+                route: self.route.name.clone(),
+                status: self.status,
+                error_type: ending.error_type(),
+            });
+        }
     }
 
     #[cold]
