@@ -188,7 +188,7 @@ fn a_failed_assertion_shows_what_was_captured() {
         *message,
         "called besides [\"shared\"]: [\"other\"]; captured:\n\
          | function | module | labels | ok | error | panic | cancelled |\n\
-         | other | testing | | 1 | 0 | 0 | 0 |\n\
-         | shared | testing | | 0 | 1 | 0 | 0 |\n"
+         | other | testing |  | 1 | 0 | 0 | 0 |\n\
+         | shared | testing |  | 0 | 1 | 0 | 0 |\n"
     );
 }
