@@ -23,8 +23,8 @@
 //! ```
 //!
 //! - **What is in a capture**: the calls of instrumented functions that ended on its thread
-//!   while it was open, and the HTTP exchanges the tower layer or actix middleware recorded
-//!   there. Tasks spawned from inside a capture run elsewhere and are not in it: wrap them in
+//!   while it was open, and the HTTP exchanges (tower layer, actix middleware) and gRPC calls
+//!   (tonic layers) recorded there. Tasks spawned from inside a capture run elsewhere and are not in it: wrap them in
 //!   [`capture_future`] of their own. A capture opened inside another is seen by both.
 //! - **A panic**: a call that panics is counted (`panic`), but a panic that leaves the closure
 //!   ends the capture with it. To see a panicking call, catch it inside:
@@ -215,7 +215,7 @@ impl Captured {
                         error_kind,
                     })
                 }
-                Event::Http { .. } => None,
+                Event::Http { .. } | Event::Grpc { .. } => None,
             })
             .collect()
     }
@@ -299,6 +299,27 @@ impl Captured {
             }
         }
         by_status
+    }
+
+    /// The gRPC calls of `service`/`method` (as in `grpc_service`, `grpc_method`) that ended on
+    /// the server layer, by code (`OK`, `NotFound`…), or on the client layer with `client`.
+    #[must_use]
+    pub fn grpc_calls(&self, service: &str, method: &str, client: bool) -> BTreeMap<String, u64> {
+        let mut by_code = BTreeMap::new();
+        for e in &self.events {
+            if let Event::Grpc {
+                service: s,
+                method: m,
+                server,
+                code,
+            } = e
+            {
+                if *s == service && *m == method && *server != client {
+                    *by_code.entry((*code).to_owned()).or_insert(0) += 1;
+                }
+            }
+        }
+        by_code
     }
 
     /// The functions called, by their `function` label, each once.
@@ -394,6 +415,18 @@ impl fmt::Display for Captured {
         }
         for ((route, method, status, error_type), n) in http {
             writeln!(f, "HTTP {method} {route} {status} {error_type}: {n}")?;
+        }
+        for e in &self.events {
+            if let Event::Grpc {
+                service,
+                method,
+                server,
+                code,
+            } = e
+            {
+                let side = if *server { "server" } else { "client" };
+                writeln!(f, "gRPC {side} {service}/{method} {code}")?;
+            }
         }
         Ok(())
     }

@@ -192,3 +192,65 @@ fn a_failed_assertion_shows_what_was_captured() {
          | shared | testing |  | 0 | 1 | 0 | 0 |\n"
     );
 }
+
+#[test]
+fn http_exchanges_and_grpc_calls_ended_inside_are_in_it() {
+    use axum::routing::get;
+    use tower::ServiceExt as _;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let app = axum::Router::new()
+            .route("/items/{id}", get(|| async { "an item" }))
+            .layer(instrument_metrics::http::layer());
+        // In process: the response body is read to its end inside the capture, where the
+        // exchange ends and is recorded.
+        let ((), seen) = capture_future(async {
+            for path in ["/items/1", "/items/2", "/nowhere"] {
+                let response = app
+                    .clone()
+                    .oneshot(
+                        http::Request::get(path)
+                            .body(axum::body::Body::empty())
+                            .unwrap(),
+                    )
+                    .await
+                    .unwrap();
+                let _ = http_body_util::BodyExt::collect(response.into_body())
+                    .await
+                    .unwrap();
+            }
+        })
+        .await;
+        assert_eq!(seen.requests("GET", "/items/{id}"), [(200, 2)].into());
+        assert_eq!(seen.requests("GET", "_unmatched"), [(404, 1)].into());
+
+        // gRPC: the client layer's calls end in the captured future; the server's, in the
+        // server's own tasks, are not in it.
+        routeguide::declare().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(routeguide::serve(listener, std::future::pending()));
+        let mut client = routeguide::client(addr).unwrap();
+        let ((), seen) = capture_future(async {
+            let point = |latitude, longitude| routeguide::pb::Point {
+                latitude,
+                longitude,
+            };
+            client.get_feature(point(3, 4)).await.unwrap();
+            client.get_feature(point(0, 0)).await.unwrap_err();
+        })
+        .await;
+        assert_eq!(
+            seen.grpc_calls("routeguide.RouteGuide", "GetFeature", true),
+            [("NotFound".to_owned(), 1), ("OK".to_owned(), 1)].into()
+        );
+        assert!(seen
+            .grpc_calls("routeguide.RouteGuide", "GetFeature", false)
+            .is_empty());
+    });
+}

@@ -13,7 +13,7 @@ use crate::record::site::SiteMeta;
 /// Captures open now, anywhere in the process: a count, so that the check is one load.
 static ACTIVE: AtomicUsize = AtomicUsize::new(0);
 
-/// What a capture saw: one call of an instrumented function, or one HTTP exchange.
+/// What a capture saw: one call of an instrumented function, one HTTP exchange, or one gRPC call.
 #[derive(Clone)]
 pub(crate) enum Event {
     Call {
@@ -28,6 +28,12 @@ pub(crate) enum Event {
         /// 0 when no response head was sent.
         status: u16,
         error_type: Option<&'static str>,
+    },
+    Grpc {
+        service: &'static str,
+        method: &'static str,
+        server: bool,
+        code: &'static str,
     },
 }
 

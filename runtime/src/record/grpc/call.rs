@@ -5,6 +5,7 @@
 use std::sync::atomic::Ordering;
 
 use crate::record::busy::{Busy, BusyCells};
+use crate::record::capture;
 use crate::record::clock;
 use crate::record::exemplar::{self, ExemplarSource, TraceContext};
 use crate::record::grpc::method::{Counts, Method, Side, BUCKETS, DURATION_BOUNDS_NANOS};
@@ -135,6 +136,9 @@ impl Call {
         }
         let code = usize::from(code).min(CODES.len() - 1);
         c.handled[code].fetch_add(1, Ordering::Release);
+        if capture::active() {
+            note_in_capture(c, code);
+        }
     }
 
     #[cold]
@@ -160,6 +164,26 @@ const _: () = assert!(std::mem::size_of::<Option<Call>>() == 64);
 impl Drop for Call {
     fn drop(&mut self) {
         self.record(CANCELED, false);
+    }
+}
+
+/// Notes the call in the test capture open on this thread: its method is found by its counts
+/// (a scan, in a test only; the call carries no more than its counts).
+#[cold]
+#[inline(never)]
+fn note_in_capture(counts: &'static Counts, code: usize) {
+    for method in crate::record::grpc::methods() {
+        for (side, server) in [(Side::Server, true), (Side::Client, false)] {
+            if std::ptr::eq(method.counts(side), counts) {
+                capture::note(|| capture::Event::Grpc {
+                    service: method.service,
+                    method: method.name,
+                    server,
+                    code: CODES[code],
+                });
+                return;
+            }
+        }
     }
 }
 
