@@ -9,7 +9,7 @@ use instrument_metrics::testing::{capture, capture_future, Calls};
 
 #[instrument_metrics]
 fn shared(n: u64) -> Result<u64, String> {
-    if n % 3 == 0 {
+    if n.is_multiple_of(3) {
         Err(format!("{n} is a multiple of 3"))
     } else {
         Ok(n)
@@ -117,9 +117,9 @@ fn a_panicking_call_is_counted_when_caught_inside_the_capture() {
         },
     );
     // A panic leaving the closure ends the capture with it; the next one starts clean.
-    let escaped = std::panic::catch_unwind(|| capture(|| explodes()));
+    let escaped = std::panic::catch_unwind(|| capture(explodes));
     assert!(escaped.is_err());
-    let ((), after) = capture(|| other());
+    let ((), after) = capture(other);
     after.assert_only(&["other"]);
     assert_eq!(after.calls("explodes").total(), 0);
 }
