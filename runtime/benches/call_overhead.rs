@@ -251,6 +251,9 @@ const SUBJECTS: &[(&str, Subject, Exemplars)] = &[
         Exemplars::OpenTelemetryNoSpan,
     ),
     ("native_and_classic", instrumented_native, Exemplars::Off),
+    // One call inside a capture of its own (`testing::capture`): opening and closing it, and
+    // noting the call.
+    ("in_capture", in_capture, Exemplars::Off),
     ("async_bare", run_async_bare, Exemplars::Off),
     ("async", run_async, Exemplars::Off),
     ("async_polls", run_async_polls, Exemplars::Off),
@@ -264,6 +267,10 @@ const SUBJECTS: &[(&str, Subject, Exemplars)] = &[
 ];
 
 /// `iters` calls of `f` in a plain loop: the same loop on one thread and on two.
+fn in_capture(i: u64) -> Result<u64, u64> {
+    instrument_metrics::testing::capture(|| instrumented(i)).0
+}
+
 fn calls(f: Subject, iters: u64) -> Duration {
     let start = Instant::now();
     for i in 0..iters {
