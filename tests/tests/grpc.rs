@@ -183,17 +183,20 @@ async fn every_rpc_type_and_code_is_counted_exactly_on_both_sides() {
             );
         }
     }
-    // The deadline call slept past its 50 ms; every other call is far quicker than 250 ms.
-    let slow = |p: &str| {
-        let l = [("grpc_method", "GetFeature"), ("le", "0.05")];
+    // The deadline calls ran into their 50 ms; the 8 others may be quick. The client times
+    // from before sending, so its deadline calls last at least 50 ms; the server's clock starts
+    // when the request arrives, later by the trip (long on a loaded machine: seen 50 ms minus a
+    // little), so there the bound is 25 ms.
+    let slow = |p: &str, le: &str| {
+        let l = [("grpc_method", "GetFeature"), ("le", le)];
         let fast = delta(&before, &after, &side(p, "handling_seconds_bucket"), &l);
         assert!(
             fast <= 8.0,
-            "{p}: {fast} GetFeature calls under 50 ms, 8 at most"
+            "{p}: {fast} GetFeature calls under {le} s, 8 at most"
         );
     };
-    slow("server");
-    slow("client");
+    slow("server", "0.025");
+    slow("client", "0.05");
 }
 
 const CODES: [&str; 17] = [
